@@ -1,0 +1,18 @@
+//! The `{{project-name}}` binary. Everything it does is in the library; this file only
+//! reads `.env`, parses the command line and turns the outcome into an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use {{crate_name}}::command::Cli;
+
+fn main() -> ExitCode {
+    // A missing .env is normal (production sets real variables); a broken one is not.
+    if let Err(error) = dotenvy::dotenv()
+        && !error.not_found()
+    {
+        eprintln!("error: could not read .env: {error}");
+        return ExitCode::from(78);
+    }
+    Cli::parse().run()
+}

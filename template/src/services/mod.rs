@@ -1,0 +1,3 @@
+//! Services shared by every entrypoint.
+
+pub mod cache;
