@@ -7,12 +7,11 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-use crate::settings::Settings;
-use crate::telemetry;
-{%- if cache %}
+{% if cache %}
 use crate::services::cache::{Caches, configure_caches};
 {%- endif %}
+use crate::settings::Settings;
+use crate::telemetry;
 
 /// Exit code for invalid configuration (`EX_CONFIG` from sysexits.h).
 pub const EXIT_CONFIG: u8 = 78;
@@ -116,15 +115,12 @@ impl Command {
                 .map(|()| ExitCode::SUCCESS),
 {%- endif %}
 {%- if worker %}
-            Command::Worker => crate::worker::run(
-                &settings,
-{%- if cache %}
-                caches,
-{%- endif %}
-                crate::worker::shutdown_signal(),
-            )
-            .await
-            .map(|()| ExitCode::SUCCESS),
+            Command::Worker => {
+                let shutdown = crate::worker::shutdown_signal();
+                crate::worker::run(&settings{% if cache %}, caches{% endif %}, shutdown)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }
 {%- endif %}
 {%- if cli %}
 {%- if cache %}

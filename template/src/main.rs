@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+
 use {{crate_name}}::command::Cli;
 
 fn main() -> ExitCode {

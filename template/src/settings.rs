@@ -4,25 +4,21 @@
 //! all collected before giving up, so a misconfigured deployment learns about every
 //! mistake in one go, each on its own line naming the variable and the expected form.
 //! `.env.example` lists every variable with its default.
-
-mod env;
-mod log;
-{%- if web %}
+{% if web %}
 mod app;
 {%- endif %}
 {%- if cache %}
 mod cache;
 {%- endif %}
+mod env;
+mod log;
 {%- if redis %}
 mod secret;
 {%- endif %}
 {%- if worker %}
 mod worker;
 {%- endif %}
-
-pub use env::{EnvReader, InvalidVar, SettingsError};
-pub use log::{LogFormat, LogSettings};
-{%- if web %}
+{% if web %}
 pub use app::AppSettings;
 {%- endif %}
 {%- if cache %}
@@ -30,6 +26,10 @@ pub use cache::CacheSettings;
 {%- endif %}
 {%- if redis %}
 pub use cache::RedisSettings;
+{%- endif %}
+pub use env::{EnvReader, InvalidVar, SettingsError};
+pub use log::{LogFormat, LogSettings};
+{%- if redis %}
 pub use secret::Secret;
 {%- endif %}
 {%- if worker %}

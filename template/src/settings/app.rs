@@ -21,9 +21,12 @@ pub struct AppSettings {
 impl AppSettings {
     pub(super) fn read(env: &mut EnvReader) -> Self {
         Self {
-            host: env.string("APP_HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
+            host: env
+                .string("APP_HOST")
+                .unwrap_or_else(|| "127.0.0.1".to_owned()),
             port: env.port("APP_PORT", 8080, true),
-            body_limit_bytes: usize::try_from(env.number("APP_BODY_LIMIT_BYTES", 262_144, 1)).unwrap_or(usize::MAX),
+            body_limit_bytes: usize::try_from(env.number("APP_BODY_LIMIT_BYTES", 262_144, 1))
+                .unwrap_or(usize::MAX),
             shutdown_timeout: env.millis("APP_SHUTDOWN_TIMEOUT_MS", Duration::from_secs(30)),
         }
     }

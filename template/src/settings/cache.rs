@@ -49,24 +49,29 @@ pub struct RedisSettings {
 
 impl CacheSettings {
     pub(super) fn read(env: &mut EnvReader) -> Self {
-        let settings = Self {
+{%- if redis %}{% else %}
+        for name in ["CACHE_REDIS_HOST", "CACHE_REDIS_URL"] {
+            if env.string(name).is_some() {
+                // Telemetry starts after settings, so this goes straight to stderr.
+                eprintln!(
+                    "warning: {name} is set but this service was built without Redis support; \
+                     the persistent alias stays in-process"
+                );
+            }
+        }
+{%- endif %}
+        Self {
             enabled: env.bool("CACHE_ENABLED", true),
             default_ttl: env.seconds("CACHE_DEFAULT_TTL", Duration::from_secs(300)),
             persistent_ttl: env.seconds("CACHE_PERSISTENT_TTL", Duration::from_secs(3600)),
-            prefix: env.string("CACHE_PREFIX").unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned()),
+            prefix: env
+                .string("CACHE_PREFIX")
+                .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned()),
             memory_max_capacity: env.number("CACHE_MEMORY_MAX_CAPACITY", 10_000, 1),
 {%- if redis %}
             redis: RedisSettings::read(env),
 {%- endif %}
-        };
-{%- if redis %}{% else %}
-        for name in ["CACHE_REDIS_HOST", "CACHE_REDIS_URL"] {
-            if env.string(name).is_some() {
-                tracing::warn!("{name} is set but this service was built without Redis support; the persistent alias stays in-process");
-            }
         }
-{%- endif %}
-        settings
     }
 }
 
@@ -81,15 +86,31 @@ impl RedisSettings {
         if let Some(url) = env.string("CACHE_REDIS_URL") {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
                 // The URL may carry a password, so it is not echoed.
-                env.reject("CACHE_REDIS_URL", None, "a URL starting with redis:// or rediss://");
+                env.reject(
+                    "CACHE_REDIS_URL",
+                    None,
+                    "a URL starting with redis:// or rediss://",
+                );
                 return None;
             }
-            return Some(Self { url: Secret::new(url), timeout });
+            return Some(Self {
+                url: Secret::new(url),
+                timeout,
+            });
         }
         let host = env.string("CACHE_REDIS_HOST")?;
-        let auth = password.map(|password| format!(":{}@", encode_userinfo(&password))).unwrap_or_default();
-        let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
-        Some(Self { url: Secret::new(format!("redis://{auth}{host}:{port}/{db}")), timeout })
+        let auth = password
+            .map(|password| format!(":{}@", encode_userinfo(&password)))
+            .unwrap_or_default();
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host
+        };
+        Some(Self {
+            url: Secret::new(format!("redis://{auth}{host}:{port}/{db}")),
+            timeout,
+        })
     }
 }
 
@@ -159,23 +180,38 @@ mod tests {
         ]);
         let settings = CacheSettings::read(&mut env);
         assert!(env.finish().is_ok());
-        let redis = settings.redis.expect("redis is configured");
-        assert_eq!(redis.url.expose(), "redis://:p%40ss%20word@cache.internal:6380/2");
+        let redis = settings.redis.as_ref().expect("redis is configured");
+        assert_eq!(
+            redis.url.expose(),
+            "redis://:p%40ss%20word@cache.internal:6380/2"
+        );
         let debug = format!("{settings:?}");
-        assert!(!debug.contains("p%40ss") && !debug.contains("p@ss"), "{debug}");
+        assert!(
+            !debug.contains("p%40ss") && !debug.contains("p@ss"),
+            "{debug}"
+        );
     }
 
     #[test]
     fn a_url_overrides_host_and_port_and_must_be_redis() {
-        let mut env = EnvReader::from_map([("CACHE_REDIS_URL", "rediss://:secret@tls.example:6380/0"), ("CACHE_REDIS_HOST", "ignored")]);
+        let mut env = EnvReader::from_map([
+            ("CACHE_REDIS_URL", "rediss://:secret@tls.example:6380/0"),
+            ("CACHE_REDIS_HOST", "ignored"),
+        ]);
         let settings = CacheSettings::read(&mut env);
         assert!(env.finish().is_ok());
-        assert_eq!(settings.redis.expect("redis is configured").url.expose(), "rediss://:secret@tls.example:6380/0");
+        assert_eq!(
+            settings.redis.expect("redis is configured").url.expose(),
+            "rediss://:secret@tls.example:6380/0"
+        );
 
         let mut env = EnvReader::from_map([("CACHE_REDIS_URL", "http://:secret@x")]);
         CacheSettings::read(&mut env);
         let message = env.finish().unwrap_err().to_string();
-        assert!(message.contains("CACHE_REDIS_URL") && !message.contains("secret"), "{message}");
+        assert!(
+            message.contains("CACHE_REDIS_URL") && !message.contains("secret"),
+            "{message}"
+        );
     }
 {%- endif %}
 }

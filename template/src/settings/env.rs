@@ -22,7 +22,11 @@ pub struct InvalidVar {
 impl fmt::Display for InvalidVar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.value {
-            Some(value) => write!(f, "{}={value:?} is invalid: expected {}", self.name, self.expected),
+            Some(value) => write!(
+                f,
+                "{}={value:?} is invalid: expected {}",
+                self.name, self.expected
+            ),
             None => write!(f, "{} is invalid: expected {}", self.name, self.expected),
         }
     }
@@ -41,7 +45,10 @@ impl fmt::Display for SettingsError {
             if index > 0 {
                 writeln!(f)?;
             }
-            write!(f, "error: {var} (fix it in the environment or .env, or unset it to use the default)")?;
+            write!(
+                f,
+                "error: {var} (fix it in the environment or .env, or unset it to use the default)"
+            )?;
         }
         Ok(())
     }
@@ -62,18 +69,28 @@ impl EnvReader {
     }
 
     /// Reads from a fixed map instead of the process environment (for tests).
-    pub fn from_map<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Self {
-        let vars: HashMap<String, String> = vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    pub fn from_map<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         Self::new(Box::new(move |name| vars.get(name).cloned()))
     }
 
     fn new(lookup: Lookup) -> Self {
-        Self { lookup, invalid: Vec::new() }
+        Self {
+            lookup,
+            invalid: Vec::new(),
+        }
     }
 
     /// The variable's value; unset and empty are the same (`CACHE_REDIS_HOST=` unsets it).
     pub fn string(&mut self, name: &'static str) -> Option<String> {
-        (self.lookup)(name).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty())
+        (self.lookup)(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
     }
 
     /// Parses the variable with `parse`, recording an error that quotes the value.
@@ -95,42 +112,74 @@ impl EnvReader {
 
     /// Records `name` as invalid; `value` is `None` for secrets.
     pub fn reject(&mut self, name: &'static str, value: Option<String>, expected: &str) {
-        self.invalid.push(InvalidVar { name, value, expected: expected.to_owned() });
+        self.invalid.push(InvalidVar {
+            name,
+            value,
+            expected: expected.to_owned(),
+        });
     }
 
     /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`, any case).
     pub fn bool(&mut self, name: &'static str, default: bool) -> bool {
-        self.parse(name, default, "true or false", |raw| match raw.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Some(true),
-            "false" | "0" | "no" | "off" => Some(false),
-            _ => None,
+        self.parse(name, default, "true or false", |raw| {
+            match raw.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Some(true),
+                "false" | "0" | "no" | "off" => Some(false),
+                _ => None,
+            }
         })
     }
 
     /// A TCP port from 1 to 65535 (0 is allowed where `allow_zero`: "any free port").
     pub fn port(&mut self, name: &'static str, default: u16, allow_zero: bool) -> u16 {
-        let expected = if allow_zero { "a port number from 0 to 65535" } else { "a port number from 1 to 65535" };
-        self.parse(name, default, expected, |raw| raw.parse::<u16>().ok().filter(|port| allow_zero || *port > 0))
+        let expected = if allow_zero {
+            "a port number from 0 to 65535"
+        } else {
+            "a port number from 1 to 65535"
+        };
+        self.parse(name, default, expected, |raw| {
+            raw.parse::<u16>()
+                .ok()
+                .filter(|port| allow_zero || *port > 0)
+        })
     }
 
     /// A whole number at least `min`.
     pub fn number(&mut self, name: &'static str, default: u64, min: u64) -> u64 {
         let expected = format!("a whole number of at least {min}");
-        self.parse(name, default, &expected, |raw| raw.parse::<u64>().ok().filter(|n| *n >= min))
+        self.parse(name, default, &expected, |raw| {
+            raw.parse::<u64>().ok().filter(|n| *n >= min)
+        })
     }
 
     /// A duration in whole seconds, at least one.
     pub fn seconds(&mut self, name: &'static str, default: Duration) -> Duration {
-        self.parse(name, default, "a whole number of seconds greater than 0", |raw| {
-            raw.parse::<u64>().ok().filter(|secs| *secs > 0).map(Duration::from_secs)
-        })
+        self.parse(
+            name,
+            default,
+            "a whole number of seconds greater than 0",
+            |raw| {
+                raw.parse::<u64>()
+                    .ok()
+                    .filter(|secs| *secs > 0)
+                    .map(Duration::from_secs)
+            },
+        )
     }
 
     /// A duration in whole milliseconds, at least one.
     pub fn millis(&mut self, name: &'static str, default: Duration) -> Duration {
-        self.parse(name, default, "a whole number of milliseconds greater than 0", |raw| {
-            raw.parse::<u64>().ok().filter(|ms| *ms > 0).map(Duration::from_millis)
-        })
+        self.parse(
+            name,
+            default,
+            "a whole number of milliseconds greater than 0",
+            |raw| {
+                raw.parse::<u64>()
+                    .ok()
+                    .filter(|ms| *ms > 0)
+                    .map(Duration::from_millis)
+            },
+        )
     }
 
     /// Ends reading: `Ok` when every variable was valid.
@@ -141,7 +190,9 @@ impl EnvReader {
         if self.invalid.is_empty() {
             Ok(())
         } else {
-            Err(SettingsError { invalid: std::mem::take(&mut self.invalid) })
+            Err(SettingsError {
+                invalid: std::mem::take(&mut self.invalid),
+            })
         }
     }
 }
@@ -156,7 +207,10 @@ mod tests {
     fn unset_and_empty_variables_take_the_default() {
         let mut env = EnvReader::from_map([("A", "")]);
         assert_eq!(env.port("A", 6379, false), 6379);
-        assert_eq!(env.seconds("B", Duration::from_secs(5)), Duration::from_secs(5));
+        assert_eq!(
+            env.seconds("B", Duration::from_secs(5)),
+            Duration::from_secs(5)
+        );
         assert!(env.finish().is_ok());
     }
 
@@ -169,9 +223,18 @@ mod tests {
         let message = env.finish().unwrap_err().to_string();
         let lines: Vec<&str> = message.lines().collect();
         assert_eq!(lines.len(), 3, "{message}");
-        assert!(lines[0].contains("PORT=\"abc\"") && lines[0].contains("port number"), "{message}");
-        assert!(lines[1].contains("TTL=\"-5\"") && lines[1].contains("seconds"), "{message}");
-        assert!(lines[2].contains("ON=\"maybe\"") && lines[2].contains("true or false"), "{message}");
+        assert!(
+            lines[0].contains("PORT=\"abc\"") && lines[0].contains("port number"),
+            "{message}"
+        );
+        assert!(
+            lines[1].contains("TTL=\"-5\"") && lines[1].contains("seconds"),
+            "{message}"
+        );
+        assert!(
+            lines[2].contains("ON=\"maybe\"") && lines[2].contains("true or false"),
+            "{message}"
+        );
     }
 
     #[test]

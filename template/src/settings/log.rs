@@ -22,18 +22,25 @@ pub struct LogSettings {
 
 impl LogSettings {
     pub(super) fn read(env: &mut EnvReader) -> Self {
-        let format = env.parse("LOG_FORMAT", LogFormat::Pretty, "pretty or json", |raw| {
-            match raw.to_ascii_lowercase().as_str() {
+        let format = env.parse(
+            "LOG_FORMAT",
+            LogFormat::Pretty,
+            "pretty or json",
+            |raw| match raw.to_ascii_lowercase().as_str() {
                 "pretty" => Some(LogFormat::Pretty),
                 "json" => Some(LogFormat::Json),
                 _ => None,
-            }
-        });
+            },
+        );
         let filter = env.string("RUST_LOG");
         if let Some(directive) = &filter
             && tracing_subscriber::EnvFilter::try_new(directive).is_err()
         {
-            env.reject("RUST_LOG", Some(directive.clone()), "a filter such as `info` or `my_service=debug,warn`");
+            env.reject(
+                "RUST_LOG",
+                Some(directive.clone()),
+                "a filter such as `info` or `my_service=debug,warn`",
+            );
         }
         Self { format, filter }
     }

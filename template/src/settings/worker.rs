@@ -20,7 +20,8 @@ impl WorkerSettings {
     pub(super) fn read(env: &mut EnvReader) -> Self {
         Self {
             interval: env.millis("WORKER_INTERVAL_MS", Duration::from_secs(60)),
-            concurrency: usize::try_from(env.number("WORKER_CONCURRENCY", 4, 1)).unwrap_or(usize::MAX),
+            concurrency: usize::try_from(env.number("WORKER_CONCURRENCY", 4, 1))
+                .unwrap_or(usize::MAX),
             shutdown_timeout: env.millis("WORKER_SHUTDOWN_TIMEOUT_MS", Duration::from_secs(30)),
         }
     }

@@ -2,22 +2,23 @@
 //!
 //! Everything here uses real parts: HTTP over a socket, the binary as a process, and
 //! a `redis-server` started on a free loopback port for the test and stopped by pid.
-{%- if redis %}
-
-mod redis_server;
-{%- endif %}
-{%- if cache %}
+{% if cache %}
 mod cache;
 {%- endif %}
 {%- if redis %}
 mod cache_faults;
 {%- endif %}
-{%- if web %}
-mod web;
-mod items;
-{%- endif %}
 {%- if cli %}
 mod cli;
+{%- endif %}
+{%- if web %}
+mod items;
+{%- endif %}
+{%- if redis %}
+mod redis_server;
+{%- endif %}
+{%- if web %}
+mod web;
 {%- endif %}
 {%- if worker %}
 mod worker;

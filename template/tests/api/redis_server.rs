@@ -18,7 +18,10 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts a server on a free port and waits until it accepts connections.
     pub fn start() -> Self {
-        let mut server = Self { port: free_port(), child: None };
+        let mut server = Self {
+            port: free_port(),
+            child: None,
+        };
         server.restart();
         server
     }
@@ -46,7 +49,10 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
-        wait_until(|| TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_err(), "redis-server to stop");
+        wait_until(
+            || TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_err(),
+            "redis-server to stop",
+        );
     }
 
     /// Starts the server again on the same port, with an empty data set.
@@ -69,7 +75,9 @@ impl RedisServer {
         wait_until(
             || {
                 redis::Client::open(url.as_str())
-                    .and_then(|client| client.get_connection_with_timeout(Duration::from_millis(200)))
+                    .and_then(|client| {
+                        client.get_connection_with_timeout(Duration::from_millis(200))
+                    })
                     .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection))
                     .is_ok()
             },
@@ -88,7 +96,8 @@ impl Drop for RedisServer {
 }
 
 fn binary() -> PathBuf {
-    std::env::var_os("REDIS_SERVER_BIN").map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
+    std::env::var_os("REDIS_SERVER_BIN")
+        .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 
 /// A port that was free a moment ago (the OS picks it; the listener is dropped).
