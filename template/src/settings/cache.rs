@@ -47,8 +47,28 @@ pub struct RedisSettings {
 }
 {%- endif %}
 
+impl Default for CacheSettings {
+    /// The documented defaults: enabled, TTLs of 300 s (`memory`) and 3600 s
+    /// (`persistent`), the package name as prefix, 10,000 entries per in-process store,
+    /// Redis off. Tests and examples start from here:
+    /// `CacheSettings { enabled: false, ..CacheSettings::default() }`.
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            default_ttl: Duration::from_secs(300),
+            persistent_ttl: Duration::from_secs(3600),
+            prefix: env!("CARGO_PKG_NAME").to_owned(),
+            memory_max_capacity: 10_000,
+{%- if redis %}
+            redis: None,
+{%- endif %}
+        }
+    }
+}
+
 impl CacheSettings {
     pub(super) fn read(env: &mut EnvReader) -> Self {
+        let defaults = Self::default();
 {%- if redis %}{% else %}
         for name in ["CACHE_REDIS_HOST", "CACHE_REDIS_URL"] {
             if env.string(name).is_some() {
@@ -61,13 +81,15 @@ impl CacheSettings {
         }
 {%- endif %}
         Self {
-            enabled: env.bool("CACHE_ENABLED", true),
-            default_ttl: env.seconds("CACHE_DEFAULT_TTL", Duration::from_secs(300)),
-            persistent_ttl: env.seconds("CACHE_PERSISTENT_TTL", Duration::from_secs(3600)),
-            prefix: env
-                .string("CACHE_PREFIX")
-                .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned()),
-            memory_max_capacity: env.number("CACHE_MEMORY_MAX_CAPACITY", 10_000, 1),
+            enabled: env.bool("CACHE_ENABLED", defaults.enabled),
+            default_ttl: env.seconds("CACHE_DEFAULT_TTL", defaults.default_ttl),
+            persistent_ttl: env.seconds("CACHE_PERSISTENT_TTL", defaults.persistent_ttl),
+            prefix: env.string("CACHE_PREFIX").unwrap_or(defaults.prefix),
+            memory_max_capacity: env.number(
+                "CACHE_MEMORY_MAX_CAPACITY",
+                defaults.memory_max_capacity,
+                1,
+            ),
 {%- if redis %}
             redis: RedisSettings::read(env),
 {%- endif %}
@@ -93,6 +115,16 @@ impl RedisSettings {
                 );
                 return None;
             }
+            // The redis crate is the judge of what it can connect to; asking it here
+            // turns a typo into a start-up error instead of a failing cache.
+            if redis::Client::open(url.as_str()).is_err() {
+                env.reject(
+                    "CACHE_REDIS_URL",
+                    None,
+                    "a valid URL such as redis://:password@host:6379/0",
+                );
+                return None;
+            }
             return Some(Self {
                 url: Secret::new(url),
                 timeout,
@@ -102,13 +134,18 @@ impl RedisSettings {
         let auth = password
             .map(|password| format!(":{}@", encode_userinfo(&password)))
             .unwrap_or_default();
-        let host = if host.contains(':') && !host.starts_with('[') {
+        let bracketed = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]")
         } else {
-            host
+            host.clone()
         };
+        let url = format!("redis://{auth}{bracketed}:{port}/{db}");
+        if redis::Client::open(url.as_str()).is_err() {
+            env.reject("CACHE_REDIS_HOST", Some(host), "a host name or IP address");
+            return None;
+        }
         Some(Self {
-            url: Secret::new(format!("redis://{auth}{host}:{port}/{db}")),
+            url: Secret::new(url),
             timeout,
         })
     }
@@ -210,6 +247,28 @@ mod tests {
         let message = env.finish().unwrap_err().to_string();
         assert!(
             message.contains("CACHE_REDIS_URL") && !message.contains("secret"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn urls_and_hosts_redis_cannot_use_are_rejected_without_echoing_the_password() {
+        let mut env = EnvReader::from_map([("CACHE_REDIS_URL", "redis://:secret@db:port/0")]);
+        CacheSettings::read(&mut env);
+        let message = env.finish().unwrap_err().to_string();
+        assert!(
+            message.contains("CACHE_REDIS_URL") && !message.contains("secret"),
+            "{message}"
+        );
+
+        let mut env = EnvReader::from_map([
+            ("CACHE_REDIS_HOST", "two words"),
+            ("CACHE_REDIS_PASSWORD", "secret"),
+        ]);
+        CacheSettings::read(&mut env);
+        let message = env.finish().unwrap_err().to_string();
+        assert!(
+            message.contains("CACHE_REDIS_HOST=\"two words\"") && !message.contains("secret"),
             "{message}"
         );
     }

@@ -1,11 +1,197 @@
-//! STUB: replaced by the cache module.
+//! `services::cache`: the service's two caches, `memory` and `persistent`.
+//!
+//! `memory` always lives in this process. `persistent` lives in Redis when
+//! `CACHE_REDIS_HOST` or `CACHE_REDIS_URL` is set, and otherwise in a second, separate
+//! in-process store. Values are any serde type, stored as JSON; every entry expires
+//! (the alias's default TTL from settings unless the caller gives one); keys live under
+//! `CACHE_PREFIX`; the in-process stores are bounded by `CACHE_MEMORY_MAX_CAPACITY`; and
+//! `CACHE_ENABLED=false` turns every operation into a no-op that never touches Redis.
+//!
+//! There are two ways in:
+//! - the free functions [`get_cached`], [`set_cached`], [`delete_cached`] and
+//!   [`clear_cache`] use the caches that every entrypoint installs at start-up with
+//!   [`configure_caches`]. They fail open: a failing Redis is logged and reads as a miss.
+//! - a [`Caches`] handle, cheap to clone into `web::Data` or a test, gives each alias's
+//!   [`Cache`], whose methods return `Result`, plus cache-aside
+//!   ([`Cache::get_or_set_with`], one load per key however many callers miss at once)
+//!   and hit/miss/error statistics.
+//!
+//! Redis is reached lazily (the service starts while Redis is down), every command is
+//! bounded by `CACHE_REDIS_TIMEOUT_MS`, and the connection comes back by itself.
+//!
+//! ```
+//! use {{crate_name}}::services::cache::{Alias, Caches, get_cached, set_cached};
+//! use {{crate_name}}::settings::CacheSettings;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Entrypoints call configure_caches(&settings.cache) for you; tests build their own.
+//! let caches = {{crate_name}}::services::cache::configure_caches(&CacheSettings::default());
+//!
+//! set_cached("greeting", "hello", None, Alias::Memory).await;
+//! assert_eq!(get_cached::<String>("greeting", Alias::Memory).await.as_deref(), Some("hello"));
+//! assert_eq!(get_cached::<String>("greeting", Alias::Persistent).await, None, "aliases are separate");
+//!
+//! // The same caches, with errors visible.
+//! assert_eq!(caches.memory().get::<String>("greeting").await?.as_deref(), Some("hello"));
+//! # let _: Caches = caches;
+//! # Ok(())
+//! # }
+//! ```
+
+mod alias;
+{%- if redis %}
+mod breaker;
+{%- endif %}
+mod error;
+mod glob;
+mod global;
+mod handle;
+mod memory;
+{%- if redis %}
+mod redis;
+{%- endif %}
+mod single_flight;
+mod stats;
+mod store;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use alias::{Alias, UnknownAlias};
+pub use error::CacheError;
+pub use global::{clear_cache, configure_caches, delete_cached, get_cached, set_cached};
+pub use handle::{Cache, MAX_TTL};
+pub use stats::CacheStats;
+pub use store::Backend;
+
 use crate::settings::CacheSettings;
+use memory::MemoryStore;
+use store::Store;
 
-/// STUB
-#[derive(Clone, Debug, Default)]
-pub struct Caches;
+/// Both aliases' caches, built once from the settings.
+///
+/// Cloning is cheap (one reference count) and every clone shares the same stores, so
+/// hand clones to `web::Data`, workers and tests freely.
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Alias, Caches};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let caches = Caches::from_settings(&CacheSettings::default());
+/// let shared = caches.clone();
+/// caches.get(Alias::Memory).set("key", &1, None).await?;
+/// assert_eq!(shared.memory().get::<i32>("key").await?, Some(1));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Caches {
+    /// Indexed by [`Alias::index`].
+    aliases: Arc<[Cache; 2]>,
+}
 
-/// STUB
-pub fn configure_caches(_settings: &CacheSettings) -> Caches {
-    Caches
+impl Caches {
+    /// Builds both caches from the settings, without installing them for the free
+    /// functions (that is [`configure_caches`]). Never fails and never waits: Redis is
+    /// only contacted by the first operation that needs it, and needs no runtime yet.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use {{crate_name}}::services::cache::{Backend, Caches};
+    /// use {{crate_name}}::settings::CacheSettings;
+    ///
+    /// let settings = CacheSettings { default_ttl: Duration::from_secs(60), ..CacheSettings::default() };
+    /// let caches = Caches::from_settings(&settings);
+    /// assert_eq!(caches.memory().default_ttl(), Duration::from_secs(60));
+    /// assert_eq!(caches.memory().backend(), Backend::Memory);
+    /// ```
+    pub fn from_settings(settings: &CacheSettings) -> Self {
+        let (memory, persistent) = if settings.enabled {
+            (
+                Store::Memory(MemoryStore::new(settings.memory_max_capacity)),
+                persistent_store(settings),
+            )
+        } else {
+            (Store::Disabled, Store::Disabled)
+        };
+        let aliases = [
+            Cache::new(Alias::Memory, settings.default_ttl, memory),
+            Cache::new(Alias::Persistent, settings.persistent_ttl, persistent),
+        ];
+        Self {
+            aliases: Arc::new(aliases),
+        }
+    }
+
+    /// The cache of `alias`.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::{Alias, Caches};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// let caches = Caches::from_settings(&CacheSettings::default());
+    /// let alias: Alias = "persistent".parse()?;
+    /// assert_eq!(caches.get(alias).alias(), alias);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get(&self, alias: Alias) -> &Cache {
+        &self.aliases[alias.index()]
+    }
+
+    /// The `memory` alias's cache.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::{Alias, Caches};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// assert_eq!(Caches::from_settings(&CacheSettings::default()).memory().alias(), Alias::Memory);
+    /// ```
+    pub fn memory(&self) -> &Cache {
+        self.get(Alias::Memory)
+    }
+
+    /// The `persistent` alias's cache.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::{Alias, Caches};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// assert_eq!(Caches::from_settings(&CacheSettings::default()).persistent().alias(), Alias::Persistent);
+    /// ```
+    pub fn persistent(&self) -> &Cache {
+        self.get(Alias::Persistent)
+    }
+
+    /// Both caches, in the order of [`Alias::ALL`] (for stats and readiness).
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// let caches = Caches::from_settings(&CacheSettings::default());
+    /// let names: Vec<String> = caches.iter().map(|cache| cache.alias().to_string()).collect();
+    /// assert_eq!(names, ["memory", "persistent"]);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = &Cache> {
+        self.aliases.iter()
+    }
+}
+
+impl fmt::Debug for Caches {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Caches")
+            .field("memory", self.memory())
+            .field("persistent", self.persistent())
+            .finish()
+    }
+}
+
+/// The `persistent` alias's backend: Redis when configured, else its own in-process store.
+fn persistent_store(settings: &CacheSettings) -> Store {
+{%- if redis %}
+    if let Some(redis) = &settings.redis {
+        return Store::Redis(Box::new(redis::RedisStore::new(redis, &settings.prefix)));
+    }
+{%- endif %}
+    Store::Memory(MemoryStore::new(settings.memory_max_capacity))
 }

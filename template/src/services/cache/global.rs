@@ -1,0 +1,342 @@
+//! The process-wide caches behind [`get_cached`], [`set_cached`], [`delete_cached`] and
+//! [`clear_cache`], installed by [`configure_caches`] when an entrypoint starts.
+//!
+//! These functions fail open: an error is logged and reads as a miss (or a no-op for
+//! writes), so a cache outage never becomes a failed request. Used before
+//! `configure_caches`, they log one error saying how to fix it and behave as misses.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::handle::log_swallowed;
+use super::{Alias, Cache, Caches};
+use crate::settings::CacheSettings;
+
+/// What the free functions say when nothing is installed.
+const NOT_CONFIGURED: &str = "caches are not configured: call services::cache::configure_caches(&settings.cache) at start-up";
+
+/// The caches every free function uses.
+static INSTALLED: Slot = Slot::new();
+
+/// Builds the caches from `settings`, installs them for the free functions (replacing
+/// any installed before: the last call wins) and returns a handle to the same caches.
+///
+/// Every entrypoint calls this at start-up; it never fails and never waits for Redis.
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Alias, configure_caches, get_cached};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let caches = configure_caches(&CacheSettings::default());
+/// caches.memory().set("answer", &42, None).await?;
+/// assert_eq!(get_cached::<i32>("answer", Alias::Memory).await, Some(42));
+/// # Ok(())
+/// # }
+/// ```
+pub fn configure_caches(settings: &CacheSettings) -> Caches {
+    let caches = Caches::from_settings(settings);
+    tracing::info!(
+        memory = %caches.memory().backend(),
+        persistent = %caches.persistent().backend(),
+        prefix = %settings.prefix,
+        "caches configured"
+    );
+    INSTALLED.install(caches.clone());
+    caches
+}
+
+/// The value under `key` in `alias`, or `None` (also when the cache fails: logged).
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Alias, configure_caches, get_cached};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// let user: Option<(u32, String)> = get_cached("user:1", Alias::Persistent).await;
+/// assert_eq!(user, None);
+/// # }
+/// ```
+pub async fn get_cached<T: DeserializeOwned>(key: &str, alias: Alias) -> Option<T> {
+    INSTALLED.get_cached(key, alias).await
+}
+
+/// Stores `value` under `key` in `alias` for `ttl` (`None`: the alias's default TTL).
+/// A failure is logged, never returned.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use {{crate_name}}::services::cache::{Alias, configure_caches, get_cached, set_cached};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// set_cached("user:1", &(1, "Ada"), Some(Duration::from_secs(60)), Alias::Persistent).await;
+/// let user: Option<(u32, String)> = get_cached("user:1", Alias::Persistent).await;
+/// assert_eq!(user, Some((1, "Ada".to_owned())));
+/// # }
+/// ```
+pub async fn set_cached<T: Serialize + ?Sized>(
+    key: &str,
+    value: &T,
+    ttl: Option<Duration>,
+    alias: Alias,
+) {
+    INSTALLED.set_cached(key, value, ttl, alias).await;
+}
+
+/// Removes `key` from `alias`. A failure is logged, never returned.
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Alias, configure_caches, delete_cached, get_cached, set_cached};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// set_cached("token", "abc", None, Alias::Memory).await;
+/// delete_cached("token", Alias::Memory).await;
+/// assert_eq!(get_cached::<String>("token", Alias::Memory).await, None);
+/// # }
+/// ```
+pub async fn delete_cached(key: &str, alias: Alias) {
+    INSTALLED.delete_cached(key, alias).await;
+}
+
+/// Removes every value of `alias` (on Redis: only this service's prefix). A failure is
+/// logged, never returned.
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Alias, clear_cache, configure_caches, get_cached, set_cached};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// set_cached("a", &1, None, Alias::Memory).await;
+/// clear_cache(Alias::Memory).await;
+/// assert_eq!(get_cached::<i32>("a", Alias::Memory).await, None);
+/// # }
+/// ```
+pub async fn clear_cache(alias: Alias) {
+    INSTALLED.clear_cache(alias).await;
+}
+
+/// A replaceable place for the installed caches. The free functions use the one static
+/// instance; tests use their own so they cannot disturb each other.
+struct Slot {
+    /// The installed caches, `None` until `configure_caches` runs.
+    caches: RwLock<Option<Caches>>,
+    /// Whether the "not configured" error was logged already (it is logged once).
+    reported_missing: AtomicBool,
+}
+
+impl Slot {
+    const fn new() -> Self {
+        Self {
+            caches: RwLock::new(None),
+            reported_missing: AtomicBool::new(false),
+        }
+    }
+
+    fn install(&self, caches: Caches) {
+        *self.caches.write().unwrap_or_else(PoisonError::into_inner) = Some(caches);
+    }
+
+    /// The installed cache of `alias`, cloned out so no lock is held across an await.
+    fn cache(&self, alias: Alias) -> Option<Cache> {
+        let installed = self.caches.read().unwrap_or_else(PoisonError::into_inner);
+        let cache = installed.as_ref().map(|caches| caches.get(alias).clone());
+        drop(installed);
+        if cache.is_none() {
+            if self.reported_missing.swap(true, Ordering::Relaxed) {
+                tracing::debug!(%alias, "{NOT_CONFIGURED}");
+            } else {
+                tracing::error!(%alias, "{NOT_CONFIGURED}");
+            }
+        }
+        cache
+    }
+
+    async fn get_cached<T: DeserializeOwned>(&self, key: &str, alias: Alias) -> Option<T> {
+        match self.cache(alias)?.get(key).await {
+            Ok(value) => value,
+            Err(error) => {
+                log_swallowed(alias, "get", key, &error);
+                None
+            }
+        }
+    }
+
+    async fn set_cached<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+        alias: Alias,
+    ) {
+        if let Some(cache) = self.cache(alias)
+            && let Err(error) = cache.set(key, value, ttl).await
+        {
+            log_swallowed(alias, "set", key, &error);
+        }
+    }
+
+    async fn delete_cached(&self, key: &str, alias: Alias) {
+        if let Some(cache) = self.cache(alias)
+            && let Err(error) = cache.delete(key).await
+        {
+            log_swallowed(alias, "delete", key, &error);
+        }
+    }
+
+    async fn clear_cache(&self, alias: Alias) {
+        if let Some(cache) = self.cache(alias)
+            && let Err(error) = cache.clear().await
+        {
+            log_swallowed(alias, "clear", "*", &error);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::{NOT_CONFIGURED, Slot};
+    use crate::services::cache::{Alias, Caches};
+    use crate::settings::CacheSettings;
+
+    /// Log lines written while the returned guard lives (this thread only).
+    fn capture_logs() -> (tracing::subscriber::DefaultGuard, Arc<Mutex<Vec<u8>>>) {
+        #[derive(Clone)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = Sink(buffer.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        (tracing::subscriber::set_default(subscriber), buffer)
+    }
+
+    fn lines(buffer: &Mutex<Vec<u8>>) -> Vec<String> {
+        String::from_utf8_lossy(&buffer.lock().unwrap())
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn before_configuration_everything_misses_and_one_error_says_how_to_fix_it() {
+        let (_guard, logs) = capture_logs();
+        let slot = Slot::new();
+        slot.set_cached("key", &1, None, Alias::Memory).await;
+        assert_eq!(slot.get_cached::<i32>("key", Alias::Memory).await, None);
+        slot.delete_cached("key", Alias::Persistent).await;
+        slot.clear_cache(Alias::Persistent).await;
+        let lines = lines(&logs);
+        let errors: Vec<&String> = lines.iter().filter(|line| line.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "{lines:#?}");
+        assert!(errors[0].contains(NOT_CONFIGURED), "{lines:#?}");
+    }
+
+    #[tokio::test]
+    async fn the_last_installed_caches_win() {
+        let slot = Slot::new();
+        let first = Caches::from_settings(&CacheSettings::default());
+        let second = Caches::from_settings(&CacheSettings::default());
+        slot.install(first.clone());
+        slot.set_cached("key", "first", None, Alias::Memory).await;
+        slot.install(second.clone());
+        assert_eq!(slot.get_cached::<String>("key", Alias::Memory).await, None);
+        slot.set_cached("key", "second", None, Alias::Memory).await;
+        assert_eq!(
+            first
+                .memory()
+                .get::<String>("key")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("first")
+        );
+        assert_eq!(
+            second
+                .memory()
+                .get::<String>("key")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("second")
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_are_logged_and_swallowed() {
+        let (_guard, logs) = capture_logs();
+        let slot = Slot::new();
+        slot.install(Caches::from_settings(&CacheSettings::default()));
+        slot.set_cached("key", &1, Some(Duration::ZERO), Alias::Memory)
+            .await;
+        assert_eq!(slot.get_cached::<i32>("key", Alias::Memory).await, None);
+        let lines = lines(&logs);
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains("WARN") && line.contains("at least 1 ms")),
+            "{lines:#?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_free_functions_use_what_configure_caches_installed() {
+        // The only test in this binary that touches the process-wide slot.
+        let caches = super::configure_caches(&CacheSettings {
+            prefix: "global-test".into(),
+            ..CacheSettings::default()
+        });
+        super::set_cached("key", &[1, 2], None, Alias::Persistent).await;
+        assert_eq!(
+            caches.persistent().get::<Vec<i32>>("key").await.unwrap(),
+            Some(vec![1, 2])
+        );
+        assert_eq!(
+            super::get_cached::<Vec<i32>>("key", Alias::Persistent).await,
+            Some(vec![1, 2])
+        );
+        assert_eq!(
+            super::get_cached::<Vec<i32>>("key", Alias::Memory).await,
+            None
+        );
+        super::delete_cached("key", Alias::Persistent).await;
+        assert_eq!(
+            caches.persistent().get::<Vec<i32>>("key").await.unwrap(),
+            None
+        );
+        super::set_cached("other", "x", None, Alias::Memory).await;
+        super::clear_cache(Alias::Memory).await;
+        assert_eq!(caches.memory().stats().hits, 0);
+        assert_eq!(caches.memory().get::<String>("other").await.unwrap(), None);
+    }
+}

@@ -1,0 +1,541 @@
+//! [`Cache`]: one alias's operations, whatever its backend, returning `Result` for the
+//! callers who want to see errors, and counting hits, misses and errors as they go.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::single_flight::SingleFlight;
+use super::stats::Counters;
+use super::store::Store;
+use super::{Alias, Backend, CacheError, CacheStats};
+
+/// The longest TTL an entry gets; longer ones (`Duration::MAX` for "forever") are
+/// shortened to it. Ten years is forever for a cache, and far from where Redis's or
+/// `Instant`'s arithmetic would overflow.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use {{crate_name}}::services::cache::MAX_TTL;
+///
+/// assert_eq!(MAX_TTL, Duration::from_secs(10 * 365 * 24 * 60 * 60));
+/// ```
+pub const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
+
+/// One alias's cache: get it from [`Caches`](super::Caches).
+///
+/// Keys are the caller's own strings; the backend stores them under `CACHE_PREFIX`.
+/// Values are any serde type, stored as JSON. A TTL of `None` means the alias's default
+/// ([`Cache::default_ttl`]); TTLs are kept to the millisecond (rounded up) and capped at
+/// [`MAX_TTL`]. Cloning is cheap and every clone is the same cache.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use {{crate_name}}::services::cache::Caches;
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let caches = Caches::from_settings(&CacheSettings::default());
+/// let cache = caches.memory();
+///
+/// cache.set("user:42", &vec!["admin", "staff"], Some(Duration::from_secs(60))).await?;
+/// let roles: Option<Vec<String>> = cache.get("user:42").await?;
+/// assert_eq!(roles, Some(vec!["admin".to_owned(), "staff".to_owned()]));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Cache {
+    /// Shared by every clone.
+    inner: Arc<Inner>,
+}
+
+/// What a [`Cache`] and its clones share.
+struct Inner {
+    /// Which alias this is.
+    alias: Alias,
+    /// TTL of entries written without one.
+    default_ttl: Duration,
+    /// Where the values live.
+    store: Store,
+    /// Hits, misses and errors since the cache was built.
+    counters: Counters,
+    /// Loads in progress for [`Cache::get_or_set_with`].
+    flights: SingleFlight,
+}
+
+impl Cache {
+    pub(super) fn new(alias: Alias, default_ttl: Duration, store: Store) -> Self {
+        let inner = Inner {
+            alias,
+            default_ttl,
+            store,
+            counters: Counters::default(),
+            flights: SingleFlight::default(),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The value under `key`, or `None` if there is none, it expired, or it no longer
+    /// decodes as `T` (such a value is logged and removed, so the next write replaces it
+    /// cleanly).
+    ///
+    /// # Errors
+    /// [`CacheError`] when the backend fails (Redis unreachable or slow).
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let cache = caches.memory();
+    /// assert_eq!(cache.get::<u32>("visits").await?, None);
+    /// cache.set("visits", &7, None).await?;
+    /// assert_eq!(cache.get::<u32>("visits").await?, Some(7));
+    /// assert_eq!(cache.get::<String>("visits").await?, None, "7 is not a string");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, CacheError> {
+        let Some(json) = self.read(key).await? else {
+            return Ok(None);
+        };
+        match serde_json::from_str(&json) {
+            Ok(value) => {
+                self.inner.counters.hit();
+                Ok(Some(value))
+            }
+            Err(error) => {
+                self.inner.counters.miss();
+                tracing::warn!(
+                    alias = %self.alias(), key, %error,
+                    "a cached value no longer decodes as the requested type; treating it as a miss and removing it"
+                );
+                if let Err(error) = self.inner.store.remove_if_unchanged(key, &json).await {
+                    self.inner.counters.error();
+                    log_swallowed(self.alias(), "remove undecodable value", key, &error);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// The stored JSON text under `key`, undecoded (what `redis-cli GET` would show).
+    ///
+    /// # Errors
+    /// [`CacheError`] when the backend fails.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// caches.memory().set("point", &(1, 2), None).await?;
+    /// assert_eq!(caches.memory().get_raw("point").await?.as_deref(), Some("[1,2]"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get_raw(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let json = self.read(key).await?;
+        if json.is_some() {
+            self.inner.counters.hit();
+        }
+        Ok(json.map(|json| json.to_string()))
+    }
+
+    /// Stores `value` under `key` for `ttl` (`None`: the alias's default), replacing
+    /// any previous value and its TTL.
+    ///
+    /// # Errors
+    /// [`CacheError::Encode`] if `value` cannot be JSON, [`CacheError::ZeroTtl`] for a
+    /// zero TTL, or a backend failure.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    /// struct Profile { name: String, tags: Vec<String> }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let profile = Profile { name: "Ada".into(), tags: vec!["math".into()] };
+    /// caches.persistent().set("profile:1", &profile, Some(Duration::from_millis(1500))).await?;
+    /// assert_eq!(caches.persistent().get("profile:1").await?, Some(profile));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn set<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        let result = async {
+            let json = serde_json::to_string(value).map_err(CacheError::Encode)?;
+            self.write(key, &json, ttl).await
+        }
+        .await;
+        self.counted(result)
+    }
+
+    /// Stores JSON text as it is (after checking that it is JSON): for tools such as
+    /// the CLI that hold values as text.
+    ///
+    /// # Errors
+    /// [`CacheError::InvalidJson`] if `json` is not JSON, otherwise as [`Cache::set`].
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::{CacheError, Caches};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// caches.memory().set_raw("flags", r#"{"beta":true}"#, None).await?;
+    /// assert_eq!(caches.memory().get::<serde_json::Value>("flags").await?.unwrap()["beta"], true);
+    /// assert!(matches!(caches.memory().set_raw("flags", "{beta", None).await, Err(CacheError::InvalidJson(_))));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn set_raw(
+        &self,
+        key: &str,
+        json: &str,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        let result = async {
+            serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(CacheError::InvalidJson)?;
+            self.write(key, json, ttl).await
+        }
+        .await;
+        self.counted(result)
+    }
+
+    /// Removes `key`; `true` if it held a value.
+    ///
+    /// # Errors
+    /// [`CacheError`] when the backend fails.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// caches.memory().set("session:9", "token", None).await?;
+    /// assert!(caches.memory().delete("session:9").await?);
+    /// assert!(!caches.memory().delete("session:9").await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        let result = self.inner.store.delete(key).await;
+        self.counted(result)
+    }
+
+    /// Removes every key matching `pattern`, where `*` matches any run of characters
+    /// and `?` any one character (everything else is literal, on every backend), and
+    /// returns how many values went. Only this service's keys are considered.
+    ///
+    /// # Errors
+    /// [`CacheError`] when the backend fails; some keys may be gone by then.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let cache = caches.memory();
+    /// for key in ["item:1", "item:2", "items"] {
+    ///     cache.set(key, &true, None).await?;
+    /// }
+    /// assert_eq!(cache.delete_matching("item:*").await?, 2);
+    /// assert_eq!(cache.get::<bool>("items").await?, Some(true));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+        let result = self.inner.store.delete_matching(pattern).await;
+        self.counted(result)
+    }
+
+    /// Removes every value of this alias and returns how many went. On Redis only keys
+    /// under this service's `CACHE_PREFIX` are touched (SCAN + UNLINK in batches, never
+    /// FLUSHDB), so services sharing the database keep theirs.
+    ///
+    /// # Errors
+    /// [`CacheError`] when the backend fails; some keys may be gone by then.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// caches.memory().set("a", &1, None).await?;
+    /// caches.persistent().set("a", &2, None).await?;
+    /// assert_eq!(caches.memory().clear().await?, 1);
+    /// assert_eq!(caches.persistent().get::<i32>("a").await?, Some(2), "the other alias is untouched");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn clear(&self) -> Result<u64, CacheError> {
+        let result = self.inner.store.clear().await;
+        self.counted(result)
+    }
+
+    /// Checks that the backend answers (Redis: `PING`, tried even while failing fast,
+    /// so a readiness probe sees recovery at once). In-process and disabled caches are
+    /// always reachable.
+    ///
+    /// # Errors
+    /// [`CacheError`] when Redis cannot be reached or does not answer in time.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// for cache in caches.iter() {
+    ///     cache.ping().await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        let result = self.inner.store.ping().await;
+        self.counted(result)
+    }
+
+    /// Cache-aside: the value under `key`, or else the result of `loader`, which is then
+    /// stored for `ttl`.
+    ///
+    /// When many callers miss the same key at the same moment, only one runs its loader
+    /// and the others receive its value (per process). If that loader fails, its caller
+    /// gets the error and the next waiting caller runs its own loader. Cache failures
+    /// never fail the call: a read error counts as a miss and a write error is logged.
+    ///
+    /// # Errors
+    /// Only the loader's error.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # async fn fetch_price_from_database(_id: u32) -> Result<u64, std::io::Error> { Ok(1999) }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), std::io::Error> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let price = caches
+    ///     .persistent()
+    ///     .get_or_set_with("price:7", Some(Duration::from_secs(30)), || fetch_price_from_database(7))
+    ///     .await?;
+    /// assert_eq!(price, 1999);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get_or_set_with<T, F, Fut, E>(
+        &self,
+        key: &str,
+        ttl: Option<Duration>,
+        loader: F,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        match self.get(key).await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => {}
+            Err(error) => log_swallowed(self.alias(), "get", key, &error),
+        }
+        self.inner
+            .flights
+            .run(key, || async {
+                let value = loader().await?;
+                if let Err(error) = self.set(key, &value, ttl).await {
+                    log_swallowed(self.alias(), "set", key, &error);
+                }
+                Ok(value)
+            })
+            .await
+    }
+
+    /// Hits, misses and errors counted so far.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::{CacheStats, Caches};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let cache = caches.memory();
+    /// cache.get::<u8>("nothing").await?;
+    /// cache.set("something", &1, None).await?;
+    /// cache.get::<u8>("something").await?;
+    /// assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 1, errors: 0 });
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stats(&self) -> CacheStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// Where this alias keeps its values.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::{Backend, Caches};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// let settings = CacheSettings { enabled: false, ..CacheSettings::default() };
+    /// assert_eq!(Caches::from_settings(&settings).memory().backend(), Backend::Disabled);
+    /// ```
+    pub fn backend(&self) -> Backend {
+        self.inner.store.backend()
+    }
+
+    /// Which alias this is.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::{Alias, Caches};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// let caches = Caches::from_settings(&CacheSettings::default());
+    /// assert_eq!(caches.get(Alias::Persistent).alias(), Alias::Persistent);
+    /// ```
+    pub fn alias(&self) -> Alias {
+        self.inner.alias
+    }
+
+    /// The TTL of entries written without one (`CACHE_DEFAULT_TTL` for `memory`,
+    /// `CACHE_PERSISTENT_TTL` for `persistent`).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// let caches = Caches::from_settings(&CacheSettings::default());
+    /// assert_eq!(caches.memory().default_ttl(), Duration::from_secs(300));
+    /// assert_eq!(caches.persistent().default_ttl(), Duration::from_secs(3600));
+    /// ```
+    pub fn default_ttl(&self) -> Duration {
+        self.inner.default_ttl
+    }
+
+    /// Reads the stored JSON, counting absences as misses and failures as errors
+    /// (the caller counts the hit once it knows the value is usable).
+    async fn read(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        let result = self.inner.store.get(key).await;
+        if let Ok(None) = result {
+            self.inner.counters.miss();
+        }
+        self.counted(result)
+    }
+
+    async fn write(&self, key: &str, json: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
+        let ttl = self.effective_ttl(ttl)?;
+        self.inner.store.set(key, json, ttl).await
+    }
+
+    /// `ttl` or the default, rounded up to whole milliseconds (Redis's resolution, so a
+    /// TTL means the same on every backend) and capped at [`MAX_TTL`].
+    fn effective_ttl(&self, ttl: Option<Duration>) -> Result<Duration, CacheError> {
+        let ttl = ttl.unwrap_or(self.inner.default_ttl);
+        if ttl.is_zero() {
+            return Err(CacheError::ZeroTtl);
+        }
+        let millis = u64::try_from(ttl.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+        Ok(Duration::from_millis(millis).min(MAX_TTL))
+    }
+
+    fn counted<T>(&self, result: Result<T, CacheError>) -> Result<T, CacheError> {
+        if result.is_err() {
+            self.inner.counters.error();
+        }
+        result
+    }
+}
+
+impl fmt::Debug for Cache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("alias", &self.alias())
+            .field("backend", &self.backend())
+            .field("default_ttl", &self.default_ttl())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Logs an error that a fail-open caller carries on from. Failures while Redis is
+/// known to be down are only debug lines: the outage itself was logged once, when it
+/// began.
+pub(super) fn log_swallowed(alias: Alias, action: &str, key: &str, error: &CacheError) {
+    if matches!(error, CacheError::Backoff(_)) {
+        tracing::debug!(%alias, action, key, %error, "cache operation skipped; carrying on without the cache");
+    } else {
+        tracing::warn!(%alias, action, key, %error, "cache operation failed; carrying on without the cache");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Cache, MAX_TTL};
+    use crate::services::cache::store::Store;
+    use crate::services::cache::{Alias, CacheError};
+
+    fn disabled(default_ttl: Duration) -> Cache {
+        Cache::new(Alias::Memory, default_ttl, Store::Disabled)
+    }
+
+    #[test]
+    fn ttls_round_up_to_milliseconds_and_are_capped() {
+        let cache = disabled(Duration::from_secs(5));
+        assert_eq!(cache.effective_ttl(None).unwrap(), Duration::from_secs(5));
+        assert_eq!(
+            cache.effective_ttl(Some(Duration::from_micros(1))).unwrap(),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            cache
+                .effective_ttl(Some(Duration::from_micros(1_500)))
+                .unwrap(),
+            Duration::from_millis(2)
+        );
+        assert_eq!(cache.effective_ttl(Some(Duration::MAX)).unwrap(), MAX_TTL);
+        assert!(matches!(
+            cache.effective_ttl(Some(Duration::ZERO)),
+            Err(CacheError::ZeroTtl)
+        ));
+    }
+
+    #[tokio::test]
+    async fn failed_operations_count_as_errors_not_misses() {
+        let cache = disabled(Duration::from_secs(5));
+        assert!(cache.set("key", &1, Some(Duration::ZERO)).await.is_err());
+        assert!(cache.set_raw("key", "not json", None).await.is_err());
+        let mut unencodable = std::collections::HashMap::new();
+        unencodable.insert(vec![1u8], 1);
+        assert!(matches!(
+            cache.set("key", &unencodable, None).await,
+            Err(CacheError::Encode(_))
+        ));
+        assert_eq!(cache.get::<u8>("key").await.unwrap(), None);
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses, stats.errors), (0, 1, 3));
+    }
+}

@@ -1,0 +1,249 @@
+//! The in-process store: always behind `memory`, and behind `persistent` when Redis is
+//! not configured (a second, separate instance).
+//!
+//! mini-moka bounds the number of entries (when full it keeps the entries read most
+//! often, so a new, never-read entry may be turned away) but has only one expiry for the
+//! whole cache. Each entry therefore carries its own deadline, and an entry read after it
+//! is a miss and is dropped.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mini_moka::sync::{Cache as Moka, ConcurrentCacheExt};
+
+use super::{Backend, CacheError, glob};
+
+/// One bounded in-process store.
+pub(super) struct MemoryStore {
+    /// Key (as given: the store belongs to one alias of one service) → entry.
+    entries: Moka<String, Entry>,
+}
+
+/// A value and its deadline.
+#[derive(Clone)]
+struct Entry {
+    /// When the entry dies, whatever mini-moka thinks.
+    expires_at: Instant,
+    /// The value's JSON, shared so that a read only bumps a reference count.
+    json: Arc<str>,
+}
+
+impl Entry {
+    fn is_live(&self, now: Instant) -> bool {
+        now < self.expires_at
+    }
+}
+
+thread_local! {
+    /// mini-moka takes keys as `&String`, not `&str`; reusing one buffer per thread keeps
+    /// the read path free of allocation.
+    static KEY_BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Runs `f` with `key` copied into this thread's buffer. `f` must not call back in here.
+fn with_key<R>(key: &str, f: impl FnOnce(&String) -> R) -> R {
+    KEY_BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        buffer.push_str(key);
+        f(buffer)
+    })
+}
+
+impl MemoryStore {
+    /// An empty store holding at most `max_capacity` entries.
+    pub(super) fn new(max_capacity: u64) -> Self {
+        Self {
+            entries: Moka::builder().max_capacity(max_capacity).build(),
+        }
+    }
+
+    pub(super) fn backend(&self) -> Backend {
+        Backend::Memory
+    }
+
+    /// The live value under `key`; an expired one is dropped and reads as absent.
+    pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        let Some(entry) = self.lookup(key) else {
+            return Ok(None);
+        };
+        if entry.is_live(Instant::now()) {
+            return Ok(Some(entry.json));
+        }
+        self.remove_stale(key, &entry.json);
+        Ok(None)
+    }
+
+    /// Stores `json` under `key` for `ttl`, replacing any value and its deadline.
+    pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
+        let entry = Entry {
+            expires_at: Instant::now() + ttl,
+            json: Arc::from(json),
+        };
+        self.entries.insert(key.to_owned(), entry);
+        // mini-moka evicts in batches during housekeeping; doing it now keeps the store
+        // within its capacity at every moment, not only eventually.
+        self.entries.sync();
+        Ok(())
+    }
+
+    /// Removes `key`; `true` if it held a live value.
+    pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        Ok(with_key(key, |key| {
+            let existed = self
+                .entries
+                .get(key)
+                .is_some_and(|entry| entry.is_live(Instant::now()));
+            self.entries.invalidate(key);
+            existed
+        }))
+    }
+
+    /// Removes `key` only if it still holds `json` (a value that failed to decode), so
+    /// a fresh value written in the meantime survives.
+    pub(super) async fn remove_if_unchanged(
+        &self,
+        key: &str,
+        json: &Arc<str>,
+    ) -> Result<(), CacheError> {
+        self.remove_stale(key, json);
+        Ok(())
+    }
+
+    /// Removes every key matching the glob `pattern`; returns how many live values went.
+    pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+        Ok(self.remove_where(|key| glob::matches(pattern, key)))
+    }
+
+    /// Removes everything; returns how many live values went.
+    pub(super) async fn clear(&self) -> Result<u64, CacheError> {
+        Ok(self.remove_where(|_| true))
+    }
+
+    /// Always reachable.
+    pub(super) async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+
+    fn lookup(&self, key: &str) -> Option<Entry> {
+        with_key(key, |key| self.entries.get(key))
+    }
+
+    /// Drops `key` if it still holds this very value. mini-moka has no compare-and-remove,
+    /// so a write landing between the check and the removal can still be dropped: a lost
+    /// entry, which a cache may always have, never a wrong one.
+    fn remove_stale(&self, key: &str, json: &Arc<str>) {
+        with_key(key, |key| {
+            if self
+                .entries
+                .get(key)
+                .is_some_and(|current| Arc::ptr_eq(&current.json, json))
+            {
+                self.entries.invalidate(key);
+            }
+        });
+    }
+
+    fn remove_where(&self, doomed: impl Fn(&str) -> bool) -> u64 {
+        let now = Instant::now();
+        let keys: Vec<(String, bool)> = self
+            .entries
+            .iter()
+            .filter(|entry| doomed(entry.key()))
+            .map(|entry| (entry.key().clone(), entry.value().is_live(now)))
+            .collect();
+        let mut removed = 0;
+        for (key, live) in keys {
+            self.entries.invalidate(&key);
+            removed += u64::from(live);
+        }
+        removed
+    }
+
+    /// Entries held right now, live or not yet evicted (for tests).
+    #[cfg(test)]
+    fn len(&self) -> u64 {
+        self.entries.sync();
+        self.entries.entry_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::MemoryStore;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[tokio::test]
+    async fn a_value_lives_until_its_own_deadline() {
+        let store = MemoryStore::new(100);
+        store
+            .set("short", "1", Duration::from_millis(30))
+            .await
+            .unwrap();
+        store.set("long", "2", HOUR).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(store.get("short").await.unwrap(), None);
+        assert_eq!(store.get("long").await.unwrap().as_deref(), Some("2"));
+    }
+
+    #[tokio::test]
+    async fn an_expired_value_is_dropped_when_read() {
+        let store = MemoryStore::new(100);
+        store
+            .set("key", "1", Duration::from_millis(1))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(store.len(), 1);
+        assert_eq!(store.get("key").await.unwrap(), None);
+        assert_eq!(store.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_store_never_holds_more_than_its_capacity() {
+        let store = MemoryStore::new(50);
+        for n in 0..2_000 {
+            store.set(&format!("key:{n}"), "0", HOUR).await.unwrap();
+            assert!(
+                store.len() <= 50,
+                "{} entries after {n} inserts",
+                store.len()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn removal_only_drops_the_value_that_was_read() {
+        let store = MemoryStore::new(100);
+        store.set("key", "\"old\"", HOUR).await.unwrap();
+        let old = store.get("key").await.unwrap().unwrap();
+        store.set("key", "\"new\"", HOUR).await.unwrap();
+        store.remove_if_unchanged("key", &old).await.unwrap();
+        assert_eq!(store.get("key").await.unwrap().as_deref(), Some("\"new\""));
+        let new = store.get("key").await.unwrap().unwrap();
+        store.remove_if_unchanged("key", &new).await.unwrap();
+        assert_eq!(store.get("key").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn delete_and_clear_count_only_live_values() {
+        let store = MemoryStore::new(100);
+        store.set("user:1", "1", HOUR).await.unwrap();
+        store.set("user:2", "2", HOUR).await.unwrap();
+        store
+            .set("user:3", "3", Duration::from_millis(1))
+            .await
+            .unwrap();
+        store.set("session:1", "4", HOUR).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(store.delete("user:1").await.unwrap());
+        assert!(!store.delete("user:1").await.unwrap());
+        assert_eq!(store.delete_matching("user:*").await.unwrap(), 1);
+        assert_eq!(store.get("session:1").await.unwrap().as_deref(), Some("4"));
+        assert_eq!(store.clear().await.unwrap(), 1);
+        assert_eq!(store.len(), 0);
+    }
+}

@@ -1,0 +1,291 @@
+//! The Redis backend of the `persistent` alias.
+//!
+//! One multiplexed connection per process, run by redis's `ConnectionManager`. It is
+//! created by the first command (so the service starts while Redis is down) and
+//! reconnects by itself after Redis restarts. Connecting and every command are bounded
+//! by `CACHE_REDIS_TIMEOUT_MS`, and after a failure the [`Breaker`] makes commands fail
+//! at once rather than each waiting out that timeout.
+//!
+//! Keys are `{CACHE_PREFIX}:{key}`; values are JSON strings written with a millisecond
+//! TTL (`SET key json PX ms`), so `redis-cli` shows them as they are. Clearing walks
+//! this prefix with `SCAN` and removes each batch with `UNLINK`: other services' keys in
+//! the same database are never touched, and no `KEYS` or `FLUSHDB` blocks the server.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
+
+use super::breaker::{Breaker, RETRY_AFTER};
+use super::{Backend, CacheError};
+use crate::settings::{RedisSettings, Secret};
+
+/// Keys asked for per `SCAN` step: few round trips, yet each step and the `UNLINK` after
+/// it stay far inside the timeout.
+const SCAN_BATCH: usize = 500;
+
+/// Removes a key only if it still holds the given value, so dropping an undecodable
+/// value never deletes a good one written in the meantime.
+const UNLINK_IF_UNCHANGED: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('UNLINK', KEYS[1]) end return 0";
+
+/// The `persistent` alias on Redis.
+pub(super) struct RedisStore {
+    /// The parsed URL, or why it could not be used (then every command fails with it).
+    client: Result<redis::Client, String>,
+    /// The managed connection, created by the first command because it needs the runtime.
+    connection: OnceLock<ConnectionManager>,
+    /// Bound of connecting and of each command.
+    timeout: Duration,
+    /// `CACHE_PREFIX` and a colon, put in front of every key.
+    key_prefix: String,
+    /// Whether to fail fast because Redis failed recently.
+    breaker: Breaker,
+    /// Texts that must never reach a message: the URL and the password in it.
+    secrets: Vec<Secret>,
+}
+
+impl RedisStore {
+    /// Prepares the client without connecting.
+    pub(super) fn new(settings: &RedisSettings, prefix: &str) -> Self {
+        let url = settings.url.expose();
+        if url.starts_with("rediss://") {
+            // rustls needs a process-wide crypto provider before the first TLS handshake;
+            // ring is the one compiled in. Err only means one is installed already.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let mut secrets = vec![settings.url.clone()];
+        let client = redis::Client::open(url);
+        if let Ok(client) = &client
+            && let Some(password) = client.get_connection_info().redis_settings().password()
+        {
+            secrets.push(Secret::new(password));
+        }
+        let client = client.map_err(|error| {
+            let reason = format!(
+                "the Redis URL is invalid ({})",
+                scrub(&error.to_string(), &secrets)
+            );
+            tracing::error!("{reason}; every operation on the persistent alias will fail");
+            reason
+        });
+        Self {
+            client,
+            connection: OnceLock::new(),
+            timeout: settings.timeout,
+            key_prefix: format!("{prefix}:"),
+            breaker: Breaker::new(),
+            secrets,
+        }
+    }
+
+    pub(super) fn backend(&self) -> Backend {
+        Backend::Redis
+    }
+
+    pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        let json: Option<String> = self.query(redis::cmd("GET").arg(self.key(key))).await?;
+        Ok(json.map(Arc::from))
+    }
+
+    pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        self.query(
+            redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(json)
+                .arg("PX")
+                .arg(millis),
+        )
+        .await
+    }
+
+    pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        let removed: u64 = self.query(redis::cmd("UNLINK").arg(self.key(key))).await?;
+        Ok(removed > 0)
+    }
+
+    pub(super) async fn remove_if_unchanged(
+        &self,
+        key: &str,
+        json: &Arc<str>,
+    ) -> Result<(), CacheError> {
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(UNLINK_IF_UNCHANGED)
+            .arg(1)
+            .arg(self.key(key))
+            .arg(&**json);
+        self.query::<u64>(&command).await.map(drop)
+    }
+
+    pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+        let pattern = scan_pattern(&self.key_prefix, pattern);
+        let mut cursor = 0_u64;
+        let mut removed = 0;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(SCAN_BATCH);
+            // Raw bytes: another writer may have put a non-UTF-8 key under our prefix.
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.query(&scan).await?;
+            if !keys.is_empty() {
+                removed += self.query::<u64>(redis::cmd("UNLINK").arg(&keys)).await?;
+            }
+            if next == 0 {
+                return Ok(removed);
+            }
+            cursor = next;
+        }
+    }
+
+    pub(super) async fn clear(&self) -> Result<u64, CacheError> {
+        self.delete_matching("*").await
+    }
+
+    /// Asks Redis even while failing fast: readiness probes should see recovery at once.
+    pub(super) async fn ping(&self) -> Result<(), CacheError> {
+        self.send::<String>(&redis::cmd("PING")).await.map(drop)
+    }
+
+    fn key(&self, key: &str) -> String {
+        let mut full = String::with_capacity(self.key_prefix.len() + key.len());
+        full.push_str(&self.key_prefix);
+        full.push_str(key);
+        full
+    }
+
+    /// Sends `command` unless Redis failed recently.
+    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, CacheError> {
+        self.breaker.admit().map_err(CacheError::Backoff)?;
+        self.send(command).await
+    }
+
+    /// Sends `command` within the timeout and tells the breaker how it went.
+    async fn send<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, CacheError> {
+        let mut connection = self.connection()?;
+        match tokio::time::timeout(self.timeout, command.query_async::<T>(&mut connection)).await {
+            Ok(Ok(value)) => {
+                self.reachable();
+                Ok(value)
+            }
+            Ok(Err(error)) if answered(&error) => {
+                self.reachable();
+                Err(CacheError::Backend(self.scrub(&error)))
+            }
+            Ok(Err(error)) => Err(self.unreachable(CacheError::Unavailable(self.scrub(&error)))),
+            Err(_elapsed) => Err(self.unreachable(CacheError::Timeout(self.timeout))),
+        }
+    }
+
+    fn connection(&self) -> Result<ConnectionManager, CacheError> {
+        if let Some(connection) = self.connection.get() {
+            return Ok(connection.clone());
+        }
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|reason| CacheError::Unavailable(reason.clone()))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            // Reconnection runs in the background between commands; keeping its pauses
+            // short means a returning Redis is found within about a second.
+            .set_max_delay(RETRY_AFTER);
+        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(|error| CacheError::Unavailable(self.scrub(&error)))?;
+        // Two first commands racing may both build one; the loser's is dropped unused.
+        Ok(self.connection.get_or_init(|| manager).clone())
+    }
+
+    fn reachable(&self) {
+        if self.breaker.record_success() {
+            tracing::info!("Redis answers again; the persistent cache is back");
+        }
+    }
+
+    fn unreachable(&self, error: CacheError) -> CacheError {
+        if self.breaker.record_failure() {
+            tracing::warn!(
+                %error,
+                "Redis is unreachable; persistent cache operations will fail fast and retry every {} ms",
+                RETRY_AFTER.as_millis()
+            );
+        }
+        error
+    }
+
+    fn scrub(&self, error: &RedisError) -> String {
+        scrub(&error.to_string(), &self.secrets)
+    }
+}
+
+/// Whether Redis itself answered with `error` (so it is reachable), as opposed to the
+/// connection failing.
+fn answered(error: &RedisError) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::Server(_) | ErrorKind::UnexpectedReturnType
+    )
+}
+
+/// `message` with every secret replaced by `[redacted]`.
+fn scrub(message: &str, secrets: &[Secret]) -> String {
+    secrets
+        .iter()
+        .map(Secret::expose)
+        .filter(|secret| !secret.is_empty())
+        .fold(message.to_owned(), |message, secret| {
+            message.replace(secret, "[redacted]")
+        })
+}
+
+/// The `SCAN MATCH` pattern for the glob `pattern` under `key_prefix`. Redis globs also
+/// know `[...]` and `\`; escaping those (and any glob character in the prefix) keeps
+/// `*` and `?` the only special characters, as on the in-process store.
+fn scan_pattern(key_prefix: &str, pattern: &str) -> String {
+    let mut escaped = String::with_capacity(key_prefix.len() + pattern.len() + 4);
+    for c in key_prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    for c in pattern.chars() {
+        if matches!(c, '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{scan_pattern, scrub};
+    use crate::settings::Secret;
+
+    #[test]
+    fn only_star_and_question_mark_stay_special() {
+        assert_eq!(scan_pattern("svc:", "user:*"), "svc:user:*");
+        assert_eq!(scan_pattern("a*b?[c]:", "*"), "a\\*b\\?\\[c\\]:*");
+        assert_eq!(scan_pattern("svc:", "[x]\\?"), "svc:\\[x\\]\\\\?");
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_messages() {
+        let secrets = [
+            Secret::new("redis://:hunter2@db:6379/0"),
+            Secret::new("hunter2"),
+            Secret::new(""),
+        ];
+        let message = scrub(
+            "cannot reach redis://:hunter2@db:6379/0 with hunter2",
+            &secrets,
+        );
+        assert_eq!(message, "cannot reach [redacted] with [redacted]");
+    }
+}

@@ -1,0 +1,108 @@
+//! Which backend serves an alias, and the one place that routes each operation to it.
+//!
+//! The backends share method names and signatures, so routing is a `match` (via the
+//! `route!` macro) rather than a trait object: no boxed futures on the hot path.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::CacheError;
+use super::memory::MemoryStore;
+{%- if redis %}
+use super::redis::RedisStore;
+{%- endif %}
+
+/// What an alias keeps its values in.
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Backend, Caches};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// let caches = Caches::from_settings(&CacheSettings::default());
+/// assert_eq!(caches.persistent().backend(), Backend::Memory);
+/// assert_eq!(Backend::Redis.to_string(), "redis");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// A bounded store inside this process.
+    Memory,
+    /// The Redis server from `CACHE_REDIS_URL` or `CACHE_REDIS_HOST`.
+    Redis,
+    /// `CACHE_ENABLED=false`: nothing is stored, every read misses.
+    Disabled,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Backend::Memory => "memory",
+            Backend::Redis => "redis",
+            Backend::Disabled => "disabled",
+        })
+    }
+}
+
+/// One alias's backend.
+pub(super) enum Store {
+    /// Caching is switched off.
+    Disabled,
+    /// In-process.
+    Memory(MemoryStore),
+{%- if redis %}
+    /// Redis; boxed because it is much larger than the others and only ever built once.
+    Redis(Box<RedisStore>),
+{%- endif %}
+}
+
+/// Calls the same method on whichever backend `$store` is; `Disabled` yields `$disabled`.
+macro_rules! route {
+    ($store:expr, $backend:ident => $call:expr, disabled => $disabled:expr) => {
+        match $store {
+            Store::Disabled => $disabled,
+            Store::Memory($backend) => $call,
+{%- if redis %}
+            Store::Redis($backend) => $call,
+{%- endif %}
+        }
+    };
+}
+
+impl Store {
+    pub(super) fn backend(&self) -> Backend {
+        route!(self, store => store.backend(), disabled => Backend::Disabled)
+    }
+
+    pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        route!(self, store => store.get(key).await, disabled => Ok(None))
+    }
+
+    pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
+        route!(self, store => store.set(key, json, ttl).await, disabled => Ok(()))
+    }
+
+    pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        route!(self, store => store.delete(key).await, disabled => Ok(false))
+    }
+
+    pub(super) async fn remove_if_unchanged(
+        &self,
+        key: &str,
+        json: &Arc<str>,
+    ) -> Result<(), CacheError> {
+        route!(self, store => store.remove_if_unchanged(key, json).await, disabled => Ok(()))
+    }
+
+    pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+        route!(self, store => store.delete_matching(pattern).await, disabled => Ok(0))
+    }
+
+    pub(super) async fn clear(&self) -> Result<u64, CacheError> {
+        route!(self, store => store.clear().await, disabled => Ok(0))
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), CacheError> {
+        route!(self, store => store.ping().await, disabled => Ok(()))
+    }
+}
