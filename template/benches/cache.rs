@@ -1,0 +1,364 @@
+//! Cache micro-benchmarks: operations per second of the `memory` alias, and of the
+//! `persistent` alias on Redis with 1 and with 64 concurrent tasks.
+//!
+//! A plain harness (no criterion, so `cargo bench` adds no compile time): each row runs
+//! a short warm-up, then as many operations as fit in a fixed time, and prints the
+//! rate. Every value is the same 200-byte JSON document, read back as a typed struct,
+//! the way handlers use the cache. A `get` row that sees a miss stops the run, so a row
+//! can never report the speed of an empty cache.
+//!
+//! ```sh
+//! cargo bench --bench cache                                         # memory rows only
+//! BENCH_REDIS_URL=redis://127.0.0.1:6379/0 cargo bench --bench cache  # and Redis rows
+//! cargo bench --bench cache -- redis                                # rows whose name matches
+//! ```
+//!
+//! The Redis rows write under the `bench` key prefix of the given database and remove
+//! those keys at the end. Compare them with `redis-benchmark -t get,set -c 64 -q`
+//! against the same server: that is what the server allows on this machine.
+//! `BENCH_SECONDS` (default 3) sets the measured time per row.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use {{crate_name}}::services::cache::{Cache, Caches};
+use {{crate_name}}::settings::CacheSettings;
+{%- if redis %}
+use {{crate_name}}::settings::{RedisSettings, Secret};
+{%- endif %}
+
+/// Serialized length of [`Product`]'s sample value: what one cached entry costs.
+const VALUE_BYTES: usize = 200;
+/// Distinct keys each row cycles through, so no row measures a single hot entry.
+const KEYS: usize = 1_000;
+/// Concurrent tasks of the "64 tasks" rows: as many as the connections of
+/// `redis-benchmark -c 64`.
+const TASKS: usize = 64;
+/// Operations between two looks at the clock, so reading it costs nothing measurable.
+const BATCH: usize = 256;
+/// Untimed run before each row: fills CPU caches and connection pools.
+const WARM_UP: Duration = Duration::from_millis(500);
+
+/// A typical cached document: a few scalars and strings, 200 bytes as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Product {
+    id: u64,
+    sku: String,
+    name: String,
+    description: String,
+    price_cents: u64,
+    in_stock: bool,
+    tags: Vec<String>,
+}
+
+impl Product {
+    /// The sample value, its description padded so the JSON is exactly [`VALUE_BYTES`].
+    fn sample() -> anyhow::Result<Self> {
+        let mut product = Self {
+            id: 4_711,
+            sku: "SKU-004711".to_owned(),
+            name: "Stainless steel water bottle".to_owned(),
+            description: String::new(),
+            price_cents: 2_499,
+            in_stock: true,
+            tags: vec!["kitchen".to_owned(), "outdoor".to_owned()],
+        };
+        let bare = serde_json::to_string(&product)?.len();
+        let padding = VALUE_BYTES
+            .checked_sub(bare)
+            .context("the sample value is already longer than VALUE_BYTES")?;
+        product.description = "x".repeat(padding);
+        let length = serde_json::to_string(&product)?.len();
+        if length != VALUE_BYTES {
+            bail!("the sample value is {length} bytes of JSON, expected {VALUE_BYTES}");
+        }
+        Ok(product)
+    }
+}
+
+/// What one row does with each key.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    /// `Cache::get::<Product>`: fetch and decode; a miss stops the run.
+    Get,
+    /// `Cache::get_raw`: fetch the JSON text only, to separate store cost from decoding.
+    GetRaw,
+    /// `Cache::set`: encode and store with the alias's default TTL.
+    Set,
+}
+
+/// One benchmark row.
+struct Row {
+    /// Printed name, also what the command-line filter matches.
+    name: &'static str,
+    /// The operation every task repeats.
+    op: Op,
+    /// How many tasks run it at once.
+    tasks: usize,
+}
+
+/// The shared inputs of every row.
+struct Workload {
+    /// Keys cycled through; each task starts at a different one.
+    keys: Arc<[String]>,
+    /// The value written by `Set` rows and expected by `Get` rows.
+    product: Arc<Product>,
+    /// Measured time per row.
+    duration: Duration,
+    /// Words given after `--`: a row runs when its name contains one, ignoring case
+    /// (every row runs when there are none).
+    filters: Vec<String>,
+}
+
+impl Workload {
+    fn from_env() -> anyhow::Result<Self> {
+        // cargo passes `--bench`; anything else not starting with `-` is a filter.
+        let filters = std::env::args()
+            .skip(1)
+            .filter(|arg| !arg.starts_with('-'))
+            .collect();
+        let duration = match std::env::var("BENCH_SECONDS") {
+            Ok(text) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+                .map(Duration::from_secs_f64)
+                .with_context(|| {
+                    format!("BENCH_SECONDS={text:?} is not a positive number of seconds")
+                })?,
+            Err(_) => Duration::from_secs(3),
+        };
+        Ok(Self {
+            keys: (0..KEYS).map(|i| format!("product:{i}")).collect(),
+            product: Arc::new(Product::sample()?),
+            duration,
+            filters,
+        })
+    }
+
+    fn wants(&self, row: &Row) -> bool {
+        let name = row.name.to_lowercase();
+        self.filters.is_empty()
+            || self
+                .filters
+                .iter()
+                .any(|filter| name.contains(&filter.to_lowercase()))
+    }
+
+    /// Stores the sample value under every key, so `Get` rows only ever hit.
+    async fn fill(&self, cache: &Cache) -> anyhow::Result<()> {
+        for key in self.keys.iter() {
+            cache.set(key, &*self.product, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `row` for the warm-up, then for the measured time, and prints the rate.
+    async fn run(&self, cache: &Cache, row: &Row) -> anyhow::Result<()> {
+        if !self.wants(row) {
+            return Ok(());
+        }
+        if !matches!(row.op, Op::Set) {
+            self.fill(cache).await?;
+        }
+        self.measure(cache, row, WARM_UP).await?;
+        let (ops, elapsed) = self.measure(cache, row, self.duration).await?;
+        let seconds = elapsed.as_secs_f64();
+        println!(
+            "{:<46} {:>11.0} ops/s {:>9.0} ns/op",
+            row.name,
+            ops as f64 / seconds,
+            seconds * 1e9 / ops as f64
+        );
+        Ok(())
+    }
+
+    /// Runs `row.tasks` tasks until `duration` has passed; returns the operations
+    /// completed and the time they took.
+    async fn measure(
+        &self,
+        cache: &Cache,
+        row: &Row,
+        duration: Duration,
+    ) -> anyhow::Result<(u64, Duration)> {
+        let started = Instant::now();
+        let deadline = started + duration;
+        let mut tasks = tokio::task::JoinSet::new();
+        for task in 0..row.tasks {
+            let (cache, keys, product) = (cache.clone(), self.keys.clone(), self.product.clone());
+            let op = row.op;
+            // Spread the tasks' starting keys so they do not all touch the same entry.
+            let mut cursor = task * keys.len() / row.tasks;
+            tasks.spawn(async move {
+                let mut ops = 0_u64;
+                loop {
+                    batch(&cache, &keys, cursor, op, &product).await?;
+                    ops += BATCH as u64;
+                    cursor = (cursor + BATCH) % keys.len();
+                    if Instant::now() >= deadline {
+                        return anyhow::Ok(ops);
+                    }
+                }
+            });
+        }
+        let mut ops = 0;
+        while let Some(result) = tasks.join_next().await {
+            ops += result.context("a benchmark task panicked")??;
+        }
+        Ok((ops, started.elapsed()))
+    }
+}
+
+/// Applies `op` to [`BATCH`] consecutive keys from `cursor`, wrapping around.
+async fn batch(
+    cache: &Cache,
+    keys: &[String],
+    cursor: usize,
+    op: Op,
+    product: &Product,
+) -> anyhow::Result<()> {
+    for index in cursor..cursor + BATCH {
+        let key = black_box(keys[index % keys.len()].as_str());
+        match op {
+            Op::Get => {
+                let value: Option<Product> = cache.get(key).await?;
+                if black_box(value).is_none() {
+                    bail!("{key} missed: every key should be cached before a get row");
+                }
+            }
+            Op::GetRaw => {
+                if black_box(cache.get_raw(key).await?).is_none() {
+                    bail!("{key} missed: every key should be cached before a get row");
+                }
+            }
+            Op::Set => cache.set(key, black_box(product), None).await?,
+        }
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let workload = Workload::from_env()?;
+    println!(
+        "cache micro-benchmarks: {VALUE_BYTES}-byte JSON value, {KEYS} keys, {:.1} s per row",
+        workload.duration.as_secs_f64()
+    );
+    memory_rows(&workload)?;
+    redis_rows(&workload)
+}
+
+/// Settings of a cache with both aliases in process; Redis rows add the URL.
+fn settings() -> CacheSettings {
+    CacheSettings {
+        enabled: true,
+        default_ttl: Duration::from_secs(600),
+        persistent_ttl: Duration::from_secs(600),
+        prefix: "bench".to_owned(),
+        memory_max_capacity: 10_000,
+{%- if redis %}
+        redis: None,
+{%- endif %}
+    }
+}
+
+/// The `memory` alias on one thread: the in-process store plus JSON encoding.
+fn memory_rows(workload: &Workload) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let caches = Caches::from_settings(&settings());
+    let rows = [
+        Row {
+            name: "memory get hit (1 thread)",
+            op: Op::Get,
+            tasks: 1,
+        },
+        Row {
+            name: "memory get_raw hit, no decoding (1 thread)",
+            op: Op::GetRaw,
+            tasks: 1,
+        },
+        Row {
+            name: "memory set (1 thread)",
+            op: Op::Set,
+            tasks: 1,
+        },
+    ];
+    runtime.block_on(async {
+        for row in &rows {
+            workload.run(caches.memory(), row).await?;
+        }
+        anyhow::Ok(())
+    })
+}
+{%- if redis %}
+
+/// The `persistent` alias on the Redis at `BENCH_REDIS_URL`, from 1 and from 64 tasks.
+fn redis_rows(workload: &Workload) -> anyhow::Result<()> {
+    let rows = [
+        Row {
+            name: "persistent get hit, Redis (1 task)",
+            op: Op::Get,
+            tasks: 1,
+        },
+        Row {
+            name: "persistent get hit, Redis (64 tasks)",
+            op: Op::Get,
+            tasks: TASKS,
+        },
+        Row {
+            name: "persistent set, Redis (1 task)",
+            op: Op::Set,
+            tasks: 1,
+        },
+        Row {
+            name: "persistent set, Redis (64 tasks)",
+            op: Op::Set,
+            tasks: TASKS,
+        },
+    ];
+    if !rows.iter().any(|row| workload.wants(row)) {
+        return Ok(());
+    }
+    let Ok(url) = std::env::var("BENCH_REDIS_URL") else {
+        println!(
+            "persistent alias on Redis: skipped, set BENCH_REDIS_URL \
+             (e.g. redis://127.0.0.1:6379/0) to run these rows"
+        );
+        return Ok(());
+    };
+    let mut settings = settings();
+    settings.redis = Some(RedisSettings {
+        url: Secret::new(url),
+        timeout: Duration::from_secs(2),
+    });
+    // A worker thread per core, as the service runs.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let caches = Caches::from_settings(&settings);
+        let cache = caches.persistent();
+        cache.ping().await.context(
+            "BENCH_REDIS_URL is set but Redis does not answer: start redis-server or fix the URL",
+        )?;
+        for row in &rows {
+            workload.run(cache, row).await?;
+        }
+        let removed = cache.delete_matching("product:*").await?;
+        println!("(removed the {removed} benchmark keys from Redis)");
+        anyhow::Ok(())
+    })
+}
+{%- else %}
+
+/// This project was generated without Redis support: there is no Redis row to run.
+fn redis_rows(_workload: &Workload) -> anyhow::Result<()> {
+    println!("persistent alias on Redis: skipped, this project was generated without Redis");
+    Ok(())
+}
+{%- endif %}
