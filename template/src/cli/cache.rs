@@ -1,16 +1,354 @@
-//! STUB
+//! `cache get|set|delete|clear|stats`: read and manage cache entries from a shell.
+//!
+//! Every command is a fresh process with freshly configured caches, so the `memory`
+//! alias (in-process) always starts empty; `--alias persistent` reaches the store that
+//! outlives the process{% if redis %} (Redis, when configured){% endif %}. Values travel as JSON text, exactly as
+//! the service stores them. Results go to stdout, messages to stderr, and the exit code
+//! tells a script what happened (see [`EXIT_MISS`] and friends).
+
+use std::io::Write as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use crate::services::cache::Caches;
+use clap::ValueEnum;
+use clap::builder::PossibleValue;
 
-/// STUB
+use crate::services::cache::{Alias, Backend, Cache, CacheError, Caches};
+
+/// `cache get` found nothing under the key.
+pub const EXIT_MISS: u8 = 1;
+/// The input was unusable: invalid JSON for `cache set` (clap uses the same code for
+/// unknown options and values, such as an unknown alias).
+pub const EXIT_INVALID_INPUT: u8 = 2;
+/// The cache backend failed or could not be reached (`EX_UNAVAILABLE`), kept apart
+/// from a miss so that scripts can tell "absent" from "could not look".
+pub const EXIT_UNAVAILABLE: u8 = 69;
+
+/// Cache commands.
 #[derive(Debug, clap::Subcommand)]
+#[command(after_long_help = CACHE_HELP)]
 pub enum CacheCommand {
-    /// Stats.
-    Stats,
+    /// Print the JSON stored under KEY (exit 0); on a miss print nothing (exit 1).
+    Get {
+        /// The key, without the CACHE_PREFIX namespace.
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        key: String,
+        #[command(flatten)]
+        alias: AliasArg,
+    },
+    /// Store a JSON value under KEY; invalid JSON stores nothing and exits 2.
+    Set {
+        /// The key, without the CACHE_PREFIX namespace.
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        key: String,
+        /// The value as JSON, e.g. '{"name":"Ada"}' or '"a string"' (note the quotes).
+        json: String,
+        #[command(flatten)]
+        alias: AliasArg,
+        /// Time to live in seconds; fractions work (0.5). Default: the alias's
+        /// default TTL (CACHE_DEFAULT_TTL for memory, CACHE_PERSISTENT_TTL for persistent).
+        #[arg(long, value_name = "SECONDS", value_parser = parse_ttl)]
+        ttl: Option<Duration>,
+    },
+    /// Delete KEY, or with --pattern every key matching a glob; exits 0 either way.
+    Delete {
+        /// The key, or a glob such as 'items:*' with --pattern.
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        key: String,
+        #[command(flatten)]
+        alias: AliasArg,
+        /// Treat KEY as a glob: `*` matches any run of characters, `?` one character.
+        #[arg(long)]
+        pattern: bool,
+    },
+    /// Delete every key of this service in the alias (only keys under CACHE_PREFIX).
+    Clear {
+        #[command(flatten)]
+        alias: AliasArg,
+    },
+    /// Show each alias's backend, whether it answers, and this process's counters.
+    #[command(
+        long_about = "Show each alias's backend, whether it answers, and this \
+        process's hit, miss and error counters.\n\n\
+        The counters count this process's operations only, so in a one-shot command \
+        they start at zero; the numbers worth watching are a long-running web server's \
+        or worker's. Exits 69 when a backend does not answer."
+    )]
+    Stats {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-/// STUB
-pub async fn run(_command: CacheCommand, _caches: &Caches) -> anyhow::Result<ExitCode> {
+/// The `--alias` option shared by the commands that touch entries.
+#[derive(Debug, clap::Args)]
+pub struct AliasArg {
+    /// Which cache to use. memory lives inside this process, so it starts empty.
+    #[arg(long, short, value_enum, default_value_t = Alias::Memory)]
+    pub alias: Alias,
+}
+{%- if redis %}
+
+const CACHE_HELP: &str = "\
+Each command runs in a new process with its own caches. The memory alias lives inside \
+that process, so it is always empty when a command starts: use --alias persistent to \
+reach the shared store (Redis, when CACHE_REDIS_HOST or CACHE_REDIS_URL is set; \
+otherwise persistent is in-process too).
+
+Exit codes: 0 done (get: hit), 1 get: miss, 2 invalid input (bad JSON, unknown alias), \
+69 the cache backend failed or could not be reached.";
+{%- else %}
+
+const CACHE_HELP: &str = "\
+Each command runs in a new process with its own caches. This service was built without \
+Redis, so both aliases live inside that process and are empty when a command starts: \
+these commands show how the cache behaves rather than reach a running service's data.
+
+Exit codes: 0 done (get: hit), 1 get: miss, 2 invalid input (bad JSON, unknown alias), \
+69 the cache backend failed.";
+{%- endif %}
+
+impl ValueEnum for Alias {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Alias::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let help = match self {
+            Alias::Memory => "in this process only",
+            Alias::Persistent => "{% if redis %}Redis when configured, else in-process{% else %}in-process, apart from memory{% endif %}",
+        };
+        Some(PossibleValue::new(self.as_str()).help(help))
+    }
+}
+
+/// Runs a `cache` command against `caches` and returns the exit code.
+///
+/// # Errors
+/// Only when the result cannot be written to stdout; cache failures become
+/// [`EXIT_UNAVAILABLE`] with a message on stderr.
+pub async fn run(command: CacheCommand, caches: &Caches) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let code = match command {
+        CacheCommand::Get { key, alias } => get(caches.get(alias.alias), &key, &mut out).await?,
+        CacheCommand::Set {
+            key,
+            json,
+            alias,
+            ttl,
+        } => set(caches.get(alias.alias), &key, &json, ttl, &mut out).await?,
+        CacheCommand::Delete {
+            key,
+            alias,
+            pattern,
+        } => delete(caches.get(alias.alias), &key, pattern, &mut out).await?,
+        CacheCommand::Clear { alias } => clear(caches.get(alias.alias), &mut out).await?,
+        CacheCommand::Stats { json } => stats(caches, json, &mut out).await?,
+    };
+    out.flush()?;
+    Ok(code)
+}
+
+async fn get(cache: &Cache, key: &str, out: &mut impl std::io::Write) -> anyhow::Result<ExitCode> {
+    warn_if_disabled(cache);
+    match cache.get_raw(key).await {
+        Ok(Some(json)) => {
+            writeln!(out, "{json}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(None) => {
+            let hint = if cache.alias() == Alias::Memory {
+                " (the memory alias starts empty in every command; try --alias persistent)"
+            } else {
+                ""
+            };
+            eprintln!("miss: {key:?} is not in the {} cache{hint}", cache.alias());
+            Ok(ExitCode::from(EXIT_MISS))
+        }
+        Err(error) => Ok(failed(cache, &error)),
+    }
+}
+
+async fn set(
+    cache: &Cache,
+    key: &str,
+    json: &str,
+    ttl: Option<Duration>,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<ExitCode> {
+    // Validated here rather than by the cache so the user gets the parser's position.
+    if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(json) {
+        eprintln!(
+            "error: the value is not valid JSON ({error}); nothing was stored. \
+             Pass JSON, quoting strings: '\"hello\"'"
+        );
+        return Ok(ExitCode::from(EXIT_INVALID_INPUT));
+    }
+    warn_if_disabled(cache);
+    let json = json.trim();
+    match cache.set_raw(key, json, ttl).await {
+        Ok(()) => {
+            let ttl = ttl.unwrap_or_else(|| cache.default_ttl());
+            writeln!(
+                out,
+                "stored {key:?} in the {} cache for {}s",
+                cache.alias(),
+                ttl.as_secs_f64()
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => Ok(failed(cache, &error)),
+    }
+}
+
+async fn delete(
+    cache: &Cache,
+    key: &str,
+    pattern: bool,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<ExitCode> {
+    let alias = cache.alias();
+    if pattern {
+        match cache.delete_matching(key).await {
+            Ok(count) => writeln!(
+                out,
+                "deleted {count} keys matching {key:?} from the {alias} cache"
+            )?,
+            Err(error) => return Ok(failed(cache, &error)),
+        }
+    } else {
+        match cache.delete(key).await {
+            Ok(true) => writeln!(out, "deleted {key:?} from the {alias} cache")?,
+            Ok(false) => writeln!(
+                out,
+                "{key:?} was not in the {alias} cache; nothing to delete"
+            )?,
+            Err(error) => return Ok(failed(cache, &error)),
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn clear(cache: &Cache, out: &mut impl std::io::Write) -> anyhow::Result<ExitCode> {
+    match cache.clear().await {
+        Ok(count) => {
+            writeln!(out, "cleared {count} keys from the {} cache", cache.alias())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => Ok(failed(cache, &error)),
+    }
+}
+
+async fn stats(
+    caches: &Caches,
+    json: bool,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<ExitCode> {
+    let mut all_answer = true;
+    let mut rows = Vec::new();
+    for alias in Alias::ALL {
+        let cache = caches.get(alias);
+        let status = match cache.backend() {
+            Backend::Disabled => "disabled (CACHE_ENABLED=false)".to_owned(),
+            _ => match cache.ping().await {
+                Ok(()) => "ok".to_owned(),
+                Err(error) => {
+                    all_answer = false;
+                    format!("unreachable: {error}")
+                }
+            },
+        };
+        rows.push((cache, status));
+    }
+    if json {
+        let object: serde_json::Map<String, serde_json::Value> = rows
+            .iter()
+            .map(|(cache, status)| {
+                let stats = cache.stats();
+                let row = serde_json::json!({
+                    "backend": cache.backend().to_string(),
+                    "status": status,
+                    "hits": stats.hits,
+                    "misses": stats.misses,
+                    "errors": stats.errors,
+                });
+                (cache.alias().to_string(), row)
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::Value::Object(object))?;
+    } else {
+        writeln!(
+            out,
+            "{:<12}{:<10}{:>6}{:>8}{:>8}  STATUS",
+            "ALIAS", "BACKEND", "HITS", "MISSES", "ERRORS"
+        )?;
+        for (cache, status) in &rows {
+            let stats = cache.stats();
+            writeln!(
+                out,
+                "{:<12}{:<10}{:>6}{:>8}{:>8}  {status}",
+                cache.alias().to_string(),
+                cache.backend().to_string(),
+                stats.hits,
+                stats.misses,
+                stats.errors,
+            )?;
+        }
+        writeln!(out, "(counters cover this command's own operations only)")?;
+    }
+    Ok(if all_answer {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_UNAVAILABLE)
+    })
+}
+
+/// Reports a cache failure on stderr and picks the exit code for it.
+fn failed(cache: &Cache, error: &CacheError) -> ExitCode {
+    let fix = match cache.backend() {
+        Backend::Redis => "; check that Redis is running and that CACHE_REDIS_* point to it",
+        _ => "",
+    };
+    eprintln!(
+        "error: the {} cache ({}) failed: {error}{fix}",
+        cache.alias(),
+        cache.backend()
+    );
+    ExitCode::from(EXIT_UNAVAILABLE)
+}
+
+fn warn_if_disabled(cache: &Cache) {
+    if matches!(cache.backend(), Backend::Disabled) {
+        eprintln!("warning: CACHE_ENABLED=false: nothing is stored and every read is a miss");
+    }
+}
+
+/// `--ttl`: seconds, fractions allowed, at least one millisecond.
+fn parse_ttl(raw: &str) -> Result<Duration, String> {
+    raw.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| seconds.is_finite())
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .filter(|ttl| *ttl >= Duration::from_millis(1))
+        .ok_or_else(|| {
+            "expected a number of seconds of at least 0.001, such as 60 or 0.5".to_owned()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_ttl;
+
+    #[test]
+    fn ttls_take_whole_and_fractional_seconds() {
+        assert_eq!(parse_ttl("60"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_ttl("0.25"), Ok(Duration::from_millis(250)));
+        for bad in ["0", "-1", "abc", "", "inf", "NaN", "0.0001", "1e400"] {
+            assert!(parse_ttl(bad).is_err(), "{bad} was accepted");
+        }
+    }
 }

@@ -1,1 +1,383 @@
-//! Placeholder: filled in by its issue.
+//! The management commands as real processes: the built binary, run with a controlled
+//! environment from a directory without a `.env`{% if redis %}, against a real `redis-server`{% endif %}.
+//! Each test checks what a script would rely on: stdout, stderr and the exit code.
+
+use std::process::{Command, Output};
+{%- if redis %}
+use std::time::{Duration, Instant};
+
+use crate::redis_server::RedisServer;
+{%- endif %}
+
+/// Runs the binary with `args` and only `vars` (plus `PATH`) in its environment.
+///
+/// The working directory is the system's temporary directory, so a developer's `.env`
+/// (which dotenvy looks for in the directory and its parents) cannot leak in.
+fn run_cli(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_{{project-name}}"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(vars.iter().copied())
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run the binary")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The exit code, with both streams in the message when it is not `expected`.
+#[track_caller]
+fn assert_exit(output: &Output, expected: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// One rejected value per settings group. (The comments also keep the list one entry
+/// per line in every generated variant, which rustfmt needs.)
+const INVALID: &[(&str, &str)] = &[
+    // Only pretty or json.
+    ("LOG_FORMAT", "xml"),
+{%- if web %}
+    // Not a number.
+    ("APP_PORT", "http"),
+{%- endif %}
+{%- if worker %}
+    // At least one.
+    ("WORKER_CONCURRENCY", "0"),
+{%- endif %}
+{%- if cache %}
+    // Whole seconds.
+    ("CACHE_DEFAULT_TTL", "soon"),
+{%- endif %}
+];
+
+#[test]
+fn config_check_names_every_invalid_variable() {
+    let output = run_cli(&["config", "check"], INVALID);
+    assert_exit(&output, 78);
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+    let errors = stderr(&output);
+    for (name, _) in INVALID {
+        assert!(errors.contains(name), "{name} is not named in:\n{errors}");
+    }
+}
+
+#[test]
+fn config_check_prints_the_effective_settings() {
+    let changed = [
+        // Default: pretty.
+        ("LOG_FORMAT", "json"),
+{%- if cache %}
+        // Default: the package name.
+        ("CACHE_PREFIX", "checked-service"),
+{%- endif %}
+    ];
+    let output = run_cli(&["config", "check"], &changed);
+    assert_exit(&output, 0);
+    let settings = stdout(&output);
+    for (name, value) in changed {
+        assert!(
+            settings.contains(&format!("\n{name}={value}\n")),
+            "{settings}"
+        );
+    }
+{%- if cache %}
+    assert!(settings.contains("\nCACHE_DEFAULT_TTL=300\n"), "{settings}");
+{%- endif %}
+}
+{%- if redis %}
+
+#[test]
+fn config_check_never_prints_the_redis_password() {
+    let output = run_cli(
+        &["config", "check"],
+        &[
+            ("CACHE_REDIS_HOST", "cache.internal"),
+            ("CACHE_REDIS_PASSWORD", "hunter2-do-not-print"),
+        ],
+    );
+    assert_exit(&output, 0);
+    let (settings, errors) = (stdout(&output), stderr(&output));
+    assert!(
+        !settings.contains("hunter2") && !errors.contains("hunter2"),
+        "{settings}{errors}"
+    );
+    assert!(
+        settings.contains("redis://:[redacted]@cache.internal:6379/0"),
+        "{settings}"
+    );
+
+    // An invalid URL is reported without echoing it, since it may hold the password.
+    let output = run_cli(
+        &["config", "check"],
+        &[("CACHE_REDIS_URL", "http://:hunter2@cache")],
+    );
+    assert_exit(&output, 78);
+    assert!(
+        stderr(&output).contains("CACHE_REDIS_URL"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("hunter2"), "{}", stderr(&output));
+}
+{%- endif %}
+{%- if cache %}
+
+#[test]
+fn an_unknown_alias_is_refused_naming_the_valid_ones() {
+    let output = run_cli(&["cache", "get", "greeting", "--alias", "disk"], &[]);
+    assert_exit(&output, 2);
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("disk") && errors.contains("memory") && errors.contains("persistent"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn invalid_json_exits_2_with_a_message() {
+    for value in ["{oops", "hello", ""] {
+        let output = run_cli(&["cache", "set", "greeting", value], &[]);
+        assert_exit(&output, 2);
+        assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+        assert!(
+            stderr(&output).contains("not valid JSON"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn the_memory_alias_starts_empty_in_every_command() {
+    let output = run_cli(&["cache", "set", "greeting", "\"hi\""], &[]);
+    assert_exit(&output, 0);
+    let output = run_cli(&["cache", "get", "greeting"], &[]);
+    assert_exit(&output, 1);
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+}
+{%- endif %}
+{%- if redis %}
+
+/// The environment pointing the persistent alias at `server`, under a known prefix.
+fn on(server: &RedisServer) -> [(&'static str, String); 2] {
+    [
+        ("CACHE_REDIS_URL", server.url()),
+        ("CACHE_PREFIX", "cli-test".to_owned()),
+    ]
+}
+
+fn run_against(server: &RedisServer, args: &[&str]) -> Output {
+    let vars = on(server);
+    let vars: Vec<(&str, &str)> = vars
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    run_cli(args, &vars)
+}
+
+fn stored(server: &RedisServer, key: &str) -> Option<String> {
+    redis::cmd("GET")
+        .arg(key)
+        .query(&mut server.client())
+        .expect("GET")
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|error| panic!("{text:?} is not JSON: {error}"))
+}
+
+#[test]
+fn set_then_get_round_trips_through_redis() {
+    let server = RedisServer::start();
+    let value = r#"{"text": "hi", "tags": ["a", "b"], "n": 1.5}"#;
+
+    let output = run_against(
+        &server,
+        &["cache", "set", "greeting", value, "--alias", "persistent"],
+    );
+    assert_exit(&output, 0);
+    let raw = stored(&server, "cli-test:greeting").expect("the value is in Redis under the prefix");
+    assert_eq!(json(&raw), json(value));
+
+    let output = run_against(
+        &server,
+        &["cache", "get", "greeting", "--alias", "persistent"],
+    );
+    assert_exit(&output, 0);
+    assert_eq!(json(&stdout(&output)), json(value));
+}
+
+#[test]
+fn a_miss_prints_nothing_and_exits_1() {
+    let server = RedisServer::start();
+    let output = run_against(
+        &server,
+        &["cache", "get", "absent", "--alias", "persistent"],
+    );
+    assert_exit(&output, 1);
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+}
+
+#[test]
+fn invalid_json_stores_nothing() {
+    let server = RedisServer::start();
+    let output = run_against(
+        &server,
+        &["cache", "set", "greeting", "{oops", "--alias", "persistent"],
+    );
+    assert_exit(&output, 2);
+    assert_eq!(stored(&server, "cli-test:greeting"), None);
+}
+
+#[test]
+fn an_entry_is_gone_after_its_ttl() {
+    let server = RedisServer::start();
+    let output = run_against(
+        &server,
+        &[
+            "cache",
+            "set",
+            "flash",
+            "true",
+            "--alias",
+            "persistent",
+            "--ttl",
+            "0.5",
+        ],
+    );
+    assert_exit(&output, 0);
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg("cli-test:flash")
+        .query(&mut server.client())
+        .expect("PTTL");
+    assert!((1..=500).contains(&pttl), "a 0.5 s TTL left {pttl} ms");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let output = run_against(&server, &["cache", "get", "flash", "--alias", "persistent"]);
+        if output.status.code() == Some(1) {
+            break;
+        }
+        assert_exit(&output, 0);
+        assert!(
+            Instant::now() < deadline,
+            "the entry outlived its TTL by seconds"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(stored(&server, "cli-test:flash"), None);
+}
+
+#[test]
+fn delete_and_clear_touch_only_this_services_keys() {
+    let server = RedisServer::start();
+    for key in ["items:1", "items:2", "greeting"] {
+        assert_exit(
+            &run_against(
+                &server,
+                &["cache", "set", key, "1", "--alias", "persistent"],
+            ),
+            0,
+        );
+    }
+    let _: () = redis::cmd("SET")
+        .arg("other-service:greeting")
+        .arg("1")
+        .query(&mut server.client())
+        .expect("SET");
+
+    assert_exit(
+        &run_against(
+            &server,
+            &["cache", "delete", "greeting", "--alias", "persistent"],
+        ),
+        0,
+    );
+    assert_eq!(stored(&server, "cli-test:greeting"), None);
+    assert!(stored(&server, "cli-test:items:1").is_some());
+
+    assert_exit(
+        &run_against(
+            &server,
+            &[
+                "cache",
+                "delete",
+                "items:*",
+                "--pattern",
+                "--alias",
+                "persistent",
+            ],
+        ),
+        0,
+    );
+    assert_eq!(stored(&server, "cli-test:items:1"), None);
+    assert_eq!(stored(&server, "cli-test:items:2"), None);
+
+    assert_exit(
+        &run_against(
+            &server,
+            &["cache", "set", "greeting", "2", "--alias", "persistent"],
+        ),
+        0,
+    );
+    assert_exit(
+        &run_against(&server, &["cache", "clear", "--alias", "persistent"]),
+        0,
+    );
+    assert_eq!(stored(&server, "cli-test:greeting"), None);
+    assert_eq!(
+        stored(&server, "other-service:greeting").as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn an_unreachable_redis_is_reported_not_mistaken_for_a_miss() {
+    let mut server = RedisServer::start();
+    let output = run_against(&server, &["cache", "stats"]);
+    assert_exit(&output, 0);
+    let table = stdout(&output);
+    let persistent = table
+        .lines()
+        .find(|line| line.starts_with("persistent"))
+        .unwrap_or_default();
+    assert!(
+        persistent.contains("redis") && persistent.ends_with("ok"),
+        "{table}"
+    );
+
+    server.stop();
+    let output = run_against(&server, &["cache", "stats"]);
+    assert_exit(&output, 69);
+    assert!(
+        stdout(&output).contains("unreachable"),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = run_against(
+        &server,
+        &["cache", "get", "greeting", "--alias", "persistent"],
+    );
+    assert_exit(&output, 69);
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("CACHE_REDIS_"),
+        "{}",
+        stderr(&output)
+    );
+}
+{%- endif %}

@@ -1,0 +1,69 @@
+//! What a job is: a named unit of work the [`Runner`](super::Runner) calls on a schedule.
+//!
+//! A job holds its own configuration (built in [`jobs::register`](super::jobs::register)
+//! from the settings) and receives the handles it shares with every other job through a
+//! [`JobContext`]. It returns an error instead of panicking; the runner logs it and calls
+//! the job again on its next tick, so a job should be safe to repeat.
+
+use std::future::Future;
+use std::time::Duration;
+{%- if cache %}
+
+use crate::services::cache::Caches;
+{%- endif %}
+
+/// A unit of background work, run again every interval.
+///
+/// Implementations write `async fn run`; the trait spells out `+ Send` so the runner
+/// can move each run onto the thread pool.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use {{crate_name}}::worker::{Job, JobContext};
+///
+/// struct PurgeExpiredSessions;
+///
+/// impl Job for PurgeExpiredSessions {
+///     fn name(&self) -> &'static str {
+///         "purge-expired-sessions"
+///     }
+///
+///     fn interval(&self) -> Option<Duration> {
+///         Some(Duration::from_secs(15 * 60))
+///     }
+///
+///     async fn run(&self, _context: &JobContext) -> anyhow::Result<()> {
+///         // Delete the rows, call the API, refresh the cache...
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Job: Send + Sync + 'static {
+    /// A short, stable name for logs, e.g. `heartbeat`.
+    fn name(&self) -> &'static str;
+
+    /// Time between two runs; `None` (the default) uses `WORKER_INTERVAL_MS`.
+    ///
+    /// Runs of one job never overlap: if a run takes longer than the interval, the next
+    /// one starts as soon as it ends, and missed ticks are not made up.
+    fn interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Does the work once. An error is logged with its context chain and the job is
+    /// tried again on its next tick.
+    fn run(&self, context: &JobContext) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// The handles every job shares, cloned into each run. Add database pools or HTTP
+/// clients here when your jobs need them.
+#[derive(Clone)]
+{%- if cache %}
+pub struct JobContext {
+    /// Both cache aliases, configured from `CACHE_*` at start-up (cheap to clone).
+    pub caches: Caches,
+}
+{%- else %}
+pub struct JobContext {}
+{%- endif %}
