@@ -11,6 +11,9 @@ mod cache_faults;
 {%- if cli %}
 mod cli;
 {%- endif %}
+{%- if web and cache %}
+mod endpoint_cache;
+{%- endif %}
 {%- if web %}
 mod items;
 {%- endif %}
@@ -18,6 +21,7 @@ mod items;
 mod redis_server;
 {%- endif %}
 {%- if web %}
+mod test_app;
 mod web;
 {%- endif %}
 {%- if worker %}

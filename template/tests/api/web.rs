@@ -1,1 +1,374 @@
-//! Placeholder: filled in by its issue.
+//! The web server as a whole: probes, request ids, logs and the graceful stop, both in
+//! process (`spawn_app`) and as the real binary receiving a real SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use actix_web::web::{self, ServiceConfig};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+{% if redis -%}
+use crate::redis_server::RedisServer;
+use crate::test_app::spawn_app_with;
+{% endif -%}
+use crate::test_app::{spawn_app, spawn_app_with_routes};
+
+#[tokio::test]
+async fn health_answers_ok_with_the_version() {
+    let app = spawn_app().await;
+    let response = app.get("/health").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn ready_is_200_when_every_check_is_up() {
+    let app = spawn_app().await;
+    let response = app.get("/ready").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+{%- if cache %}
+    for alias in ["memory", "persistent"] {
+        assert_eq!(body["checks"][alias]["status"], "up", "{body}");
+        assert_eq!(body["checks"][alias]["backend"], "memory", "{body}");
+        assert!(body["checks"][alias]["stats"]["hits"].is_u64(), "{body}");
+    }
+{%- else %}
+    assert_eq!(body["checks"], serde_json::json!({}));
+{%- endif %}
+}
+{%- if redis %}
+
+#[tokio::test]
+async fn ready_reports_redis_and_health_ignores_it() {
+    let redis = RedisServer::start();
+    let app = spawn_app_with(&[("CACHE_REDIS_URL", &redis.url())]).await;
+    let body: Value = app.get("/ready").await.json().await.unwrap();
+    assert_eq!(body["checks"]["persistent"]["backend"], "redis", "{body}");
+    assert_eq!(body["checks"]["persistent"]["status"], "up", "{body}");
+    drop(redis);
+
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["checks"]["persistent"]["status"], "down", "{body}");
+    // Liveness does not depend on Redis: a cache outage must not get the process restarted.
+    assert_eq!(app.get("/health").await.status(), StatusCode::OK);
+}
+{%- endif %}
+
+#[tokio::test]
+async fn every_response_carries_its_own_request_id() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for path in ["/health", "/health", "/no/such/route", "/items/abc"] {
+        let response = app.get(path).await;
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let id = id.unwrap_or_else(|| panic!("no x-request-id on GET {path}"));
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        ids.push(id);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "ids are unique: {ids:?}");
+}
+
+/// `GET /slow` tells the test it has started, then takes `SLOW_FOR` to answer.
+fn slow_route(started: Arc<Notify>) -> impl Fn(&mut ServiceConfig) + Send + Clone + 'static {
+    move |cfg| {
+        let started = Arc::clone(&started);
+        cfg.route(
+            "/slow",
+            web::get().to(move || {
+                let started = Arc::clone(&started);
+                async move {
+                    started.notify_one();
+                    tokio::time::sleep(SLOW_FOR).await;
+                    "finished"
+                }
+            }),
+        );
+    }
+}
+
+const SLOW_FOR: Duration = Duration::from_millis(1_500);
+
+#[tokio::test]
+async fn a_graceful_stop_lets_the_request_in_flight_finish() {
+    let started = Arc::new(Notify::new());
+    let app = spawn_app_with_routes(&[], slow_route(Arc::clone(&started))).await;
+    let address = app.address.clone();
+    let in_flight = tokio::spawn(app.client.get(app.url("/slow")).send());
+    tokio::time::timeout(Duration::from_secs(10), started.notified())
+        .await
+        .expect("the slow request reached its handler");
+
+    let stopped_at = Instant::now();
+    app.stop().await.expect("the server stops cleanly");
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(20),
+        "the stop waited for the request, not much longer"
+    );
+
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request got its answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "finished");
+    let refused = reqwest::Client::new()
+        .get(format!("{address}/health"))
+        .send()
+        .await;
+    assert!(refused.is_err(), "the listener is closed after the stop");
+}
+
+/// The real binary in `web` mode, logging JSON to a pipe.
+struct ServiceProcess {
+    child: Child,
+    /// The port it reported in its "listening" log line.
+    port: u16,
+    /// Every stderr line, as it arrives.
+    lines: mpsc::Receiver<String>,
+    /// The lines read so far.
+    seen: Vec<String>,
+}
+
+impl ServiceProcess {
+    /// Starts `<binary> web <args>` on a free port and waits for its "listening" line.
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_{{project-name}}"))
+            .arg("web")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs([
+                ("APP_HOST", "127.0.0.1"),
+                ("APP_PORT", "0"),
+                ("LOG_FORMAT", "json"),
+                ("RUST_LOG", "info"),
+            ])
+            // No .env can leak in from a developer's checkout.
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the binary");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut process = Self {
+            child,
+            port: 0,
+            lines,
+            seen: Vec::new(),
+        };
+        let listening = process.wait_for_line(|line| line.contains("listening on http://"));
+        let address = json_field(&listening, "address").expect("the listening line has an address");
+        process.port = address
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("a port in the address");
+        process
+    }
+
+    /// Waits (at most 20 s) for a stderr line matching `wanted` and returns it.
+    fn wait_for_line(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        if let Some(line) = self.seen.iter().find(|line| wanted(line)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no such log line within 20 s; stderr so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits (at most 20 s) for the process to exit and returns its exit code.
+    fn wait_for_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the child") {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the process did not exit within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        // Only reached with the process still running when a test failed half-way.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `name` from a JSON log line, whether the formatter put fields at the top level or
+/// under `fields`.
+fn json_field(line: &str, name: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(line).ok()?;
+    let field = value
+        .get(name)
+        .or_else(|| value.get("fields").and_then(|fields| fields.get(name)))?;
+    Some(
+        field
+            .as_str()
+            .map_or_else(|| field.to_string(), str::to_owned),
+    )
+}
+
+/// Sends a request's head with `Expect: 100-continue` and waits for the server to accept
+/// it, so the request is provably in flight. The body is sent later by the caller.
+fn start_upload(port: u16, path: &str, body_len: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the service");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {body_len}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut interim = [0_u8; 25];
+    stream
+        .read_exact(&mut interim)
+        .expect("the server accepted the request head");
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
+    let mut service = ServiceProcess::start(&[]);
+    let body = br#"{"name":"uploaded during shutdown"}"#;
+    let mut upload = start_upload(service.port, "/items/1", body.len());
+
+    service.sigterm();
+    service.wait_for_line(|line| line.contains("shutting down"));
+    // The listener is closed, but the request already in flight carries on.
+    std::thread::sleep(Duration::from_millis(300));
+    upload.write_all(body).unwrap();
+    let mut response = String::new();
+    upload
+        .read_to_string(&mut response)
+        .expect("read the answer");
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(
+        response.ends_with(r#"{"id":1,"name":"uploaded during shutdown","description":null}"#),
+        "{response}"
+    );
+
+    assert_eq!(
+        service.wait_for_exit(),
+        Some(0),
+        "stderr:\n{}",
+        service.seen.join("\n")
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", service.port)).is_err(),
+        "nothing listens after the exit"
+    );
+}
+
+#[test]
+fn each_request_logs_one_line_with_the_id_it_answered_with() {
+    let mut service = ServiceProcess::start(&[]);
+    let mut stream = TcpStream::connect(("127.0.0.1", service.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream
+        .write_all(b"GET /items/404 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 404"), "{response}");
+    let request_id = response
+        .lines()
+        .find_map(|line| line.strip_prefix("x-request-id: "))
+        .expect("an x-request-id header")
+        .trim()
+        .to_owned();
+
+    let line = service
+        .wait_for_line(|line| line.contains("request completed") && line.contains(&request_id));
+    assert_eq!(
+        json_field(&line, "status").as_deref(),
+        Some("404"),
+        "{line}"
+    );
+    assert!(
+        line.contains("/items/404"),
+        "the line names the request: {line}"
+    );
+    service.sigterm();
+    assert_eq!(service.wait_for_exit(), Some(0));
+}
+{%- if worker %}
+
+#[test]
+fn with_worker_runs_both_and_stops_both_on_sigterm() {
+    let mut service = ServiceProcess::start(&["--with-worker"]);
+    let mut stream = TcpStream::connect(("127.0.0.1", service.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    service.sigterm();
+    assert_eq!(
+        service.wait_for_exit(),
+        Some(0),
+        "stderr:\n{}",
+        service.seen.join("\n")
+    );
+}
+{%- endif %}

@@ -1,0 +1,151 @@
+//! The HTTP server: [`Application::build`] binds the listener and assembles the app,
+//! [`Application::run_until_stopped`] serves until a shutdown future resolves.
+//!
+//! Building binds the socket at once, so `APP_PORT=0` works (the tests use it) and
+//! [`Application::port`] gives the real port before anything is served. The shutdown
+//! signal is a parameter rather than hard-wired: `web::run` passes SIGTERM/ctrl-c, tests
+//! pass a channel, and both get the same graceful stop.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+{% if cache %}
+use crate::services::cache::Caches;
+{%- endif %}
+use crate::settings::Settings;
+use crate::web::repository::ItemRepository;
+use crate::web::request_log::request_log;
+use crate::web::{errors, routes};
+
+/// A bound, ready-to-run HTTP server.
+pub struct Application {
+    /// The address the listener is bound to, with the real port when `APP_PORT=0`.
+    address: SocketAddr,
+    /// The server; it starts accepting when [`Application::run_until_stopped`] polls it.
+    server: Server,
+    /// `APP_SHUTDOWN_TIMEOUT_MS`: how long in-flight requests may run after shutdown starts.
+    shutdown_timeout: Duration,
+}
+
+impl Application {
+    /// Binds `APP_HOST:APP_PORT` and assembles the service with every route of
+    /// [`routes::configure`].
+    ///
+    /// # Errors
+    /// When the address cannot be bound (in use, not local, no permission).
+    pub fn build(settings: &Settings{% if cache %}, caches: Caches{% endif %}) -> anyhow::Result<Self> {
+        Self::build_with(settings{% if cache %}, caches{% endif %}, routes::configure)
+    }
+
+    /// Like [`Application::build`], with `routes` mounted instead of
+    /// [`routes::configure`]: tests use it to add routes of their own next to the
+    /// service's. Middleware, JSON errors, body limits and app data are the same.
+    ///
+    /// # Errors
+    /// When the address cannot be bound (in use, not local, no permission).
+    pub fn build_with<R>(settings: &Settings{% if cache %}, caches: Caches{% endif %}, routes: R) -> anyhow::Result<Self>
+    where
+        R: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+    {
+        let app = &settings.app;
+        let listener = TcpListener::bind((app.host.as_str(), app.port)).with_context(|| {
+            format!(
+                "could not listen on {}:{}; set APP_HOST and APP_PORT to a free local address",
+                app.host, app.port
+            )
+        })?;
+        let address = listener
+            .local_addr()
+            .context("could not read the bound address")?;
+{%- if cache %}
+        let caches = web::Data::new(caches);
+{%- endif %}
+        // Created once, outside the factory below, so every worker thread shares it.
+        let items = web::Data::new(ItemRepository::default());
+        let body_limit = app.body_limit_bytes;
+        let server = HttpServer::new(move || {
+            // Middleware runs outside in: the last `wrap` sees the request first. The
+            // request span comes first so every later log line carries the request id.
+            App::new()
+                .wrap(from_fn(errors::json_errors))
+                .wrap(from_fn(request_log))
+                .wrap(TracingLogger::default())
+{%- if cache %}
+                .app_data(caches.clone())
+{%- endif %}
+                .app_data(items.clone())
+                .configure(|cfg| errors::configure_extractors(cfg, body_limit))
+                .configure(routes.clone())
+                .default_service(web::to(errors::not_found))
+        })
+        // Signals are handled by `run_until_stopped`'s caller, not by actix.
+        .disable_signals()
+        // actix counts whole seconds; run_until_stopped enforces the exact duration.
+        .shutdown_timeout(
+            app.shutdown_timeout.as_secs() + u64::from(app.shutdown_timeout.subsec_nanos() > 0),
+        )
+        .listen(listener)
+        .context("could not start the HTTP server")?
+        .run();
+        Ok(Self {
+            address,
+            server,
+            shutdown_timeout: app.shutdown_timeout,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` resolves, then stops gracefully: the listener closes at
+    /// once, requests in flight get up to `APP_SHUTDOWN_TIMEOUT_MS` to finish, idle
+    /// keep-alive connections are closed, and then it returns.
+    ///
+    /// # Errors
+    /// When the server stops on its own because of an I/O error.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let Self {
+            address,
+            server,
+            shutdown_timeout,
+        } = self;
+        let handle = server.handle();
+        let mut server = std::pin::pin!(server);
+        tracing::info!(%address, "listening on http://{address}");
+        tokio::select! {
+            result = &mut server => return result.context("the HTTP server stopped unexpectedly"),
+            () = shutdown => {}
+        }
+
+        let grace_ms = u64::try_from(shutdown_timeout.as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(
+            grace_ms,
+            "shutting down: no new connections, requests in flight may finish"
+        );
+        // `stop` sends its command right away; its future only reports completion, which
+        // polling the server below reports too.
+        drop(handle.stop(true));
+        match tokio::time::timeout(shutdown_timeout, &mut server).await {
+            Ok(result) => result.context("the HTTP server failed while stopping")?,
+            Err(_) => tracing::warn!(
+                grace_ms,
+                "requests still running after the grace period were cut off"
+            ),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,98 @@
+//! The items store: **this is where a real database goes.**
+//!
+//! [`ItemRepository`] keeps items in process memory so the service runs with nothing
+//! else installed. Its methods are `async` and shaped like database calls on purpose:
+//! swap the map for a connection pool (sqlx, diesel-async, …) and the routes and the
+//! endpoint cache in front of them stay as they are. Data lives as long as the process
+//! and is not shared between instances, which is fine for an example and wrong for
+//! production.
+
+use std::collections::BTreeMap;
+use std::sync::{PoisonError, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+/// How many items the stand-in store accepts, so that a client looping over `PUT` cannot
+/// grow the process without limit. A database has its own limits; drop this with the map.
+pub const MAX_ITEMS: usize = 10_000;
+
+/// The example resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// The item's identifier, chosen by the client in `PUT /items/{id}`.
+    pub id: u64,
+    /// A short display name (1 to 200 characters).
+    pub name: String,
+    /// Optional free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// What [`ItemRepository::upsert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    /// There was no item with this id.
+    Created,
+    /// An item with this id was overwritten.
+    Replaced,
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// The stand-in store holds [`MAX_ITEMS`] items already.
+    #[error(
+        "the example store is full ({MAX_ITEMS} items): delete some, or replace it with a database"
+    )]
+    Full,
+}
+
+/// Items by id, shared by every worker thread (wrap it in `web::Data`).
+#[derive(Debug, Default)]
+pub struct ItemRepository {
+    /// The items; a `BTreeMap` so listings come out sorted by id. The lock is never held
+    /// across an `.await`.
+    items: RwLock<BTreeMap<u64, Item>>,
+}
+
+impl ItemRepository {
+    /// The item with this id, if any.
+    pub async fn get(&self, id: u64) -> Option<Item> {
+        self.read().get(&id).cloned()
+    }
+
+    /// Every item, sorted by id.
+    pub async fn list(&self) -> Vec<Item> {
+        self.read().values().cloned().collect()
+    }
+
+    /// Creates the item, or replaces the one with the same id.
+    ///
+    /// # Errors
+    /// [`RepositoryError::Full`] when a new id would exceed [`MAX_ITEMS`].
+    pub async fn upsert(&self, item: Item) -> Result<Upserted, RepositoryError> {
+        let mut items = self.write();
+        if !items.contains_key(&item.id) && items.len() >= MAX_ITEMS {
+            return Err(RepositoryError::Full);
+        }
+        Ok(match items.insert(item.id, item) {
+            Some(_) => Upserted::Replaced,
+            None => Upserted::Created,
+        })
+    }
+
+    /// Removes the item; `false` if there was none.
+    pub async fn delete(&self, id: u64) -> bool {
+        self.write().remove(&id).is_some()
+    }
+
+    // A panic while holding the lock cannot leave the map half-written (every change is
+    // one insert or remove), so a poisoned lock is still safe to use.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u64, Item>> {
+        self.items.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<u64, Item>> {
+        self.items.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,107 @@
+//! Probes for orchestrators: `GET /health` (liveness) and `GET /ready` (readiness).
+//!
+//! Liveness answers as long as the process can serve HTTP and never touches a
+//! dependency, so an outage elsewhere does not get healthy instances restarted.
+{%- if cache %}
+//! Readiness pings every cache alias and answers 503 naming the one that is down, with
+//! each alias's hit, miss and error counters. The service still answers while not ready
+//! (the cache fails open), only slower; whether to route traffic away is the platform's
+//! call.
+{%- endif %}
+{%- if cache %}
+
+use std::collections::BTreeMap;
+{%- endif %}
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+{%- if cache %}
+
+use crate::services::cache::{Alias, CacheStats, Caches};
+{%- endif %}
+
+/// Mounts `/health` and `/ready`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready));
+}
+
+/// The body of `GET /health`.
+#[derive(Debug, Serialize)]
+struct Health {
+    /// Always `ok`: answering at all is the signal.
+    status: &'static str,
+    /// The service's version (`Cargo.toml`).
+    version: &'static str,
+}
+
+async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+{%- if cache %}
+
+/// The body of `GET /ready`.
+#[derive(Debug, Serialize)]
+struct Readiness {
+    /// `ready`, or `unavailable` when a check failed.
+    status: &'static str,
+    /// One entry per dependency, by name (the cache aliases: `memory`, `persistent`).
+    checks: BTreeMap<String, Check>,
+}
+
+/// The outcome of one dependency check.
+#[derive(Debug, Serialize)]
+struct Check {
+    /// `up` or `down`.
+    status: &'static str,
+    /// What the dependency runs on (for a cache alias: `memory`, `redis` or `disabled`).
+    backend: String,
+    /// Why it is down; absent when it is up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// The alias's hit, miss and error counters since start-up.
+    stats: CacheStats,
+}
+
+async fn ready(caches: web::Data<Caches>) -> HttpResponse {
+    let mut checks = BTreeMap::new();
+    // Each ping gives up within the backend's timeout (CACHE_REDIS_TIMEOUT_MS for Redis).
+    // Add a check here for every other dependency the service needs (a database, …).
+    for alias in Alias::ALL {
+        let cache = caches.get(alias);
+        let (status, error) = match cache.ping().await {
+            Ok(()) => ("up", None),
+            Err(error) => ("down", Some(error.to_string())),
+        };
+        let check = Check {
+            status,
+            backend: cache.backend().to_string(),
+            error,
+            stats: cache.stats(),
+        };
+        checks.insert(alias.to_string(), check);
+    }
+    if checks.values().all(|check| check.status == "up") {
+        HttpResponse::Ok().json(Readiness {
+            status: "ready",
+            checks,
+        })
+    } else {
+        HttpResponse::ServiceUnavailable().json(Readiness {
+            status: "unavailable",
+            checks,
+        })
+    }
+}
+{%- else %}
+
+async fn ready() -> HttpResponse {
+    // Nothing to check yet: add a check for each dependency the service gains (a
+    // database ping, …) and answer 503 while one is down.
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "checks": {} }))
+}
+{%- endif %}

@@ -1,0 +1,213 @@
+//! The example resource, `items`: copy this module to add your own.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /items` | every item, sorted by id |
+//! | `GET /items/{id}` | the item, or 404 |
+//! | `PUT /items/{id}` with `{"name": "...", "description": "..."}` | 201 created or 200 replaced, with the item |
+//! | `DELETE /items/{id}` | 204, or 404 |
+//!
+//! The handlers only talk to the [`ItemRepository`] (the stand-in for a database).
+{%- if cache %}
+//! Caching is declared next to the routes with an [`EndpointCache`]: `GET` answers are
+//! read through the `persistent` alias (header `x-cache: hit` or `miss`) under
+//! `items:{id}` and `items:list`, and a successful `PUT` or `DELETE` drops both keys
+//! before it answers, so the next `GET` sees the change.
+{%- endif %}
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, ResponseError, web};
+use serde::Deserialize;
+{% if cache %}
+use crate::web::endpoint_cache::EndpointCache;
+{%- endif %}
+use crate::web::errors::json_error;
+use crate::web::repository::{Item, ItemRepository, RepositoryError, Upserted};
+
+/// The longest accepted `name`, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Mounts `/items` and `/items/{id}`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+{%- if cache %}
+    cfg.service(
+        web::resource("/items")
+            .wrap(EndpointCache::new("items:list"))
+            .route(web::get().to(list_items)),
+    )
+    .service(
+        web::resource("/items/{id}")
+            // The TTL is the persistent alias's default (CACHE_PERSISTENT_TTL); add
+            // `.ttl(Duration::from_secs(60))` to give this route its own.
+            .wrap(
+                EndpointCache::new("items:{id}")
+                    .param::<u64>("id")
+                    .invalidates("items:list"),
+            )
+            .route(web::get().to(get_item))
+            .route(web::put().to(put_item))
+            .route(web::delete().to(delete_item)),
+    );
+{%- else %}
+    cfg.service(web::resource("/items").route(web::get().to(list_items)))
+        .service(
+            web::resource("/items/{id}")
+                .route(web::get().to(get_item))
+                .route(web::put().to(put_item))
+                .route(web::delete().to(delete_item)),
+        );
+{%- endif %}
+}
+
+/// The body of `PUT /items/{id}`: the item without its id, which comes from the path.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemInput {
+    /// Optional, so that a client can send back what `GET` gave it; must match the path.
+    #[serde(default)]
+    pub id: Option<u64>,
+    /// The item's name (1 to [`MAX_NAME_CHARS`] characters, not only spaces).
+    pub name: String,
+    /// Optional free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Everything the item handlers can refuse, each with its status code.
+#[derive(Debug, thiserror::Error)]
+pub enum ItemError {
+    /// No item has this id.
+    #[error("item {0} does not exist")]
+    NotFound(u64),
+    /// The body's `id` contradicts the path.
+    #[error(
+        "the body has id {body} but the path has {path}: make them match or leave id out of the body"
+    )]
+    IdMismatch {
+        /// The id in the URL.
+        path: u64,
+        /// The id in the JSON body.
+        body: u64,
+    },
+    /// The name is empty, blank or too long.
+    #[error("name must be 1 to {MAX_NAME_CHARS} characters and not only spaces")]
+    InvalidName,
+    /// The store refused the write.
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+}
+
+impl ResponseError for ItemError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::IdMismatch { .. } | Self::InvalidName => StatusCode::BAD_REQUEST,
+            Self::Repository(RepositoryError::Full) => StatusCode::INSUFFICIENT_STORAGE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        json_error(self.status_code(), &self.to_string())
+    }
+}
+
+impl ItemInput {
+    /// Checks the input and makes it the item stored under `id`.
+    fn into_item(self, id: u64) -> Result<Item, ItemError> {
+        if let Some(body) = self.id
+            && body != id
+        {
+            return Err(ItemError::IdMismatch { path: id, body });
+        }
+        if self.name.trim().is_empty() || self.name.chars().count() > MAX_NAME_CHARS {
+            return Err(ItemError::InvalidName);
+        }
+        Ok(Item {
+            id,
+            name: self.name,
+            description: self.description,
+        })
+    }
+}
+
+async fn list_items(items: web::Data<ItemRepository>) -> HttpResponse {
+    HttpResponse::Ok().json(items.list().await)
+}
+
+async fn get_item(
+    id: web::Path<u64>,
+    items: web::Data<ItemRepository>,
+) -> Result<HttpResponse, ItemError> {
+    let id = id.into_inner();
+    let item = items.get(id).await.ok_or(ItemError::NotFound(id))?;
+    Ok(HttpResponse::Ok().json(item))
+}
+
+async fn put_item(
+    id: web::Path<u64>,
+    input: web::Json<ItemInput>,
+    items: web::Data<ItemRepository>,
+) -> Result<HttpResponse, ItemError> {
+    let id = id.into_inner();
+    let item = input.into_inner().into_item(id)?;
+    let response = match items.upsert(item.clone()).await? {
+        Upserted::Created => HttpResponse::Created()
+            .insert_header((LOCATION, format!("/items/{id}")))
+            .json(item),
+        Upserted::Replaced => HttpResponse::Ok().json(item),
+    };
+    Ok(response)
+}
+
+async fn delete_item(
+    id: web::Path<u64>,
+    items: web::Data<ItemRepository>,
+) -> Result<HttpResponse, ItemError> {
+    let id = id.into_inner();
+    if items.delete(id).await {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ItemError::NotFound(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ItemError, ItemInput, MAX_NAME_CHARS};
+
+    fn input(id: Option<u64>, name: &str) -> ItemInput {
+        ItemInput {
+            id,
+            name: name.to_owned(),
+            description: None,
+        }
+    }
+
+    #[test]
+    fn the_id_comes_from_the_path_and_a_matching_body_id_is_accepted() {
+        assert_eq!(input(None, "pen").into_item(3).unwrap().id, 3);
+        assert_eq!(input(Some(3), "pen").into_item(3).unwrap().id, 3);
+        assert!(matches!(
+            input(Some(4), "pen").into_item(3),
+            Err(ItemError::IdMismatch { path: 3, body: 4 })
+        ));
+    }
+
+    #[test]
+    fn blank_and_overlong_names_are_refused() {
+        assert!(matches!(
+            input(None, "  ").into_item(1),
+            Err(ItemError::InvalidName)
+        ));
+        assert!(matches!(
+            input(None, &"x".repeat(MAX_NAME_CHARS + 1)).into_item(1),
+            Err(ItemError::InvalidName)
+        ));
+        assert!(
+            input(None, &"é".repeat(MAX_NAME_CHARS))
+                .into_item(1)
+                .is_ok()
+        );
+    }
+}

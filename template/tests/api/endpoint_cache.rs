@@ -1,0 +1,455 @@
+//! Endpoint caching over real HTTP: the `items` routes read through the `persistent`
+//! alias and writes invalidate it; routes mounted by the tests check what the
+//! middleware caches, what it never caches, and what it deletes.
+{%- if redis %} The Redis tests run
+//! against a real `redis-server` and look at the keys with their own client.
+{%- endif %}
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+use actix_web::web::{self, ServiceConfig};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use {{crate_name}}::web::endpoint_cache::EndpointCache;
+
+{% if redis -%}
+use crate::redis_server::RedisServer;
+use crate::test_app::PREFIX;
+{% endif -%}
+use crate::test_app::{TestApp, spawn_app, spawn_app_with, spawn_app_with_routes, x_cache};
+
+async fn get_json(app: &TestApp, path: &str) -> (StatusCode, Option<String>, Value) {
+    let response = app.get(path).await;
+    let status = response.status();
+    let cache = x_cache(&response);
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, cache, body)
+}
+
+#[tokio::test]
+async fn get_is_a_miss_then_a_hit_with_the_same_body() {
+    let app = spawn_app().await;
+    app.put_json("/items/1", &json!({ "name": "pen" })).await;
+
+    let (status, cache, first) = get_json(&app, "/items/1").await;
+    assert_eq!((status, cache.as_deref()), (StatusCode::OK, Some("miss")));
+    let (status, cache, second) = get_json(&app, "/items/1").await;
+    assert_eq!((status, cache.as_deref()), (StatusCode::OK, Some("hit")));
+    assert_eq!(first, second);
+    assert_eq!(second["name"], "pen");
+
+    // The entry is the body's JSON, readable with the direct cache API.
+    let stored: Option<Value> = app.caches.persistent().get("items:1").await.unwrap();
+    assert_eq!(stored, Some(second));
+}
+
+#[tokio::test]
+async fn put_then_get_returns_the_new_value() {
+    let app = spawn_app().await;
+    app.put_json("/items/1", &json!({ "name": "old" })).await;
+    get_json(&app, "/items/1").await;
+    assert_eq!(get_json(&app, "/items/1").await.1.as_deref(), Some("hit"));
+
+    let replaced = app.put_json("/items/1", &json!({ "name": "new" })).await;
+    assert_eq!(replaced.status(), StatusCode::OK);
+
+    let (status, cache, body) = get_json(&app, "/items/1").await;
+    assert_eq!(
+        (status, cache.as_deref(), &body["name"]),
+        (StatusCode::OK, Some("miss"), &json!("new"))
+    );
+    let (_, cache, body) = get_json(&app, "/items/1").await;
+    assert_eq!(
+        (cache.as_deref(), &body["name"]),
+        (Some("hit"), &json!("new"))
+    );
+}
+
+#[tokio::test]
+async fn delete_then_get_is_404_and_a_404_is_never_cached() {
+    let app = spawn_app().await;
+    app.put_json("/items/7", &json!({ "name": "short-lived" }))
+        .await;
+    get_json(&app, "/items/7").await;
+
+    assert_eq!(
+        app.delete("/items/7").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let (status, cache, _) = get_json(&app, "/items/7").await;
+    assert_eq!(
+        (status, cache.as_deref()),
+        (StatusCode::NOT_FOUND, Some("miss"))
+    );
+    assert_eq!(get_json(&app, "/items/7").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.caches.persistent().get_raw("items:7").await.unwrap(),
+        None
+    );
+
+    // Had the 404 been cached, the item would stay invisible after it is created again.
+    app.put_json("/items/7", &json!({ "name": "back" })).await;
+    let (status, _, body) = get_json(&app, "/items/7").await;
+    assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("back")));
+}
+
+#[tokio::test]
+async fn writes_to_an_item_also_refresh_the_cached_listing() {
+    let app = spawn_app().await;
+    app.put_json("/items/1", &json!({ "name": "a" })).await;
+    assert_eq!(get_json(&app, "/items").await.1.as_deref(), Some("miss"));
+    assert_eq!(get_json(&app, "/items").await.1.as_deref(), Some("hit"));
+
+    app.put_json("/items/2", &json!({ "name": "b" })).await;
+    let (_, cache, listing) = get_json(&app, "/items").await;
+    assert_eq!(cache.as_deref(), Some("miss"));
+    assert_eq!(listing.as_array().map(Vec::len), Some(2));
+
+    app.delete("/items/1").await;
+    let (_, _, listing) = get_json(&app, "/items").await;
+    assert_eq!(
+        listing,
+        json!([{ "id": 2, "name": "b", "description": null }])
+    );
+}
+
+#[tokio::test]
+async fn different_spellings_of_one_id_share_one_entry() {
+    let app = spawn_app().await;
+    app.put_json("/items/42", &json!({ "name": "old" })).await;
+    assert_eq!(
+        get_json(&app, "/items/042").await.1.as_deref(),
+        Some("miss")
+    );
+    assert_eq!(get_json(&app, "/items/42").await.1.as_deref(), Some("hit"));
+
+    app.put_json("/items/42", &json!({ "name": "new" })).await;
+    assert_eq!(get_json(&app, "/items/042").await.2["name"], "new");
+}
+
+#[tokio::test]
+async fn with_the_cache_disabled_answers_stay_right_and_always_miss() {
+    let app = spawn_app_with(&[("CACHE_ENABLED", "false")]).await;
+    app.put_json("/items/1", &json!({ "name": "first" })).await;
+    for _ in 0..3 {
+        let (status, cache, body) = get_json(&app, "/items/1").await;
+        assert_eq!(
+            (status, cache.as_deref(), &body["name"]),
+            (StatusCode::OK, Some("miss"), &json!("first"))
+        );
+    }
+    app.put_json("/items/1", &json!({ "name": "second" })).await;
+    let (_, cache, body) = get_json(&app, "/items/1").await;
+    assert_eq!(
+        (cache.as_deref(), &body["name"]),
+        (Some("miss"), &json!("second"))
+    );
+    app.delete("/items/1").await;
+    assert_eq!(get_json(&app, "/items/1").await.0, StatusCode::NOT_FOUND);
+}
+
+/// Routes that count how often their handler runs. `GET /things/{id}` answers, by id:
+/// 0 → 404 JSON, 1 → 201 JSON, 2 → 500, 3 → 200 plain text, other → 200 JSON after a
+/// short pause. `PUT /things/{id}` succeeds with 204 except for id 9 (409).
+fn counting_routes(
+    calls: Arc<AtomicUsize>,
+) -> impl Fn(&mut ServiceConfig) + Send + Clone + 'static {
+    move |cfg| {
+        let calls = Arc::clone(&calls);
+        cfg.service(
+            web::resource("/users/{user}/things/{id}")
+                .wrap(
+                    EndpointCache::new("things:{id}")
+                        .param::<u64>("id")
+                        .ttl(Duration::from_secs(60))
+                        .invalidates("users:{user}:things")
+                        .invalidates_matching("things:{id}:*"),
+                )
+                .route(web::get().to(move |path: web::Path<(String, u64)>| {
+                    let calls = Arc::clone(&calls);
+                    async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        let (user, id) = path.into_inner();
+                        match id {
+                            0 => HttpResponse::NotFound().json(json!({ "error": "not_found" })),
+                            1 => HttpResponse::Created().json(json!({ "id": id })),
+                            2 => {
+                                HttpResponse::InternalServerError().json(json!({ "error": "boom" }))
+                            }
+                            3 => HttpResponse::Ok().body("plain text"),
+                            _ => {
+                                tokio::time::sleep(Duration::from_millis(300)).await;
+                                HttpResponse::Ok().json(json!({ "id": id, "user": user }))
+                            }
+                        }
+                    }
+                }))
+                .route(web::put().to(|path: web::Path<(String, u64)>| async move {
+                    if path.1 == 9 {
+                        HttpResponse::Conflict().finish()
+                    } else {
+                        HttpResponse::NoContent().finish()
+                    }
+                })),
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_hit_skips_the_handler_and_concurrent_misses_run_it_once() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = spawn_app_with_routes(&[], counting_routes(Arc::clone(&calls))).await;
+
+    let requests: Vec<_> = (0..8)
+        .map(|_| {
+            let request = app.client.get(app.url("/users/ann/things/5"));
+            tokio::spawn(async move {
+                request
+                    .send()
+                    .await
+                    .expect("GET reaches the server")
+                    .status()
+            })
+        })
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the handler ran once for eight concurrent misses"
+    );
+
+    let (status, cache, body) = get_json(&app, "/users/ann/things/5").await;
+    assert_eq!((status, cache.as_deref()), (StatusCode::OK, Some("hit")));
+    assert_eq!(body, json!({ "id": 5, "user": "ann" }));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn only_200_json_answers_are_cached() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = spawn_app_with_routes(&[], counting_routes(Arc::clone(&calls))).await;
+    for (id, status) in [
+        (0, StatusCode::NOT_FOUND),
+        (1, StatusCode::CREATED),
+        (2, StatusCode::INTERNAL_SERVER_ERROR),
+        (3, StatusCode::OK),
+    ] {
+        let before = calls.load(Ordering::SeqCst);
+        for _ in 0..2 {
+            let response = app.get(&format!("/users/ann/things/{id}")).await;
+            assert_eq!(response.status(), status);
+            assert_eq!(x_cache(&response).as_deref(), Some("miss"), "id {id}");
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            before + 2,
+            "id {id} ran its handler each time"
+        );
+        assert_eq!(
+            app.caches
+                .persistent()
+                .get_raw(&format!("things:{id}"))
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_successful_write_deletes_the_key_the_extra_keys_and_the_patterns() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = spawn_app_with_routes(&[], counting_routes(Arc::clone(&calls))).await;
+    let cache = app.caches.persistent();
+    get_json(&app, "/users/ann/things/5").await;
+    for key in [
+        "users:ann:things",
+        "things:5:parts",
+        "things:5:owner",
+        "things:6:parts",
+        "things:50",
+    ] {
+        cache.set_raw(key, "1", None).await.unwrap();
+    }
+
+    let response = app
+        .client
+        .put(app.url("/users/ann/things/5"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    for gone in [
+        "things:5",
+        "users:ann:things",
+        "things:5:parts",
+        "things:5:owner",
+    ] {
+        assert_eq!(
+            cache.get_raw(gone).await.unwrap(),
+            None,
+            "{gone} was invalidated"
+        );
+    }
+    for kept in ["things:6:parts", "things:50"] {
+        assert!(
+            cache.get_raw(kept).await.unwrap().is_some(),
+            "{kept} does not match and stays"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_write_invalidates_nothing() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = spawn_app_with_routes(&[], counting_routes(Arc::clone(&calls))).await;
+    get_json(&app, "/users/ann/things/9").await;
+
+    let response = app
+        .client
+        .put(app.url("/users/ann/things/9"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        get_json(&app, "/users/ann/things/9").await.1.as_deref(),
+        Some("hit")
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_path_value_with_glob_characters_cannot_widen_a_pattern() {
+    let routes = |cfg: &mut ServiceConfig| {
+        cfg.service(
+            web::resource("/tags/{tag}")
+                .wrap(EndpointCache::new("tags:{tag}").invalidates_matching("tags:{tag}:*"))
+                .route(web::delete().to(|| async { HttpResponse::NoContent().finish() })),
+        );
+    };
+    let app = spawn_app_with_routes(&[], routes).await;
+    let cache = app.caches.persistent();
+    cache.set_raw("tags:rust:posts", "1", None).await.unwrap();
+
+    let response = app.delete("/tags/*").await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(
+        cache.get_raw("tags:rust:posts").await.unwrap().is_some(),
+        "`*` from the path matched nothing"
+    );
+
+    app.delete("/tags/rust").await;
+    assert_eq!(
+        cache.get_raw("tags:rust:posts").await.unwrap(),
+        None,
+        "the pattern works for a plain value"
+    );
+}
+
+{%- if redis %}
+
+#[tokio::test]
+async fn on_redis_the_entry_is_readable_json_with_the_route_ttl() {
+    let redis = RedisServer::start();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = spawn_app_with_routes(
+        &[("CACHE_REDIS_URL", &redis.url())],
+        counting_routes(Arc::clone(&calls)),
+    )
+    .await;
+    get_json(&app, "/users/ann/things/5").await;
+
+    let mut client = redis.client();
+    let key = format!("{PREFIX}:things:5");
+    let stored: String = redis::cmd("GET").arg(&key).query(&mut client).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&stored).unwrap(),
+        json!({ "id": 5, "user": "ann" })
+    );
+    let ttl_ms: i64 = redis::cmd("PTTL").arg(&key).query(&mut client).unwrap();
+    assert!(
+        (1..=60_000).contains(&ttl_ms),
+        "the route's 60 s TTL, not the alias default: {ttl_ms} ms"
+    );
+
+    let parts = format!("{PREFIX}:things:5:parts");
+    let set = redis::cmd("SET")
+        .arg(&parts)
+        .arg("1")
+        .query::<()>(&mut client);
+    set.expect("plant a sub-key");
+    let response = app.client.put(app.url("/users/ann/things/5")).send().await;
+    assert_eq!(response.unwrap().status(), StatusCode::NO_CONTENT);
+    let exists = redis::cmd("EXISTS")
+        .arg(&key)
+        .arg(&parts)
+        .query(&mut client);
+    assert_eq!(
+        exists,
+        Ok(0_u64),
+        "the key and its sub-key are gone from Redis"
+    );
+}
+
+#[tokio::test]
+async fn with_redis_down_items_are_served_and_hits_resume_when_it_returns() {
+    let mut redis = RedisServer::start();
+    let app = spawn_app_with(&[
+        ("CACHE_REDIS_URL", &redis.url()),
+        ("CACHE_REDIS_TIMEOUT_MS", "300"),
+    ])
+    .await;
+    app.put_json("/items/1", &json!({ "name": "pen" })).await;
+    get_json(&app, "/items/1").await;
+    assert_eq!(get_json(&app, "/items/1").await.1.as_deref(), Some("hit"));
+
+    redis.stop();
+    for _ in 0..3 {
+        let (status, cache, body) = get_json(&app, "/items/1").await;
+        assert_eq!(
+            (status, cache.as_deref(), &body["name"]),
+            (StatusCode::OK, Some("miss"), &json!("pen"))
+        );
+    }
+    // Writes still work; the restarted Redis is empty, so nothing stale is left.
+    let replaced = app.put_json("/items/1", &json!({ "name": "pencil" })).await;
+    assert_eq!(replaced.status(), StatusCode::OK);
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["checks"]["persistent"]["status"], "down");
+    assert_eq!(body["checks"]["persistent"]["backend"], "redis");
+    assert!(
+        body["checks"]["persistent"]["error"]
+            .as_str()
+            .is_some_and(|error| !error.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["checks"]["memory"]["status"], "up");
+
+    redis.restart();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, cache, body) = get_json(&app, "/items/1").await;
+        assert_eq!((status, &body["name"]), (StatusCode::OK, &json!("pencil")));
+        if cache.as_deref() == Some("hit") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no cache hit within 15 s of Redis coming back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.get("/ready").await.status(), StatusCode::OK);
+}
+{%- endif %}
