@@ -71,10 +71,11 @@ impl Application {
         let body_limit = app.body_limit_bytes;
         let server = HttpServer::new(move || {
             // Middleware runs outside in: the last `wrap` sees the request first. The
-            // request span comes first so every later log line carries the request id.
+            // request span comes first so every later log line carries the request id;
+            // the request log sits inside the JSON rewrite so it still sees the error.
             App::new()
-                .wrap(from_fn(errors::json_errors))
                 .wrap(from_fn(request_log))
+                .wrap(from_fn(errors::json_errors))
                 .wrap(TracingLogger::default())
 {%- if cache %}
                 .app_data(caches.clone())

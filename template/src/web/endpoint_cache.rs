@@ -49,7 +49,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{Error, HttpResponse, web};
 use serde_json::value::RawValue;
 
-use crate::services::cache::{Alias, Cache, Caches};
+use crate::services::cache::{Alias, Backend, Cache, Caches};
 
 /// The response header that tells whether a `GET` was answered from the cache.
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -243,6 +243,14 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
     B: MessageBody + 'static,
 {
+    if cache.backend() == Backend::Disabled {
+        // CACHE_ENABLED=false: no reads, no writes, and no waiting on other requests.
+        let mut response = service.call(request).await?.map_into_boxed_body();
+        response
+            .headers_mut()
+            .insert(X_CACHE, HeaderValue::from_static("miss"));
+        return Ok(response);
+    }
     let key = match config.render(&config.key, request.match_info(), false) {
         Ok(key) => key,
         Err(error) => {

@@ -29,14 +29,14 @@ pub async fn request_log(
     let outcome = next.call(request).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     match &outcome {
+        Ok(response) if response.status().is_server_error() => {
+            let error = response.response().error().map(ToString::to_string);
+            let status = response.status().as_u16();
+            tracing::error!(status, elapsed_ms, error, "request failed");
+        }
         Ok(response) => {
             let status = response.status().as_u16();
-            match response.response().error() {
-                Some(error) if response.status().is_server_error() => {
-                    tracing::error!(status, elapsed_ms, error = %error, "request failed");
-                }
-                _ => tracing::info!(status, elapsed_ms, "request completed"),
-            }
+            tracing::info!(status, elapsed_ms, "request completed");
         }
         Err(error) => tracing::error!(error = %error, elapsed_ms, "request failed"),
     }

@@ -232,6 +232,30 @@ async fn a_hit_skips_the_handler_and_concurrent_misses_run_it_once() {
 }
 
 #[tokio::test]
+async fn with_the_cache_disabled_every_request_runs_the_handler() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = spawn_app_with_routes(
+        &[("CACHE_ENABLED", "false")],
+        counting_routes(Arc::clone(&calls)),
+    )
+    .await;
+    let requests: Vec<_> = (0..4)
+        .map(|_| {
+            let request = app.client.get(app.url("/users/ann/things/5"));
+            tokio::spawn(async move {
+                let response = request.send().await.expect("GET reaches the server");
+                (response.status(), x_cache(&response))
+            })
+        })
+        .collect();
+    for request in requests {
+        let (status, cache) = request.await.unwrap();
+        assert_eq!((status, cache.as_deref()), (StatusCode::OK, Some("miss")));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
 async fn only_200_json_answers_are_cached() {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = spawn_app_with_routes(&[], counting_routes(Arc::clone(&calls))).await;

@@ -86,6 +86,27 @@ async fn every_response_carries_its_own_request_id() {
     assert_eq!(ids.len(), 4, "ids are unique: {ids:?}");
 }
 
+#[tokio::test]
+async fn a_server_error_is_json_and_keeps_its_details_out_of_the_answer() {
+    let routes = |cfg: &mut ServiceConfig| {
+        cfg.route(
+            "/boom",
+            web::get().to(|| async {
+                Err::<String, _>(actix_web::error::ErrorInternalServerError(
+                    "connection to db-7 refused",
+                ))
+            }),
+        );
+    };
+    let app = spawn_app_with_routes(&[], routes).await;
+    let response = app.get("/boom").await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["error"], "internal_server_error");
+    assert!(!body.to_string().contains("db-7"), "{body}");
+}
+
 /// `GET /slow` tells the test it has started, then takes `SLOW_FOR` to answer.
 fn slow_route(started: Arc<Notify>) -> impl Fn(&mut ServiceConfig) + Send + Clone + 'static {
     move |cfg| {
