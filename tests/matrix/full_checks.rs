@@ -1,0 +1,134 @@
+//! Generated projects that must build, lint and pass their own tests.
+//!
+//! Six combinations get every step (`cargo build`, `cargo clippy --all-targets -- -D
+//! warnings`, `cargo fmt --check`, `cargo test`): everything on, each entrypoint alone,
+//! and web with the cache without Redis and without the cache at all. Every other valid
+//! combination of the options that change Rust code gets clippy (which type-checks every
+//! target) and rustfmt; the Docker and CI options change no Rust, so they are varied
+//! along instead of multiplying the builds.
+
+use crate::cargo::{self, Step};
+use crate::combinations::{self, Combination};
+use crate::generate;
+
+/// The combinations that get every step.
+fn fully_checked() -> Vec<Combination> {
+    let only = |entrypoint: &str| {
+        combinations::ENTRYPOINTS
+            .iter()
+            .fold(Combination::defaults(), |combination, other| {
+                combination.with(other, *other == entrypoint)
+            })
+    };
+    vec![
+        Combination::everything_on(),
+        only("web"),
+        only("worker"),
+        only("cli"),
+        only("web").with("cache", true).with("redis", false),
+        only("web").with("cache", false),
+    ]
+}
+
+/// Generates `combination` and runs `steps` in order; the first failure ends it.
+fn check(combination: &Combination, steps: &[Step]) -> Result<(), String> {
+    let mut project = generate::combination(combination)
+        .map_err(|failed| format!("{combination}: generation failed: {failed}"))?;
+    for step in steps {
+        if *step == Step::Test && combination.is_on("redis") {
+            redis_server_is_installed()?;
+        }
+        if let Err(failure) = cargo::run(&project.name, &project.path, *step) {
+            let kept = project.keep();
+            return Err(format!("{failure}\n(project kept in {})", kept.display()));
+        }
+    }
+    Ok(())
+}
+
+fn redis_server_is_installed() -> Result<(), String> {
+    match std::process::Command::new("redis-server").arg("--version").output() {
+        Ok(output) if output.status.success() => Ok(()),
+        _ => Err("redis-server is not installed; the generated tests need it: \
+                  run ci/test (it installs it) or apt-get install redis-server"
+            .to_owned()),
+    }
+}
+
+fn full(index: usize) {
+    let combination = &fully_checked()[index];
+    if let Err(failure) = check(combination, &[Step::Build, Step::Clippy, Step::Fmt, Step::Test]) {
+        panic!("{failure}");
+    }
+}
+
+#[test]
+fn everything_on_builds_lints_and_passes_its_tests() {
+    full(0);
+}
+
+#[test]
+fn web_only_builds_lints_and_passes_its_tests() {
+    full(1);
+}
+
+#[test]
+fn worker_only_builds_lints_and_passes_its_tests() {
+    full(2);
+}
+
+#[test]
+fn cli_only_builds_lints_and_passes_its_tests() {
+    full(3);
+}
+
+#[test]
+fn web_with_cache_without_redis_builds_lints_and_passes_its_tests() {
+    full(4);
+}
+
+#[test]
+fn web_without_cache_builds_lints_and_passes_its_tests() {
+    full(5);
+}
+
+#[test]
+fn every_other_combination_is_clippy_and_rustfmt_clean() {
+    let full: Vec<_> = fully_checked().iter().map(Combination::rust_key).collect();
+    // Group the valid combinations by the crate they generate, in matrix order.
+    let mut groups: Vec<(Vec<(String, bool)>, Vec<Combination>)> = Vec::new();
+    for combination in combinations::valid() {
+        let key = combination.rust_key();
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, group)) => group.push(combination),
+            None => groups.push((key, vec![combination])),
+        }
+    }
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (key, group) in groups.iter().filter(|(key, _)| !full.contains(key)) {
+        // A different Docker/CI variant for each crate, so those files vary along.
+        let combination = &group[checked % group.len()];
+        debug_assert_eq!(&combination.rust_key(), key);
+        checked += 1;
+        if let Err(failure) = check(combination, &[Step::Clippy, Step::Fmt]) {
+            failures.push(failure);
+        }
+    }
+    cargo::progress(&format!(
+        "clippy + rustfmt: {} of {checked} other combinations clean",
+        checked - failures.len()
+    ));
+    assert!(checked > 0, "no combination left to lint: the matrix is wrong");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_fully_checked_combinations_are_valid_and_distinct() {
+    let combinations = fully_checked();
+    let mut keys: Vec<_> = combinations.iter().map(Combination::rust_key).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), combinations.len(), "two full checks build the same crate");
+    assert!(combinations.iter().all(Combination::is_valid));
+}

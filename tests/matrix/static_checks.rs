@@ -1,0 +1,493 @@
+//! Checks on the generated files themselves, for every valid combination, without compiling.
+//!
+//! What a compiler cannot see: Liquid left in the output, empty directories, hook files,
+//! files and words of options left out, dependencies nothing uses, files no module
+//! declares, and an `.env.example` that drifted from the variables the settings read.
+//! Each problem is one line naming the file (and line) so a failure reads as a to-do list.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::combinations::{self, Combination};
+use crate::{docker, generate, options};
+
+/// Paths that exist exactly when their option is on.
+const OWNED_PATHS: &[(&str, &[&str])] = &[
+    ("web", &["src/web"]),
+    ("worker", &["src/worker"]),
+    ("cli", &["src/cli"]),
+    ("cache", &["src/services/cache"]),
+    ("docker", &["Dockerfile", ".dockerignore", "compose.yaml"]),
+    ("github_actions", &[".github/workflows/ci.yml"]),
+];
+
+/// Prefixes of the variables `.env.example` must list exactly (with `RUST_LOG`).
+const SETTINGS_PREFIXES: [&str; 4] = ["APP_", "CACHE_", "WORKER_", "LOG_"];
+
+#[test]
+fn every_valid_combination_generates_a_clean_project() {
+    let combinations = combinations::valid();
+    let mut failures = Vec::new();
+    for combination in &combinations {
+        match generate::combination(combination) {
+            Err(failed) => failures.push(format!(
+                "{combination}: generation failed: {}",
+                failed.message
+            )),
+            Ok(mut project) => {
+                let problems = problems(&project.path, &project.name, combination);
+                if !problems.is_empty() {
+                    // A few kept projects are enough to look at; dozens would fill /tmp.
+                    let kept = if failures.len() < 3 {
+                        format!(" (kept in {})", project.keep().display())
+                    } else {
+                        String::new()
+                    };
+                    failures.push(format!(
+                        "{combination}{kept}:\n  {}",
+                        problems.join("\n  ")
+                    ));
+                }
+            }
+        }
+    }
+    crate::cargo::progress(&format!(
+        "static checks: {} of {} valid combinations clean",
+        combinations.len() - failures.len(),
+        combinations.len()
+    ));
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Every problem found in the project generated at `root` for `combination`.
+pub fn problems(root: &Path, name: &str, combination: &Combination) -> Vec<String> {
+    let tree = Tree::read(root, name);
+    let mut problems = Vec::new();
+    problems.extend(no_template_machinery(&tree));
+    problems.extend(no_empty_directories(&tree));
+    problems.extend(options_own_their_files(&tree, combination));
+    problems.extend(no_mentions_of_absent_options(&tree, combination));
+    problems.extend(dependencies_are_used(&tree, name));
+    problems.extend(modules_are_declared(&tree));
+    problems.extend(env_example_matches_settings(&tree));
+    if combination.is_on("docker") {
+        problems.extend(docker::problems(root, name, combination));
+    }
+    problems
+}
+
+/// A generated project's files, read once.
+struct Tree {
+    /// Every file, relative to the root, with its text (empty for binary files).
+    files: Vec<(PathBuf, String)>,
+    /// Every directory, relative to the root.
+    dirs: Vec<PathBuf>,
+    /// Directories with nothing in them.
+    empty_dirs: Vec<PathBuf>,
+    /// The project's name and crate name: user-chosen words, never findings.
+    own_names: [String; 2],
+}
+
+impl Tree {
+    fn read(root: &Path, name: &str) -> Self {
+        let mut tree = Tree {
+            files: Vec::new(),
+            dirs: Vec::new(),
+            empty_dirs: Vec::new(),
+            own_names: [name.to_owned(), name.replace('-', "_")],
+        };
+        tree.walk(root, Path::new(""));
+        tree.files.sort();
+        tree
+    }
+
+    fn walk(&mut self, root: &Path, relative: &Path) {
+        let entries: Vec<_> = std::fs::read_dir(root.join(relative))
+            .map(|entries| entries.filter_map(Result::ok).collect())
+            .unwrap_or_default();
+        if entries.is_empty() && !relative.as_os_str().is_empty() {
+            self.empty_dirs.push(relative.to_path_buf());
+        }
+        for entry in entries {
+            let path = relative.join(entry.file_name());
+            if entry.path().is_dir() {
+                self.dirs.push(path.clone());
+                self.walk(root, &path);
+            } else {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                self.files.push((path, text));
+            }
+        }
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        let path = Path::new(path);
+        self.dirs.iter().any(|d| d == path) || self.files.iter().any(|(f, _)| f == path)
+    }
+
+    fn text(&self, path: &str) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|(f, _)| f == Path::new(path))
+            .map(|(_, text)| text.as_str())
+    }
+
+    /// Rust files under `dir` (`src`, `tests`, `benches`).
+    fn rust_files<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = &'a (PathBuf, String)> {
+        self.files.iter().filter(move |(path, _)| {
+            path.starts_with(dir) && path.extension().is_some_and(|e| e == "rs")
+        })
+    }
+
+    /// `text` with the project's own name taken out (`web-nocache` says "cache").
+    fn without_own_names(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for name in &self.own_names {
+            text = text.replace(name.as_str(), "PROJECT");
+        }
+        text
+    }
+}
+
+fn regex(pattern: &'static str) -> Regex {
+    Regex::new(pattern).expect("valid regex")
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset].matches('\n').count() + 1
+}
+
+/// No Liquid, hook scripts, `.liquid` suffixes or cargo-generate config in the output.
+fn no_template_machinery(tree: &Tree) -> Vec<String> {
+    static LIQUID: OnceLock<Regex> = OnceLock::new();
+    // `{%` anywhere, or `{{ name` (Rust's `{{}}` escapes have no name); GitHub's `${{ }}`
+    // is the workflow's own syntax.
+    let liquid = LIQUID.get_or_init(|| regex(r"\{%|\{\{-?\s*[A-Za-z_]"));
+    let mut problems = Vec::new();
+    for (path, text) in &tree.files {
+        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+        if file_name.ends_with(".rhai") || file_name.ends_with(".liquid") {
+            problems.push(format!("{}: template machinery in the output", path.display()));
+        }
+        if file_name == "cargo-generate.toml" {
+            problems.push(format!("{}: cargo-generate's config in the output", path.display()));
+        }
+        for found in liquid.find_iter(text) {
+            if found.as_str().starts_with("{{") && text[..found.start()].ends_with('$') {
+                continue;
+            }
+            problems.push(format!(
+                "{}:{}: Liquid left in the output: `{}`",
+                path.display(),
+                line_of(text, found.start()),
+                text[found.start()..].lines().next().unwrap_or_default().trim()
+            ));
+        }
+    }
+    problems
+}
+
+fn no_empty_directories(tree: &Tree) -> Vec<String> {
+    tree.empty_dirs
+        .iter()
+        .map(|dir| format!("{}/: empty directory", dir.display()))
+        .collect()
+}
+
+/// Each option's files exist when it is on and are gone when it is off, including every
+/// path of its `[conditional.'!option'] ignore` list.
+fn options_own_their_files(tree: &Tree, combination: &Combination) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (option, paths) in OWNED_PATHS {
+        let on = combination.is_on(option);
+        for path in *paths {
+            if tree.exists(path) != on {
+                problems.push(format!(
+                    "{path}: {} although {option} is {}",
+                    if on { "missing" } else { "present" },
+                    if on { "on" } else { "off" }
+                ));
+            }
+        }
+    }
+    for option in options::all() {
+        if combination.is_on(&option.name) {
+            continue;
+        }
+        for path in options::ignored_when_off(&option.name) {
+            if tree.exists(&path) {
+                problems.push(format!(
+                    "{path}: present although {} is off and cargo-generate.toml ignores it then",
+                    option.name
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Without redis, no file that configures or builds the service says "redis"; without
+/// the cache, no source file mentions caching (an HTTP `Cache-Control` header is a
+/// different thing) and no manifest names the cache; without the worker, no `WORKER_*`
+/// variable; without web, no actix.
+fn no_mentions_of_absent_options(tree: &Tree, combination: &Combination) -> Vec<String> {
+    // Rust files plus the named configuration files.
+    let files = |names: &[&str], rust: bool| -> Vec<&(PathBuf, String)> {
+        tree.files
+            .iter()
+            .filter(|(path, _)| {
+                names.iter().any(|name| path == Path::new(name))
+                    || (rust && path.extension().is_some_and(|e| e == "rs"))
+            })
+            .collect()
+    };
+    let mut problems = Vec::new();
+    if !combination.is_on("redis") {
+        let files = files(&["Cargo.toml", ".env.example", "compose.yaml", "Dockerfile"], true);
+        problems.extend(mentions(tree, files, &regex(r"(?i)redis"), "redis is off"));
+    }
+    if !combination.is_on("cache") {
+        let sources = tree.rust_files("src").collect();
+        // Any word containing "cach": cache, caches, cached, caching, CacheSettings...
+        let word = regex(r"(?i)[a-z0-9_]*cach[a-z0-9_]*");
+        problems.extend(mentions(tree, sources, &word, "cache is off"));
+        let manifests = files(&["Cargo.toml", ".env.example"], false);
+        let names = regex(r"mini-moka|CACHE_[A-Z_]+");
+        problems.extend(mentions(tree, manifests, &names, "cache is off"));
+    }
+    if !combination.is_on("worker") {
+        let files = files(&[".env.example", "compose.yaml"], true);
+        problems.extend(mentions(tree, files, &regex(r"WORKER_[A-Z_]+"), "worker is off"));
+    }
+    if !combination.is_on("web") {
+        let files = files(&["Cargo.toml"], false);
+        problems.extend(mentions(tree, files, &regex(r"actix"), "web is off"));
+    }
+    problems
+}
+
+/// Each match of `pattern` in `files`, ignoring the project's own name and HTTP's
+/// `Cache-Control`.
+fn mentions(tree: &Tree, files: Vec<&(PathBuf, String)>, pattern: &Regex, why: &str) -> Vec<String> {
+    static CACHE_CONTROL: OnceLock<Regex> = OnceLock::new();
+    let control = CACHE_CONTROL.get_or_init(|| regex(r"(?i)cache[-_]control"));
+    let mut problems = Vec::new();
+    for (path, text) in files {
+        let text = control.replace_all(&tree.without_own_names(text), "HEADER").into_owned();
+        for found in pattern.find_iter(&text) {
+            problems.push(format!(
+                "{}:{}: `{}` although {why}",
+                path.display(),
+                line_of(&text, found.start()),
+                found.as_str()
+            ));
+        }
+    }
+    problems
+}
+
+/// Rust source with `//` comment lines dropped: a doc link is not a use.
+fn code_only(text: &str) -> String {
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every dependency is named in code: `[dependencies]` in `src/`, dev-dependencies in
+/// `src/` (unit tests), `tests/` or `benches/`.
+fn dependencies_are_used(tree: &Tree, name: &str) -> Vec<String> {
+    let Some(text) = tree.text("Cargo.toml") else {
+        return vec!["Cargo.toml: missing".to_owned()];
+    };
+    let manifest: toml::Table = match toml::from_str(text) {
+        Ok(manifest) => manifest,
+        Err(error) => return vec![format!("Cargo.toml: not valid TOML: {error}")],
+    };
+    let mut problems = Vec::new();
+    let package = manifest
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str());
+    if package != Some(name) {
+        problems.push(format!("Cargo.toml: package name {package:?}, expected {name:?}"));
+    }
+    let code = |dirs: &[&str]| -> String {
+        dirs.iter()
+            .flat_map(|dir| tree.rust_files(dir))
+            .map(|(_, text)| code_only(text))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let src = code(&["src"]);
+    let all = code(&["src", "tests", "benches"]);
+    for (section, searched, where_) in [
+        ("dependencies", &src, "src/"),
+        ("dev-dependencies", &all, "src/, tests/ or benches/"),
+    ] {
+        let Some(dependencies) = manifest.get(section).and_then(|d| d.as_table()) else {
+            continue;
+        };
+        for dependency in dependencies.keys() {
+            let ident = dependency.replace('-', "_");
+            let used = Regex::new(&format!(
+                r"\b{ident}::|\buse\s+{ident}\b|\bextern\s+crate\s+{ident}\b"
+            ))
+            .expect("valid regex")
+            .is_match(searched);
+            if !used {
+                problems.push(format!(
+                    "Cargo.toml: [{section}] `{dependency}` is not used in {where_}"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Every Rust file that is not a crate root is declared by `mod` in its parent module,
+/// so no file is dead weight that the compiler never sees.
+fn modules_are_declared(tree: &Tree) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, _) in &tree.files {
+        if path.extension().is_none_or(|e| e != "rs") || is_crate_root(path) {
+            continue;
+        }
+        let Some(top) = path.iter().next().and_then(|t| t.to_str()) else {
+            continue;
+        };
+        if !["src", "tests", "benches", "examples"].contains(&top) {
+            continue;
+        }
+        let (module, parent_dir) = if path.file_name().is_some_and(|f| f == "mod.rs") {
+            let dir = path.parent().unwrap_or(Path::new(""));
+            (
+                dir.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+                dir.parent().unwrap_or(Path::new("")).to_path_buf(),
+            )
+        } else {
+            (
+                path.file_stem().unwrap_or_default().to_string_lossy().into_owned(),
+                path.parent().unwrap_or(Path::new("")).to_path_buf(),
+            )
+        };
+        let mut parents: Vec<PathBuf> = ["mod.rs", "main.rs", "lib.rs"]
+            .iter()
+            .map(|file| parent_dir.join(file))
+            .collect();
+        parents.push(parent_dir.with_extension("rs"));
+        let declaration = Regex::new(&format!(r"\bmod\s+{module}\s*;")).expect("valid regex");
+        let declared = parents.iter().any(|parent| {
+            tree.text(&parent.to_string_lossy())
+                .is_some_and(|text| declaration.is_match(&code_only(text)))
+        });
+        if !declared {
+            problems.push(format!(
+                "{}: no `mod {module};` declares it (dead file)",
+                path.display()
+            ));
+        }
+    }
+    problems
+}
+
+fn is_crate_root(path: &Path) -> bool {
+    let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
+    match parts.as_slice() {
+        ["src", "main.rs" | "lib.rs"] | ["build.rs"] => true,
+        ["src", "bin", _] | ["tests" | "benches" | "examples", _] => true,
+        ["src", "bin", _, "main.rs"] | ["tests" | "benches" | "examples", _, "main.rs"] => true,
+        _ => false,
+    }
+}
+
+/// `.env.example` lists exactly the `APP_*`, `CACHE_*`, `WORKER_*` and `LOG_*` variables
+/// (and `RUST_LOG`) that `src/settings*` reads, commented out or not.
+fn env_example_matches_settings(tree: &Tree) -> Vec<String> {
+    let Some(example) = tree.text(".env.example") else {
+        return vec![".env.example: missing".to_owned()];
+    };
+    let relevant = |name: &str| {
+        name == "RUST_LOG" || SETTINGS_PREFIXES.iter().any(|p| name.starts_with(p))
+    };
+    let read_pattern = regex(r#""([A-Z][A-Z0-9_]*)""#);
+    let mut read = BTreeSet::new();
+    for (path, text) in tree.rust_files("src") {
+        if !(path == Path::new("src/settings.rs") || path.starts_with("src/settings")) {
+            continue;
+        }
+        // Unit tests may name variables in any way; what matters is what the code reads.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for captures in read_pattern.captures_iter(code) {
+            if relevant(&captures[1]) {
+                read.insert(captures[1].to_owned());
+            }
+        }
+    }
+    let listed: BTreeSet<String> = regex(r"(?m)^[ \t]*#?[ \t]*([A-Z][A-Z0-9_]*)=")
+        .captures_iter(example)
+        .map(|captures| captures[1].to_owned())
+        .filter(|name| relevant(name))
+        .collect();
+    let mut problems = Vec::new();
+    for name in read.difference(&listed) {
+        problems.push(format!(".env.example: {name} is read by src/settings but not listed"));
+    }
+    for name in listed.difference(&read) {
+        problems.push(format!(".env.example: {name} is listed but src/settings never reads it"));
+    }
+    if read.is_empty() {
+        problems.push("src/settings: no variable read; the check would prove nothing".to_owned());
+    }
+    problems
+}
+
+#[test]
+fn the_checks_catch_what_they_are_for() {
+    // A hand-made tree with one of each defect; a check that finds nothing here is broken.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let root = dir.path();
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create dirs");
+        std::fs::write(path, text).expect("write file");
+    };
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"demo-nocache\"\n[dependencies]\nserde = \"1\"\nunused-crate = \"1\"\nredis = \"1\"\n",
+    );
+    write("src/lib.rs", "pub mod settings;\nuse serde::Serialize;\n");
+    write("src/main.rs", "fn main() { demo_nocache::run(); }\n");
+    write("src/dead.rs", "// nobody declares me\n");
+    write("src/settings.rs", "fn read() { env.string(\"APP_PORT\"); env.string(\"CACHE_TTL\"); }\n");
+    write("src/web/routes.rs", "// {{ project-name }}\n");
+    write(".env.example", "APP_PORT=8080\n# APP_UNUSED=1\n");
+    write("hooks.rhai", "");
+    std::fs::create_dir_all(root.join("empty")).expect("create dir");
+    let combination = Combination::defaults()
+        .with("web", false)
+        .with("cache", false)
+        .with("docker", false);
+    let found = problems(root, "demo-nocache", &combination).join("\n");
+    for expected in [
+        "hooks.rhai: template machinery",
+        "src/web/routes.rs:1: Liquid left",
+        "empty/: empty directory",
+        "src/web: present although web is off",
+        "Cargo.toml:6: `redis` although redis is off",
+        "src/settings.rs:1: `CACHE_TTL` although cache is off",
+        "`unused-crate` is not used",
+        "`redis` is not used",
+        "src/dead.rs: no `mod dead;`",
+        "CACHE_TTL is read by src/settings but not listed",
+        "APP_UNUSED is listed but src/settings never reads it",
+    ] {
+        assert!(found.contains(expected), "missing {expected:?} in:\n{found}");
+    }
+    assert!(!found.contains("`serde`"), "serde is used:\n{found}");
+    assert!(!found.contains("demo_nocache"), "own name flagged:\n{found}");
+    assert!(!found.contains("src/settings.rs: no `mod"), "declared module flagged:\n{found}");
+}
