@@ -158,7 +158,7 @@ async fn get(cache: &Cache, key: &str, out: &mut impl std::io::Write) -> anyhow:
             Ok(ExitCode::SUCCESS)
         }
         Ok(None) => {
-            let hint = if cache.alias() == Alias::Memory {
+            let hint = if cache.alias() == Alias::Memory && cache.backend() != Backend::Disabled {
                 " (the memory alias starts empty in every command; try --alias persistent)"
             } else {
                 ""
@@ -177,7 +177,8 @@ async fn set(
     ttl: Option<Duration>,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<ExitCode> {
-    // Validated here rather than by the cache so the user gets the parser's position.
+    // Checked before any cache is touched, so bad input is always exit 2, never a
+    // cache error, and the message carries the parser's position.
     if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(json) {
         eprintln!(
             "error: the value is not valid JSON ({error}); nothing was stored. \
@@ -196,6 +197,12 @@ async fn set(
                 cache.alias(),
                 ttl.as_secs_f64()
             )?;
+            if cache.alias() == Alias::Memory && cache.backend() != Backend::Disabled {
+                eprintln!(
+                    "note: the memory alias lives in this process only, so the value is gone \
+                     when this command exits; use --alias persistent to keep it"
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => Ok(failed(cache, &error)),
@@ -213,7 +220,8 @@ async fn delete(
         match cache.delete_matching(key).await {
             Ok(count) => writeln!(
                 out,
-                "deleted {count} keys matching {key:?} from the {alias} cache"
+                "deleted {} matching {key:?} from the {alias} cache",
+                keys(count)
             )?,
             Err(error) => return Ok(failed(cache, &error)),
         }
@@ -233,7 +241,8 @@ async fn delete(
 async fn clear(cache: &Cache, out: &mut impl std::io::Write) -> anyhow::Result<ExitCode> {
     match cache.clear().await {
         Ok(count) => {
-            writeln!(out, "cleared {count} keys from the {} cache", cache.alias())?;
+            let alias = cache.alias();
+            writeln!(out, "cleared {} from the {alias} cache", keys(count))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => Ok(failed(cache, &error)),
@@ -319,8 +328,17 @@ fn failed(cache: &Cache, error: &CacheError) -> ExitCode {
 }
 
 fn warn_if_disabled(cache: &Cache) {
-    if matches!(cache.backend(), Backend::Disabled) {
+    if cache.backend() == Backend::Disabled {
         eprintln!("warning: CACHE_ENABLED=false: nothing is stored and every read is a miss");
+    }
+}
+
+/// "1 key", "2 keys".
+fn keys(count: u64) -> String {
+    if count == 1 {
+        "1 key".to_owned()
+    } else {
+        format!("{count} keys")
     }
 }
 

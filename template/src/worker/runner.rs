@@ -122,11 +122,13 @@ impl Runner {
 
         permits.close();
         let timeout = self.settings.shutdown_timeout;
-        tracing::info!(
-            running = ?self.names(in_flight.values()),
-            timeout_ms = timeout.as_millis(),
-            "stopping: no new job runs start; waiting for the running ones"
-        );
+        if !in_flight.is_empty() {
+            tracing::info!(
+                running = ?self.names(in_flight.values()),
+                timeout_ms = timeout.as_millis(),
+                "stopping: no new job runs start; waiting for the running ones"
+            );
+        }
         let drained = tokio::time::timeout(timeout, async {
             while let Some(finished) = running.join_next_with_id().await {
                 self.record(finished, &mut in_flight);
