@@ -79,7 +79,7 @@ impl Cli {
 {%- if cache %}
             let caches = configure_caches(&settings.cache);
 {%- endif %}
-            match self.command.dispatch(settings{% if cache %}, caches{% endif %}).await {
+            match self.command.dispatch({% if web or worker %}settings{% if cache %}, {% endif %}{% endif %}{% if cache %}caches{% endif %}).await {
                 Ok(code) => code,
                 Err(error) => {
                     tracing::error!(error = format!("{error:#}"), "stopped with an error");
@@ -102,12 +102,15 @@ impl Command {
             Command::Worker => "info",
 {%- endif %}
 {%- if cli %}
-            _ => "warn",
+{%- if cache %}
+            Command::Cache(_) => "warn",
+{%- endif %}
+            Command::Config(_) => "warn",
 {%- endif %}
         }
     }
 
-    async fn dispatch(self, settings: Settings{% if cache %}, caches: Caches{% endif %}) -> anyhow::Result<ExitCode> {
+    async fn dispatch(self{% if web or worker %}, settings: Settings{% endif %}{% if cache %}, caches: Caches{% endif %}) -> anyhow::Result<ExitCode> {
         match self {
 {%- if web %}
             Command::Web(args) => crate::web::run(args, settings{% if cache %}, caches{% endif %})
