@@ -3,8 +3,8 @@
 //! Handlers return their own `thiserror` enums (see `routes::items::ItemError`) and
 //! turn them into responses with [`json_error`]. The extractor configurations here give
 //! bad paths, bad bodies and oversized bodies the same shape, and [`json_errors`] is the
-//! safety net for anything else actix-web answers on its own (405, a panic-free 500, …),
-//! so a client never has to parse a plain-text error.
+//! safety net for anything else actix-web answers on its own (a 405 from a resource, an
+//! error from a third-party extractor, …), so a client never parses a plain-text error.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};

@@ -107,8 +107,11 @@ async fn a_server_error_is_json_and_keeps_its_details_out_of_the_answer() {
     assert!(!body.to_string().contains("db-7"), "{body}");
 }
 
-/// `GET /slow` tells the test it has started, then takes `SLOW_FOR` to answer.
-fn slow_route(started: Arc<Notify>) -> impl Fn(&mut ServiceConfig) + Send + Clone + 'static {
+/// `GET /slow` tells the test it has started, then takes `takes` to answer "finished".
+fn slow_route(
+    started: Arc<Notify>,
+    takes: Duration,
+) -> impl Fn(&mut ServiceConfig) + Send + Clone + 'static {
     move |cfg| {
         let started = Arc::clone(&started);
         cfg.route(
@@ -117,7 +120,7 @@ fn slow_route(started: Arc<Notify>) -> impl Fn(&mut ServiceConfig) + Send + Clon
                 let started = Arc::clone(&started);
                 async move {
                     started.notify_one();
-                    tokio::time::sleep(SLOW_FOR).await;
+                    tokio::time::sleep(takes).await;
                     "finished"
                 }
             }),
@@ -125,12 +128,13 @@ fn slow_route(started: Arc<Notify>) -> impl Fn(&mut ServiceConfig) + Send + Clon
     }
 }
 
+/// Long enough for the stop to start while the request is in its handler.
 const SLOW_FOR: Duration = Duration::from_millis(1_500);
 
 #[tokio::test]
 async fn a_graceful_stop_lets_the_request_in_flight_finish() {
     let started = Arc::new(Notify::new());
-    let app = spawn_app_with_routes(&[], slow_route(Arc::clone(&started))).await;
+    let app = spawn_app_with_routes(&[], slow_route(Arc::clone(&started), SLOW_FOR)).await;
     let address = app.address.clone();
     let in_flight = tokio::spawn(app.client.get(app.url("/slow")).send());
     tokio::time::timeout(Duration::from_secs(10), started.notified())
@@ -155,6 +159,25 @@ async fn a_graceful_stop_lets_the_request_in_flight_finish() {
         .send()
         .await;
     assert!(refused.is_err(), "the listener is closed after the stop");
+}
+
+#[tokio::test]
+async fn a_request_slower_than_the_grace_period_does_not_hold_the_stop() {
+    let started = Arc::new(Notify::new());
+    let routes = slow_route(Arc::clone(&started), Duration::from_secs(60));
+    let app = spawn_app_with_routes(&[("APP_SHUTDOWN_TIMEOUT_MS", "300")], routes).await;
+    let in_flight = tokio::spawn(app.client.get(app.url("/slow")).send());
+    tokio::time::timeout(Duration::from_secs(10), started.notified())
+        .await
+        .expect("the request reached its handler");
+
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("the stop ends after the grace period, not with the request")
+        .expect("the server stops cleanly");
+    let outcome = tokio::time::timeout(Duration::from_secs(10), in_flight).await;
+    let outcome = outcome.expect("the cut-off request ends").unwrap();
+    assert!(outcome.is_err(), "the request was cut off: {outcome:?}");
 }
 
 /// The real binary in `web` mode, logging JSON to a pipe.
