@@ -28,9 +28,11 @@
 //! - It fails open: when the cache backend errors (Redis down), the request is served by
 //!   the handler as if nothing were cached and the error is logged.
 //!
-//! The query string is not part of the key: wrap only resources whose `GET` answer
-//! depends on the path alone. The cached value is the response body's JSON text, so
-//! the direct cache API (`Cache::get::<Item>("items:42")`) and the CLI read the same entry.
+//! The key comes from the path alone: wrap only resources whose `GET` answer does not
+//! depend on the query string, on headers or on who is asking (a per-user answer cached
+//! this way would be served to everyone). The cached value is the response body's JSON
+//! text, so the direct cache API (`Cache::get::<Item>("items:42")`) and the CLI read the
+//! same entry.
 
 use std::cell::RefCell;
 use std::fmt;
