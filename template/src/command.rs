@@ -34,6 +34,7 @@ pub enum Command {
 {%- endif %}
 {%- if worker %}
     /// Run the background worker until SIGTERM or ctrl-c.
+    #[command(long_about = crate::worker::LONG_HELP)]
     Worker,
 {%- endif %}
 {%- if cli %}

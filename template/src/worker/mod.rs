@@ -24,6 +24,16 @@ use crate::services::cache::Caches;
 {% endif -%}
 use crate::settings::Settings;
 
+/// `worker --help`: what the mode does and the variables that tune it.
+pub const LONG_HELP: &str = "Run the background worker until SIGTERM or ctrl-c.
+
+Runs every job registered in src/worker/jobs/mod.rs every WORKER_INTERVAL_MS (default \
+60000) unless the job sets its own interval, at most WORKER_CONCURRENCY (default 4) at a \
+time. A job that fails is logged and tried again on its next tick; the worker keeps going.
+
+On SIGTERM or ctrl-c no new run starts, the running ones get WORKER_SHUTDOWN_TIMEOUT_MS \
+(default 30000) to finish, and the process exits 0.";
+
 /// Runs every registered job until `shutdown` completes, then lets the running ones
 /// finish (bounded by `WORKER_SHUTDOWN_TIMEOUT_MS`).
 ///
