@@ -5,7 +5,9 @@
 //! a short warm-up, then as many operations as fit in a fixed time, and prints the
 //! rate. Every value is the same 200-byte JSON document, read back as a typed struct,
 //! the way handlers use the cache. A `get` row that sees a miss stops the run, so a row
-//! can never report the speed of an empty cache.
+//! can never report the speed of an empty cache. Rows that run on one thread also print
+//! their rate per CPU-second of that thread (Linux), which is what one core does even
+//! when other processes share the machine.
 //!
 //! ```sh
 //! cargo bench --bench cache                                         # memory rows only
@@ -35,9 +37,11 @@ use {{crate_name}}::settings::{RedisSettings, Secret};
 const VALUE_BYTES: usize = 200;
 /// Distinct keys each row cycles through, so no row measures a single hot entry.
 const KEYS: usize = 1_000;
+{%- if redis %}
 /// Concurrent tasks of the "64 tasks" rows: as many as the connections of
 /// `redis-benchmark -c 64`.
 const TASKS: usize = 64;
+{%- endif %}
 /// Operations between two looks at the clock, so reading it costs nothing measurable.
 const BATCH: usize = 256;
 /// Untimed run before each row: fills CPU caches and connection pools.
@@ -99,6 +103,10 @@ struct Row {
     op: Op,
     /// How many tasks run it at once.
     tasks: usize,
+    /// Whether the row runs entirely on the calling thread (a current-thread runtime),
+    /// so that thread's CPU time is the row's: then the rate per CPU-second is printed
+    /// too, which stays meaningful when other processes compete for the cores.
+    on_this_thread: bool,
 }
 
 /// The shared inputs of every row.
@@ -166,10 +174,24 @@ impl Workload {
             self.fill(cache).await?;
         }
         self.measure(cache, row, WARM_UP).await?;
+        let cpu_before = thread_cpu_time();
         let (ops, elapsed) = self.measure(cache, row, self.duration).await?;
+        let cpu = match (row.on_this_thread, cpu_before, thread_cpu_time()) {
+            (true, Some(before), Some(after)) => Some(after.saturating_sub(before)),
+            _ => None,
+        };
         let seconds = elapsed.as_secs_f64();
+        let per_cpu_second = cpu
+            .filter(|cpu| !cpu.is_zero())
+            .map(|cpu| {
+                format!(
+                    "{:>11.0} ops per CPU-second",
+                    ops as f64 / cpu.as_secs_f64()
+                )
+            })
+            .unwrap_or_default();
         println!(
-            "{:<46} {:>11.0} ops/s {:>9.0} ns/op",
+            "{:<46} {:>11.0} ops/s {:>9.0} ns/op {per_cpu_second}",
             row.name,
             ops as f64 / seconds,
             seconds * 1e9 / ops as f64
@@ -276,16 +298,19 @@ fn memory_rows(workload: &Workload) -> anyhow::Result<()> {
             name: "memory get hit (1 thread)",
             op: Op::Get,
             tasks: 1,
+            on_this_thread: true,
         },
         Row {
             name: "memory get_raw hit, no decoding (1 thread)",
             op: Op::GetRaw,
             tasks: 1,
+            on_this_thread: true,
         },
         Row {
             name: "memory set (1 thread)",
             op: Op::Set,
             tasks: 1,
+            on_this_thread: true,
         },
     ];
     runtime.block_on(async {
@@ -304,21 +329,25 @@ fn redis_rows(workload: &Workload) -> anyhow::Result<()> {
             name: "persistent get hit, Redis (1 task)",
             op: Op::Get,
             tasks: 1,
+            on_this_thread: false,
         },
         Row {
             name: "persistent get hit, Redis (64 tasks)",
             op: Op::Get,
             tasks: TASKS,
+            on_this_thread: false,
         },
         Row {
             name: "persistent set, Redis (1 task)",
             op: Op::Set,
             tasks: 1,
+            on_this_thread: false,
         },
         Row {
             name: "persistent set, Redis (64 tasks)",
             op: Op::Set,
             tasks: TASKS,
+            on_this_thread: false,
         },
     ];
     if !rows.iter().any(|row| workload.wants(row)) {
@@ -362,3 +391,11 @@ fn redis_rows(_workload: &Workload) -> anyhow::Result<()> {
     Ok(())
 }
 {%- endif %}
+
+/// CPU time this thread has used so far, from Linux's scheduler statistics (exact to the
+/// nanosecond); `None` on other systems.
+fn thread_cpu_time() -> Option<Duration> {
+    let stats = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stats.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
