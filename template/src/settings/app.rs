@@ -31,3 +31,43 @@ impl AppSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::AppSettings;
+    use crate::settings::EnvReader;
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let mut env = EnvReader::from_map::<&str, &str>([]);
+        let settings = AppSettings::read(&mut env);
+        assert!(env.finish().is_ok());
+        assert_eq!((settings.host.as_str(), settings.port), ("127.0.0.1", 8080));
+        assert_eq!(settings.body_limit_bytes, 262_144);
+        assert_eq!(settings.shutdown_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn port_zero_is_allowed_and_bad_values_name_their_variable() {
+        let mut env = EnvReader::from_map([("APP_PORT", "0")]);
+        assert_eq!(AppSettings::read(&mut env).port, 0);
+        assert!(env.finish().is_ok());
+
+        let mut env = EnvReader::from_map([
+            ("APP_PORT", "http"),
+            ("APP_BODY_LIMIT_BYTES", "0"),
+            ("APP_SHUTDOWN_TIMEOUT_MS", "-1"),
+        ]);
+        AppSettings::read(&mut env);
+        let message = env.finish().unwrap_err().to_string();
+        for name in [
+            "APP_PORT",
+            "APP_BODY_LIMIT_BYTES",
+            "APP_SHUTDOWN_TIMEOUT_MS",
+        ] {
+            assert!(message.contains(name), "{name} missing from: {message}");
+        }
+    }
+}
