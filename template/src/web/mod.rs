@@ -1,13 +1,13 @@
 //! The `web` mode: an actix-web server with health and readiness probes, JSON errors,
 //! request ids{% if cache %}, endpoint caching{% endif %} and a graceful stop on SIGTERM or ctrl-c.
 //!
-//! [`Application`] binds and assembles the server, [`routes`] holds the handlers,
+//! [`Application`] binds and assembles the server and [`routes`] holds the handlers.
 {%- if cache %}
-//! [`endpoint_cache`] the middleware that caches `GET` answers and invalidates them on
-//! writes,
+//! [`endpoint_cache`] is the middleware that caches `GET` answers and invalidates them
+//! on writes.
 {%- endif %}
-//! [`errors`] the JSON error shape and [`repository`] the stand-in for a database. [`run`]
-//! is what `<binary> web` calls after the shared start-up in `command.rs`.
+//! [`errors`] defines the JSON error shape and [`repository`] stands in for a database.
+//! [`run`] is what `<binary> web` calls after the shared start-up in `command.rs`.
 
 pub mod application;
 {%- if cache %}
