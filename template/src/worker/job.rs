@@ -15,7 +15,9 @@ use crate::services::cache::Caches;
 /// A unit of background work, run again every interval.
 ///
 /// Implementations write `async fn run`; the trait spells out `+ Send` so the runner
-/// can move each run onto the thread pool.
+/// can move each run onto the thread pool. Blocking work (heavy computation, synchronous
+/// I/O) belongs in `tokio::task::spawn_blocking`, so that a run never stalls the others
+/// or the shutdown.
 ///
 /// ```
 /// use std::time::Duration;

@@ -33,16 +33,21 @@ pub struct Runner {
 
 /// A job with the schedule the runner resolved for it.
 struct Registered {
+    /// [`Job::name`], read once for logs.
     name: &'static str,
+    /// [`Job::interval`], or `WORKER_INTERVAL_MS` when the job has none.
     interval: Duration,
+    /// The job itself, shared with the task of each of its runs.
     job: Arc<dyn ErasedJob>,
 }
 
 /// How a run's task ended, when it did not panic.
 enum Outcome {
-    /// The job ran; `elapsed` excludes the wait for a permit.
+    /// The job ran.
     Ran {
+        /// What the job returned.
         result: anyhow::Result<()>,
+        /// How long it ran, not counting the wait for a permit.
         elapsed: Duration,
     },
     /// Shutdown began while the run was still waiting for a permit.
@@ -188,34 +193,20 @@ impl Runner {
         let job = &self.jobs[index];
         let retry_in_ms = job.interval.as_millis();
         match finished {
-            Ok((
-                _,
-                Outcome::Ran {
-                    result: Ok(()),
-                    elapsed,
-                },
-            )) => {
-                tracing::info!(
+            Ok((_, Outcome::Ran { result, elapsed })) => match result {
+                Ok(()) => tracing::info!(
                     job = job.name,
                     elapsed_ms = elapsed.as_millis(),
                     "job finished"
-                );
-            }
-            Ok((
-                _,
-                Outcome::Ran {
-                    result: Err(error),
-                    elapsed,
-                },
-            )) => {
-                tracing::error!(
+                ),
+                Err(error) => tracing::error!(
                     job = job.name,
                     elapsed_ms = elapsed.as_millis(),
                     retry_in_ms,
                     error = format!("{error:#}"),
                     "job failed; it runs again on its next tick"
-                );
-            }
+                ),
+            },
             Ok((_, Outcome::NotStarted)) => {
                 tracing::debug!(job = job.name, "job not started: the worker is stopping");
             }
