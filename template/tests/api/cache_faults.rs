@@ -160,6 +160,21 @@ async fn a_redis_outage_fails_fast_and_the_same_caches_recover() {
 }
 
 #[tokio::test]
+async fn a_redis_restart_between_operations_goes_unnoticed() {
+    let mut server = RedisServer::start();
+    let caches = Caches::from_settings(&settings(server.url()));
+    caches.persistent().set("key", &1, None).await.unwrap();
+    server.restart();
+    // The connection the caches hold is dead now; the next command must not fail
+    // because of it (nor open the breaker) when Redis itself is fine.
+    bounded("set after a restart", caches.persistent().set("key", &2, None))
+        .await
+        .unwrap();
+    assert_eq!(caches.persistent().get::<i32>("key").await.unwrap(), Some(2));
+    assert_eq!(caches.persistent().stats().errors, 0);
+}
+
+#[tokio::test]
 async fn redis_down_at_start_up_does_not_stop_the_caches() {
     let mut server = RedisServer::start();
     server.stop();

@@ -167,7 +167,19 @@ impl RedisStore {
     /// Sends `command` within the timeout and tells the breaker how it went.
     async fn send<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, CacheError> {
         let mut connection = self.connection()?;
-        match tokio::time::timeout(self.timeout, command.query_async::<T>(&mut connection)).await {
+        let attempts = async {
+            match command.query_async::<T>(&mut connection).await {
+                // A connection that died while idle (Redis restarted, a proxy dropped it)
+                // is only found out by using it, and the manager is already replacing it:
+                // one more try tells whether Redis itself is down. Every command this
+                // store sends is safe to repeat.
+                Err(error) if error.is_unrecoverable_error() => {
+                    command.query_async::<T>(&mut connection).await
+                }
+                outcome => outcome,
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempts).await {
             Ok(Ok(value)) => {
                 self.reachable();
                 Ok(value)
