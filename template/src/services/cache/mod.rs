@@ -1,40 +1,48 @@
 //! `services::cache`: the service's two caches, `memory` and `persistent`.
 //!
+{%- if redis %}
 //! `memory` always lives in this process. `persistent` lives in Redis when
 //! `CACHE_REDIS_HOST` or `CACHE_REDIS_URL` is set, and otherwise in a second, separate
-//! in-process store. Values are any serde type, stored as JSON; every entry expires
-//! (the alias's default TTL from settings unless the caller gives one); keys live under
-//! `CACHE_PREFIX`; the in-process stores are bounded by `CACHE_MEMORY_MAX_CAPACITY`; and
-//! `CACHE_ENABLED=false` turns every operation into a no-op that never touches Redis.
+//! in-process store.
+{%- else %}
+//! `memory` lives in this process, and so does `persistent`, in a second, separate
+//! store (this service was generated without Redis support).
+{%- endif %}
+//! Values are any serde type, stored as JSON; every entry expires (the alias's default
+//! TTL from settings unless the caller gives one); keys live under `CACHE_PREFIX`; the
+//! in-process stores are bounded by `CACHE_MEMORY_MAX_CAPACITY`; and `CACHE_ENABLED=false`
+//! turns every operation into a no-op{% if redis %} that never touches Redis{% endif %}.
 //!
 //! There are two ways in:
 //! - the free functions [`get_cached`], [`set_cached`], [`delete_cached`] and
 //!   [`clear_cache`] use the caches that every entrypoint installs at start-up with
-//!   [`configure_caches`]. They fail open: a failing Redis is logged and reads as a miss.
+//!   [`configure_caches`]. They fail open: a cache error is logged and reads as a miss.
 //! - a [`Caches`] handle, cheap to clone into `web::Data` or a test, gives each alias's
 //!   [`Cache`], whose methods return `Result`, plus cache-aside
 //!   ([`Cache::get_or_set_with`], one load per key however many callers miss at once)
 //!   and hit/miss/error statistics.
+{%- if redis %}
 //!
 //! Redis is reached lazily (the service starts while Redis is down), every command is
 //! bounded by `CACHE_REDIS_TIMEOUT_MS`, and the connection comes back by itself.
+{%- endif %}
 //!
 //! ```
-//! use {{crate_name}}::services::cache::{Alias, Caches, get_cached, set_cached};
+//! use {{crate_name}}::services::cache::{Alias, configure_caches, get_cached, set_cached};
 //! use {{crate_name}}::settings::CacheSettings;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Entrypoints call configure_caches(&settings.cache) for you; tests build their own.
-//! let caches = {{crate_name}}::services::cache::configure_caches(&CacheSettings::default());
+//! // Every entrypoint does this at start-up with `settings.cache`.
+//! let caches = configure_caches(&CacheSettings::default());
 //!
 //! set_cached("greeting", "hello", None, Alias::Memory).await;
-//! assert_eq!(get_cached::<String>("greeting", Alias::Memory).await.as_deref(), Some("hello"));
+//! let greeting: Option<String> = get_cached("greeting", Alias::Memory).await;
+//! assert_eq!(greeting.as_deref(), Some("hello"));
 //! assert_eq!(get_cached::<String>("greeting", Alias::Persistent).await, None, "aliases are separate");
 //!
-//! // The same caches, with errors visible.
+//! // The same caches through the handle, with errors visible.
 //! assert_eq!(caches.memory().get::<String>("greeting").await?.as_deref(), Some("hello"));
-//! # let _: Caches = caches;
 //! # Ok(())
 //! # }
 //! ```
