@@ -753,21 +753,18 @@ mod on_redis {
         let caches = caches(&server, "svc");
         let mut redis = server.client();
         let _: () = redis.set("svc:order", "{\"id\": 7, trunc").unwrap();
-        assert_eq!(
-            caches
-                .persistent()
-                .get::<super::Order>("order")
-                .await
-                .unwrap(),
-            None
-        );
-        let exists: bool = redis.exists("svc:order").unwrap();
-        assert!(!exists, "the corrupted value was removed");
+        let _: () = redis.set("svc:binary", &[0xff_u8, 0xfe, 0x00][..]).unwrap();
+        for key in ["order", "binary"] {
+            let read = caches.persistent().get::<super::Order>(key).await;
+            assert_eq!(read.unwrap(), None, "{key}");
+            let exists: bool = redis.exists(format!("svc:{key}")).unwrap();
+            assert!(!exists, "the corrupted value under {key} was removed");
+        }
         assert_eq!(
             caches.persistent().stats(),
             CacheStats {
                 hits: 0,
-                misses: 1,
+                misses: 2,
                 errors: 0
             }
         );

@@ -167,10 +167,16 @@ async fn a_redis_restart_between_operations_goes_unnoticed() {
     server.restart();
     // The connection the caches hold is dead now; the next command must not fail
     // because of it (nor open the breaker) when Redis itself is fine.
-    bounded("set after a restart", caches.persistent().set("key", &2, None))
-        .await
-        .unwrap();
-    assert_eq!(caches.persistent().get::<i32>("key").await.unwrap(), Some(2));
+    bounded(
+        "set after a restart",
+        caches.persistent().set("key", &2, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        caches.persistent().get::<i32>("key").await.unwrap(),
+        Some(2)
+    );
     assert_eq!(caches.persistent().stats().errors, 0);
 }
 

@@ -46,7 +46,12 @@ fn with_key<R>(key: &str, f: impl FnOnce(&String) -> R) -> R {
     KEY_BUFFER.with_borrow_mut(|buffer| {
         buffer.clear();
         buffer.push_str(key);
-        f(buffer)
+        let result = f(buffer);
+        // A rare huge key must not keep its memory for the life of the thread.
+        if buffer.capacity() > 4096 {
+            *buffer = String::new();
+        }
+        result
     })
 }
 

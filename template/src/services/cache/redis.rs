@@ -84,8 +84,23 @@ impl RedisStore {
     }
 
     pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
-        let json: Option<String> = self.query(redis::cmd("GET").arg(self.key(key))).await?;
-        Ok(json.map(Arc::from))
+        // Bytes, not a String: another client may have written something that is not
+        // even text under our key, and that must read as a miss, not as an error.
+        let stored: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(self.key(key))).await?;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        match String::from_utf8(stored) {
+            Ok(json) => Ok(Some(Arc::from(json))),
+            Err(not_text) => {
+                tracing::warn!(
+                    key,
+                    "a cached value is not UTF-8 text; treating it as a miss and removing it"
+                );
+                self.unlink_if_unchanged(key, not_text.as_bytes()).await?;
+                Ok(None)
+            }
+        }
     }
 
     pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
@@ -110,13 +125,7 @@ impl RedisStore {
         key: &str,
         json: &Arc<str>,
     ) -> Result<(), CacheError> {
-        let mut command = redis::cmd("EVAL");
-        command
-            .arg(UNLINK_IF_UNCHANGED)
-            .arg(1)
-            .arg(self.key(key))
-            .arg(&**json);
-        self.query::<u64>(&command).await.map(drop)
+        self.unlink_if_unchanged(key, json.as_bytes()).await
     }
 
     pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
@@ -149,6 +158,16 @@ impl RedisStore {
     /// Asks Redis even while failing fast: readiness probes should see recovery at once.
     pub(super) async fn ping(&self) -> Result<(), CacheError> {
         self.send::<String>(&redis::cmd("PING")).await.map(drop)
+    }
+
+    async fn unlink_if_unchanged(&self, key: &str, stored: &[u8]) -> Result<(), CacheError> {
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(UNLINK_IF_UNCHANGED)
+            .arg(1)
+            .arg(self.key(key))
+            .arg(stored);
+        self.query::<u64>(&command).await.map(drop)
     }
 
     fn key(&self, key: &str) -> String {
