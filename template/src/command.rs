@@ -7,11 +7,13 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+{%- if web or worker or cache %}
 {% if cache %}
 use crate::services::cache::{Caches, configure_caches};
 {%- endif %}
 use crate::settings::Settings;
 use crate::telemetry;
+{%- endif %}
 
 /// Exit code for invalid configuration (`EX_CONFIG` from sysexits.h).
 pub const EXIT_CONFIG: u8 = 78;
@@ -53,11 +55,27 @@ impl Cli {
     /// Runs the selected mode and returns the process exit code.
     pub fn run(self) -> ExitCode {
 {%- if cli %}
-        // `config check` reports invalid settings instead of stopping on them.
-        if let Command::Config(command) = self.command {
-            return crate::cli::config::run(command);
+{%- if web or worker or cache %}
+        match self.command {
+            // `config check` reports invalid settings instead of stopping on them.
+            Command::Config(command) => crate::cli::config::run(command),
+            mode => mode.start(),
         }
+{%- else %}
+        // `config check` reports invalid settings instead of stopping on them.
+        let Command::Config(command) = self.command;
+        crate::cli::config::run(command)
 {%- endif %}
+{%- else %}
+        self.command.start()
+{%- endif %}
+    }
+}
+{%- if web or worker or cache %}
+
+impl Command {
+    /// The start-up every mode shares, then the mode itself.
+    fn start(self) -> ExitCode {
         let settings = match Settings::from_env() {
             Ok(settings) => settings,
             Err(error) => {
@@ -65,7 +83,7 @@ impl Cli {
                 return ExitCode::from(EXIT_CONFIG);
             }
         };
-        telemetry::init(&settings.log, self.command.default_log_level());
+        telemetry::init(&settings.log, self.default_log_level());
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -80,7 +98,7 @@ impl Cli {
 {%- if cache %}
             let caches = configure_caches(&settings.cache);
 {%- endif %}
-            match self.command.dispatch({% if web or worker %}settings{% if cache %}, {% endif %}{% endif %}{% if cache %}caches{% endif %}).await {
+            match self.dispatch({% if web or worker %}settings{% if cache %}, {% endif %}{% endif %}{% if cache %}caches{% endif %}).await {
                 Ok(code) => code,
                 Err(error) => {
                     tracing::error!(error = format!("{error:#}"), "stopped with an error");
@@ -90,9 +108,7 @@ impl Cli {
             }
         })
     }
-}
 
-impl Command {
     /// Long-running modes log at info; one-shot commands keep stderr quiet.
     fn default_log_level(&self) -> &'static str {
         match self {
@@ -130,11 +146,13 @@ impl Command {
 {%- if cache %}
             Command::Cache(command) => crate::cli::cache::run(command, &caches).await,
 {%- endif %}
+            // Handled before start-up in `Cli::run`; answering here too keeps it correct.
             Command::Config(command) => Ok(crate::cli::config::run(command)),
 {%- endif %}
         }
     }
 }
+{%- endif %}
 
 #[cfg(test)]
 mod tests {
