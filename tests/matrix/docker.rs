@@ -69,7 +69,9 @@ fn parse_dockerfile(text: &str) -> Vec<Stage> {
         }
         pending.push_str(trimmed);
         let complete = std::mem::take(&mut pending);
-        let (keyword, arguments) = complete.split_once(char::is_whitespace).unwrap_or((&complete, ""));
+        let (keyword, arguments) = complete
+            .split_once(char::is_whitespace)
+            .unwrap_or((&complete, ""));
         let instruction = Instruction {
             keyword: keyword.to_ascii_uppercase(),
             arguments: arguments.trim().to_owned(),
@@ -116,7 +118,11 @@ fn exec_form(instruction: Option<&Instruction>) -> Option<Vec<String>> {
 fn matching_sources(context: &Path, pattern: &str) -> Vec<PathBuf> {
     if !pattern.contains('*') {
         let path = context.join(pattern);
-        return if path.exists() { vec![path] } else { Vec::new() };
+        return if path.exists() {
+            vec![path]
+        } else {
+            Vec::new()
+        };
     }
     let (dir, name) = match pattern.rsplit_once('/') {
         Some((dir, name)) => (context.join(dir), name.to_owned()),
@@ -143,7 +149,11 @@ fn dockerignored(context: &Path) -> Vec<String> {
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(|line| line.trim_start_matches('/').trim_end_matches('/').to_owned())
+        .map(|line| {
+            line.trim_start_matches('/')
+                .trim_end_matches('/')
+                .to_owned()
+        })
         .collect()
 }
 
@@ -191,9 +201,15 @@ fn dockerfile_problems(root: &Path, package: &str, combination: &Combination) ->
                 if matches.is_empty() && !globbed {
                     problems.push(format!("Dockerfile: COPY {source}: not in the project"));
                 }
-                let top = source.split('/').next().unwrap_or_default().trim_end_matches('*');
+                let top = source
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('*');
                 if ignored.iter().any(|line| line == top) {
-                    problems.push(format!("Dockerfile: COPY {source}: excluded by .dockerignore"));
+                    problems.push(format!(
+                        "Dockerfile: COPY {source}: excluded by .dockerignore"
+                    ));
                 }
             }
         }
@@ -207,10 +223,14 @@ fn dockerfile_problems(root: &Path, package: &str, combination: &Combination) ->
         .filter(|(from, _, _)| from.is_some())
         .collect();
     let [(Some(from), sources, destination)] = copies.as_slice() else {
-        problems.push("Dockerfile: the last stage should COPY --from the builder exactly once".to_owned());
+        problems.push(
+            "Dockerfile: the last stage should COPY --from the builder exactly once".to_owned(),
+        );
         return problems;
     };
-    let builder = stages.iter().find(|stage| stage.name.as_deref() == Some(from.as_str()));
+    let builder = stages
+        .iter()
+        .find(|stage| stage.name.as_deref() == Some(from.as_str()));
     let workdir = builder
         .and_then(|stage| stage.last("WORKDIR"))
         .map(|workdir| workdir.arguments.trim_end_matches('/').to_owned());
@@ -226,7 +246,9 @@ fn dockerfile_problems(root: &Path, package: &str, combination: &Combination) ->
         }
     }
     if !destination.ends_with(&format!("/{package}")) {
-        problems.push(format!("Dockerfile: the binary is copied to {destination}, not named {package}"));
+        problems.push(format!(
+            "Dockerfile: the binary is copied to {destination}, not named {package}"
+        ));
     }
     match exec_form(runtime.last("ENTRYPOINT")) {
         Some(entrypoint) if entrypoint.first() == Some(destination) => {}
@@ -241,9 +263,15 @@ fn dockerfile_problems(root: &Path, package: &str, combination: &Combination) ->
         problems.push(format!("Dockerfile: CMD {cmd:?}, expected [{expected:?}]"));
     }
     if combination.is_on("web") {
-        let env = runtime.all("ENV").map(|e| e.arguments.as_str()).collect::<Vec<_>>().join(" ");
+        let env = runtime
+            .all("ENV")
+            .map(|e| e.arguments.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         if !env.contains("APP_HOST=0.0.0.0") {
-            problems.push("Dockerfile: the web image must set APP_HOST=0.0.0.0 to be reachable".to_owned());
+            problems.push(
+                "Dockerfile: the web image must set APP_HOST=0.0.0.0 to be reachable".to_owned(),
+            );
         }
     }
     problems
@@ -274,13 +302,17 @@ fn compose_problems(root: &Path, combination: &Combination) -> Vec<String> {
         }
     }
     for mode in modes(combination) {
-        let Some(service) = service(mode) else { continue };
+        let Some(service) = service(mode) else {
+            continue;
+        };
         let command: Vec<String> = service
             .get("command")
             .and_then(|c| serde_yaml::from_value(c.clone()).ok())
             .unwrap_or_default();
         if command != [mode] {
-            problems.push(format!("compose.yaml: service `{mode}` runs {command:?}, expected [{mode:?}]"));
+            problems.push(format!(
+                "compose.yaml: service `{mode}` runs {command:?}, expected [{mode:?}]"
+            ));
         }
         if redis {
             let depends = service.get("depends_on");
@@ -289,13 +321,19 @@ fn compose_problems(root: &Path, combination: &Combination) -> Vec<String> {
                     .and_then(Value::as_sequence)
                     .is_some_and(|list| list.iter().any(|d| d.as_str() == Some("redis")));
             if !on_redis {
-                problems.push(format!("compose.yaml: service `{mode}` does not depend on redis"));
+                problems.push(format!(
+                    "compose.yaml: service `{mode}` does not depend on redis"
+                ));
             }
         }
     }
     if let Some(web) = service("web") {
         let ports = web.get("ports").and_then(Value::as_sequence);
-        if !ports.is_some_and(|ports| ports.iter().any(|p| p.as_str().is_some_and(|p| p.ends_with(":8080")))) {
+        if !ports.is_some_and(|ports| {
+            ports
+                .iter()
+                .any(|p| p.as_str().is_some_and(|p| p.ends_with(":8080")))
+        }) {
             problems.push("compose.yaml: service `web` does not publish port 8080".to_owned());
         }
     }
@@ -305,7 +343,9 @@ fn compose_problems(root: &Path, combination: &Combination) -> Vec<String> {
             continue;
         }
         if definition.get("build").and_then(Value::as_str) != Some(".") {
-            problems.push(format!("compose.yaml: service `{name}` does not build this project (build: .)"));
+            problems.push(format!(
+                "compose.yaml: service `{name}` does not build this project (build: .)"
+            ));
         }
         let redis_host = definition
             .get("environment")
@@ -387,18 +427,26 @@ fn run_builder_stage(context: &Path, package: &str) -> Result<(), String> {
     for (index, instruction) in builder.instructions.iter().enumerate() {
         match instruction.keyword.as_str() {
             "WORKDIR" => {
-                workdir = image.path().join(instruction.arguments.trim_start_matches('/'));
+                workdir = image
+                    .path()
+                    .join(instruction.arguments.trim_start_matches('/'));
                 std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
             }
             "COPY" => {
                 let (from, sources, destination) = copy_parts(instruction);
                 if from.is_some() {
-                    return Err("Dockerfile: the builder copies from another stage; emulate it here".into());
+                    return Err(
+                        "Dockerfile: the builder copies from another stage; emulate it here".into(),
+                    );
                 }
                 let target = workdir.join(&destination);
                 for source in sources {
                     for path in matching_sources(context, &source) {
-                        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                        let name = path
+                            .file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy()
+                            .into_owned();
                         if ignored.contains(&name) {
                             continue;
                         }
@@ -408,13 +456,16 @@ fn run_builder_stage(context: &Path, package: &str) -> Result<(), String> {
                         } else {
                             target.clone()
                         };
-                        copy_like_docker(&path, &into).map_err(|e| format!("COPY {source}: {e}"))?;
+                        copy_like_docker(&path, &into)
+                            .map_err(|e| format!("COPY {source}: {e}"))?;
                     }
                 }
             }
             "RUN" => {
                 // Debug instead of release: see the module's documentation.
-                let script = instruction.arguments.replace("cargo build --release", "cargo build");
+                let script = instruction
+                    .arguments
+                    .replace("cargo build --release", "cargo build");
                 let mut command = Command::new("sh");
                 command.args(["-c", &script]);
                 last_run_started = SystemTime::now();
@@ -427,7 +478,11 @@ fn run_builder_stage(context: &Path, package: &str) -> Result<(), String> {
                 )?;
             }
             "ENV" | "ARG" | "LABEL" => {}
-            other => return Err(format!("Dockerfile: builder instruction {other} is not emulated here")),
+            other => {
+                return Err(format!(
+                    "Dockerfile: builder instruction {other} is not emulated here"
+                ));
+            }
         }
     }
 
@@ -458,7 +513,10 @@ fn run_builder_stage(context: &Path, package: &str) -> Result<(), String> {
             Duration::from_secs(60),
         )?;
         if output.trim().is_empty() {
-            return Err(format!("`{package} {} --help` printed nothing", start.join(" ")));
+            return Err(format!(
+                "`{package} {} --help` printed nothing",
+                start.join(" ")
+            ));
         }
     }
     Ok(())
@@ -480,7 +538,10 @@ fn copy_like_docker(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     std::fs::copy(from, to)?;
     let modified = std::fs::metadata(from)?.modified()?;
-    std::fs::File::options().write(true).open(to)?.set_modified(modified)
+    std::fs::File::options()
+        .write(true)
+        .open(to)?
+        .set_modified(modified)
 }
 
 #[test]
@@ -491,8 +552,17 @@ fn parses_stages_copies_and_exec_forms() {
     );
     assert_eq!(stages.len(), 2);
     assert_eq!(stages[0].name.as_deref(), Some("builder"));
-    assert_eq!(stages[0].last("RUN").map(|r| r.arguments.as_str()), Some("one  && two"));
+    assert_eq!(
+        stages[0].last("RUN").map(|r| r.arguments.as_str()),
+        Some("one  && two")
+    );
     let (from, sources, destination) = copy_parts(stages[1].last("COPY").expect("a COPY"));
-    assert_eq!((from.as_deref(), sources, destination.as_str()), (Some("builder"), vec!["/app/x".to_owned()], "/bin/x"));
-    assert_eq!(exec_form(stages[1].last("CMD")), Some(vec!["web".to_owned()]));
+    assert_eq!(
+        (from.as_deref(), sources, destination.as_str()),
+        (Some("builder"), vec!["/app/x".to_owned()], "/bin/x")
+    );
+    assert_eq!(
+        exec_form(stages[1].last("CMD")),
+        Some(vec!["web".to_owned()])
+    );
 }

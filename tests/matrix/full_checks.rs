@@ -47,17 +47,25 @@ fn check(combination: &Combination, steps: &[Step]) -> Result<(), String> {
 }
 
 fn redis_server_is_installed() -> Result<(), String> {
-    match std::process::Command::new("redis-server").arg("--version").output() {
+    match std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+    {
         Ok(output) if output.status.success() => Ok(()),
-        _ => Err("redis-server is not installed; the generated tests need it: \
+        _ => Err(
+            "redis-server is not installed; the generated tests need it: \
                   run ci/test (it installs it) or apt-get install redis-server"
-            .to_owned()),
+                .to_owned(),
+        ),
     }
 }
 
 fn full(index: usize) {
     let combination = &fully_checked()[index];
-    if let Err(failure) = check(combination, &[Step::Build, Step::Clippy, Step::Fmt, Step::Test]) {
+    if let Err(failure) = check(
+        combination,
+        &[Step::Build, Step::Clippy, Step::Fmt, Step::Test],
+    ) {
         panic!("{failure}");
     }
 }
@@ -119,7 +127,10 @@ fn every_other_combination_is_clippy_and_rustfmt_clean() {
         "clippy + rustfmt: {} of {checked} other combinations clean",
         checked - failures.len()
     ));
-    assert!(checked > 0, "no combination left to lint: the matrix is wrong");
+    assert!(
+        checked > 0,
+        "no combination left to lint: the matrix is wrong"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
@@ -129,6 +140,10 @@ fn the_fully_checked_combinations_are_valid_and_distinct() {
     let mut keys: Vec<_> = combinations.iter().map(Combination::rust_key).collect();
     keys.sort();
     keys.dedup();
-    assert_eq!(keys.len(), combinations.len(), "two full checks build the same crate");
+    assert_eq!(
+        keys.len(),
+        combinations.len(),
+        "two full checks build the same crate"
+    );
     assert!(combinations.iter().all(Combination::is_valid));
 }

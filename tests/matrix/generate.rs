@@ -105,7 +105,11 @@ pub fn generate(name: &str, defines: &[String]) -> Result<Project, Failed> {
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok) {
+    for entry in std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+    {
         if entry.path().is_dir() {
             files.extend(files_under(&entry.path()));
         } else {
@@ -168,7 +172,8 @@ fn refuse_outside_values() {
     let outside: Vec<String> = std::env::vars()
         .map(|(name, _)| name)
         .filter(|name| {
-            name.starts_with("CARGO_GENERATE_VALUE_") || name == "CARGO_GENERATE_TEMPLATE_VALUES_FILE"
+            name.starts_with("CARGO_GENERATE_VALUE_")
+                || name == "CARGO_GENERATE_TEMPLATE_VALUES_FILE"
         })
         .collect();
     assert!(

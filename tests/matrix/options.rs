@@ -2,8 +2,10 @@
 //!
 //! Every placeholder there becomes an option the matrix varies, so a new option cannot be
 //! forgotten by the harness. A placeholder declared under `[conditional.'x'.placeholders]`
-//! is only asked when `x` holds (`redis` only when `cache` is on); the harness leaves it
-//! out of the answers otherwise, exactly as an interactive user never sees the prompt.
+//! is only asked when `x` holds; one declared under several conditions (`redis` under
+//! `cache` and `!cache`, so its default follows the cache) is asked when any holds, with
+//! that declaration's default. An option no declaration asks for is left out of the
+//! answers, exactly as an interactive user never sees the prompt.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -13,10 +15,24 @@ use std::sync::OnceLock;
 pub struct TemplateOption {
     /// The placeholder's name, as passed with `-d name=value`.
     pub name: String,
+    /// Where it is declared; unconditional placeholders have one without a condition.
+    pub declarations: Vec<Declaration>,
+}
+
+impl TemplateOption {
+    /// Whether the placeholder depends on another option's answer.
+    pub fn is_conditional(&self) -> bool {
+        self.declarations.iter().all(|d| d.asked_when.is_some())
+    }
+}
+
+/// One `[placeholders.x]` or `[conditional.'c'.placeholders.x]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    /// The condition of the enclosing `[conditional]` block, if any.
+    pub asked_when: Option<Condition>,
     /// The answer a user gets by pressing enter.
     pub default: bool,
-    /// Set for placeholders that are only asked when another option has a given value.
-    pub asked_when: Option<Condition>,
 }
 
 /// `option == expected`: the condition of a `[conditional.'option']` or `'!option'` block.
@@ -77,10 +93,20 @@ pub fn ignored_when_off(name: &str) -> Vec<String> {
 fn parse(path: &Path, text: &str) -> Vec<TemplateOption> {
     let table: toml::Table = toml::from_str(text)
         .unwrap_or_else(|error| panic!("{} is not valid TOML: {error}", path.display()));
-    let mut options = Vec::new();
+    let mut options: Vec<TemplateOption> = Vec::new();
+    let mut declare = |name: &str, spec: &toml::Value, asked_when: Option<Condition>| {
+        let declaration = declaration(name, spec, asked_when);
+        match options.iter_mut().find(|option| option.name == name) {
+            Some(option) => option.declarations.push(declaration),
+            None => options.push(TemplateOption {
+                name: name.to_owned(),
+                declarations: vec![declaration],
+            }),
+        }
+    };
     if let Some(placeholders) = table.get("placeholders").and_then(|p| p.as_table()) {
         for (name, spec) in placeholders {
-            options.push(option(name, spec, None));
+            declare(name, spec, None);
         }
     }
     if let Some(conditionals) = table.get("conditional").and_then(|c| c.as_table()) {
@@ -90,24 +116,26 @@ fn parse(path: &Path, text: &str) -> Vec<TemplateOption> {
             };
             let condition = condition(expression);
             for (name, spec) in placeholders {
-                options.push(option(name, spec, Some(condition.clone())));
+                declare(name, spec, Some(condition.clone()));
             }
         }
     }
     for option in &options {
-        if let Some(condition) = &option.asked_when {
-            assert!(
-                options.iter().any(|other| other.name == condition.option),
-                "placeholder `{}` is asked when `{}`, which is not a placeholder",
-                option.name,
-                condition.option
-            );
+        for declaration in &option.declarations {
+            if let Some(condition) = &declaration.asked_when {
+                assert!(
+                    options.iter().any(|other| other.name == condition.option),
+                    "placeholder `{}` is asked when `{}`, which is not a placeholder",
+                    option.name,
+                    condition.option
+                );
+            }
         }
     }
     options
 }
 
-fn option(name: &str, spec: &toml::Value, asked_when: Option<Condition>) -> TemplateOption {
+fn declaration(name: &str, spec: &toml::Value, asked_when: Option<Condition>) -> Declaration {
     let kind = spec.get("type").and_then(|t| t.as_str());
     assert_eq!(
         kind,
@@ -118,10 +146,9 @@ fn option(name: &str, spec: &toml::Value, asked_when: Option<Condition>) -> Temp
         .get("default")
         .and_then(|d| d.as_bool())
         .unwrap_or_else(|| panic!("placeholder `{name}` needs a boolean default"));
-    TemplateOption {
-        name: name.to_owned(),
-        default,
+    Declaration {
         asked_when,
+        default,
     }
 }
 
@@ -133,7 +160,10 @@ fn condition(expression: &str) -> Condition {
         None => (expression, true),
     };
     assert!(
-        !option.is_empty() && option.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        !option.is_empty()
+            && option
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
         "conditional `{expression}` declares placeholders; the harness understands only `x` and `!x`"
     );
     Condition {
@@ -147,13 +177,15 @@ fn every_conditional_placeholder_depends_on_an_unconditional_one() {
     // A chain (asked when another conditional one is on) would need ordering the
     // matrix does not do; this keeps that assumption visible.
     for option in all() {
-        if let Some(condition) = &option.asked_when {
-            assert!(
-                get(&condition.option).asked_when.is_none(),
-                "`{}` is asked when `{}`, which is itself conditional",
-                option.name,
-                condition.option
-            );
+        for declaration in &option.declarations {
+            if let Some(condition) = &declaration.asked_when {
+                assert!(
+                    !get(&condition.option).is_conditional(),
+                    "`{}` is asked when `{}`, which is itself conditional",
+                    option.name,
+                    condition.option
+                );
+            }
         }
     }
     assert!(
@@ -173,26 +205,37 @@ fn parses_plain_and_conditional_placeholders() {
         type = "bool"
         prompt = "B?"
         default = false
+        [conditional.'a'.placeholders.b]
+        type = "bool"
+        prompt = "B?"
+        default = true
         [conditional.'!a']
         ignore = ["x"]
     "#;
     let options = parse(Path::new("test.toml"), text);
+    let declaration = |expected, default| Declaration {
+        asked_when: Some(Condition {
+            option: "a".into(),
+            expected,
+        }),
+        default,
+    };
+    assert_eq!(options.len(), 2, "{options:?}");
     assert_eq!(
-        options,
-        vec![
-            TemplateOption {
-                name: "a".into(),
-                default: true,
-                asked_when: None
-            },
-            TemplateOption {
-                name: "b".into(),
-                default: false,
-                asked_when: Some(Condition {
-                    option: "a".into(),
-                    expected: false
-                })
-            },
-        ]
+        options[0],
+        TemplateOption {
+            name: "a".into(),
+            declarations: vec![Declaration {
+                asked_when: None,
+                default: true
+            }],
+        }
     );
+    assert_eq!(options[1].name, "b");
+    // TOML tables need not keep their order; the conditions exclude each other anyway.
+    assert_eq!(options[1].declarations.len(), 2, "{options:?}");
+    for expected in [declaration(false, false), declaration(true, true)] {
+        assert!(options[1].declarations.contains(&expected), "{options:?}");
+    }
+    assert!(options[1].is_conditional() && !options[0].is_conditional());
 }

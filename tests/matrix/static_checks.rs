@@ -5,7 +5,7 @@
 //! declares, and an `.env.example` that drifted from the variables the settings read.
 //! Each problem is one line naming the file (and line) so a failure reads as a to-do list.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -27,39 +27,66 @@ const OWNED_PATHS: &[(&str, &[&str])] = &[
 /// Prefixes of the variables `.env.example` must list exactly (with `RUST_LOG`).
 const SETTINGS_PREFIXES: [&str; 4] = ["APP_", "CACHE_", "WORKER_", "LOG_"];
 
+/// Variables that belong to an option (most specific prefix first). Settings may still
+/// name them when the option is off (to warn that they do nothing); `.env.example` must
+/// not list them then.
+const OPTION_VARIABLES: [(&str, &str); 4] = [
+    ("CACHE_REDIS_", "redis"),
+    ("CACHE_", "cache"),
+    ("APP_", "web"),
+    ("WORKER_", "worker"),
+];
+
 #[test]
 fn every_valid_combination_generates_a_clean_project() {
     let combinations = combinations::valid();
-    let mut failures = Vec::new();
+    // Problem -> combinations that have it: most problems are shared by many.
+    let mut problems_seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut kept = Vec::new();
+    let mut failed = 0;
     for combination in &combinations {
-        match generate::combination(combination) {
-            Err(failed) => failures.push(format!(
-                "{combination}: generation failed: {}",
-                failed.message
-            )),
+        let found = match generate::combination(combination) {
+            Err(failed) => vec![format!("generation failed: {}", failed.message)],
             Ok(mut project) => {
-                let problems = problems(&project.path, &project.name, combination);
-                if !problems.is_empty() {
-                    // A few kept projects are enough to look at; dozens would fill /tmp.
-                    let kept = if failures.len() < 3 {
-                        format!(" (kept in {})", project.keep().display())
-                    } else {
-                        String::new()
-                    };
-                    failures.push(format!(
-                        "{combination}{kept}:\n  {}",
-                        problems.join("\n  ")
-                    ));
+                let found = problems(&project.path, &project.name, combination);
+                // A few kept projects are enough to look at; dozens would fill /tmp.
+                if !found.is_empty() && kept.len() < 3 {
+                    kept.push(project.keep().display().to_string());
                 }
+                found
             }
+        };
+        failed += usize::from(!found.is_empty());
+        for problem in found {
+            problems_seen
+                .entry(problem)
+                .or_default()
+                .push(combination.name());
         }
     }
     crate::cargo::progress(&format!(
         "static checks: {} of {} valid combinations clean",
-        combinations.len() - failures.len(),
+        combinations.len() - failed,
         combinations.len()
     ));
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let report: Vec<String> = problems_seen
+        .iter()
+        .map(|(problem, names)| match names.as_slice() {
+            [only] => format!("{problem}\n    in {only}"),
+            [first, ..] => format!(
+                "{problem}\n    in {} combinations, e.g. {first}",
+                names.len()
+            ),
+            [] => unreachable!("a problem is recorded with its combination"),
+        })
+        .collect();
+    assert!(
+        report.is_empty(),
+        "{failed} of {} combinations have problems:\n{}\n(kept: {})",
+        combinations.len(),
+        report.join("\n"),
+        kept.join(", ")
+    );
 }
 
 /// Every problem found in the project generated at `root` for `combination`.
@@ -72,7 +99,7 @@ pub fn problems(root: &Path, name: &str, combination: &Combination) -> Vec<Strin
     problems.extend(no_mentions_of_absent_options(&tree, combination));
     problems.extend(dependencies_are_used(&tree, name));
     problems.extend(modules_are_declared(&tree));
-    problems.extend(env_example_matches_settings(&tree));
+    problems.extend(env_example_matches_settings(&tree, combination));
     if combination.is_on("docker") {
         problems.extend(docker::problems(root, name, combination));
     }
@@ -170,10 +197,16 @@ fn no_template_machinery(tree: &Tree) -> Vec<String> {
     for (path, text) in &tree.files {
         let file_name = path.file_name().unwrap_or_default().to_string_lossy();
         if file_name.ends_with(".rhai") || file_name.ends_with(".liquid") {
-            problems.push(format!("{}: template machinery in the output", path.display()));
+            problems.push(format!(
+                "{}: template machinery in the output",
+                path.display()
+            ));
         }
         if file_name == "cargo-generate.toml" {
-            problems.push(format!("{}: cargo-generate's config in the output", path.display()));
+            problems.push(format!(
+                "{}: cargo-generate's config in the output",
+                path.display()
+            ));
         }
         for found in liquid.find_iter(text) {
             if found.as_str().starts_with("{{") && text[..found.start()].ends_with('$') {
@@ -183,7 +216,11 @@ fn no_template_machinery(tree: &Tree) -> Vec<String> {
                 "{}:{}: Liquid left in the output: `{}`",
                 path.display(),
                 line_of(text, found.start()),
-                text[found.start()..].lines().next().unwrap_or_default().trim()
+                text[found.start()..]
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
             ));
         }
     }
@@ -229,72 +266,197 @@ fn options_own_their_files(tree: &Tree, combination: &Combination) -> Vec<String
     problems
 }
 
-/// Without redis, no file that configures or builds the service says "redis"; without
-/// the cache, no source file mentions caching (an HTTP `Cache-Control` header is a
-/// different thing) and no manifest names the cache; without the worker, no `WORKER_*`
-/// variable; without web, no actix.
+/// What an option left out must not leave behind.
+///
+/// - Without the cache, `src/` does not mention caching at all, prose included: the
+///   concept does not exist in that service (HTTP's `Cache-Control` is another thing);
+///   and no manifest names mini-moka or a `CACHE_*` variable.
+/// - Without redis, no Rust identifier says redis (no dead `Backend::Redis`, no
+///   `redis::` path, no `redis_url` field), the manifests have no redis crate, variable
+///   or service. Prose may still say "Redis": a redis-less cache explains that its
+///   persistent alias is in-process, and settings warn about `CACHE_REDIS_*`.
+/// - Without the worker, no `WORKER_*` variable; without web, no actix.
 fn no_mentions_of_absent_options(tree: &Tree, combination: &Combination) -> Vec<String> {
-    // Rust files plus the named configuration files.
-    let files = |names: &[&str], rust: bool| -> Vec<&(PathBuf, String)> {
+    // The named configuration files, plus Rust files under `rust_dirs`.
+    let files = |names: &[&str], rust_dirs: &[&str]| -> Vec<&(PathBuf, String)> {
         tree.files
             .iter()
             .filter(|(path, _)| {
                 names.iter().any(|name| path == Path::new(name))
-                    || (rust && path.extension().is_some_and(|e| e == "rs"))
+                    || (path.extension().is_some_and(|e| e == "rs")
+                        && rust_dirs.iter().any(|dir| path.starts_with(dir)))
             })
             .collect()
     };
     let mut problems = Vec::new();
     if !combination.is_on("redis") {
-        let files = files(&["Cargo.toml", ".env.example", "compose.yaml", "Dockerfile"], true);
-        problems.extend(mentions(tree, files, &regex(r"(?i)redis"), "redis is off"));
+        let manifests = files(
+            &["Cargo.toml", ".env.example", "compose.yaml", "Dockerfile"],
+            &[],
+        );
+        problems.extend(mentions(
+            tree,
+            manifests,
+            &regex(r"(?i)redis"),
+            "redis is off",
+        ));
+        let code: Vec<(PathBuf, String)> = files(&[], &["src", "tests", "benches"])
+            .into_iter()
+            .map(|(path, text)| (path.clone(), rust_code(text)))
+            .collect();
+        let identifier = regex(r"(?i)[a-z0-9_]*redis[a-z0-9_]*");
+        problems.extend(mentions(
+            tree,
+            code.iter().collect(),
+            &identifier,
+            "redis is off",
+        ));
     }
     if !combination.is_on("cache") {
-        let sources = tree.rust_files("src").collect();
         // Any word containing "cach": cache, caches, cached, caching, CacheSettings...
         let word = regex(r"(?i)[a-z0-9_]*cach[a-z0-9_]*");
-        problems.extend(mentions(tree, sources, &word, "cache is off"));
-        let manifests = files(&["Cargo.toml", ".env.example"], false);
+        problems.extend(mentions(tree, files(&[], &["src"]), &word, "cache is off"));
+        let manifests = files(&["Cargo.toml", ".env.example"], &[]);
         let names = regex(r"mini-moka|CACHE_[A-Z_]+");
         problems.extend(mentions(tree, manifests, &names, "cache is off"));
     }
     if !combination.is_on("worker") {
-        let files = files(&[".env.example", "compose.yaml"], true);
-        problems.extend(mentions(tree, files, &regex(r"WORKER_[A-Z_]+"), "worker is off"));
+        let files = files(&[".env.example", "compose.yaml"], &["src"]);
+        problems.extend(mentions(
+            tree,
+            files,
+            &regex(r"WORKER_[A-Z_]+"),
+            "worker is off",
+        ));
     }
     if !combination.is_on("web") {
-        let files = files(&["Cargo.toml"], false);
+        let files = files(&["Cargo.toml"], &[]);
         problems.extend(mentions(tree, files, &regex(r"actix"), "web is off"));
     }
     problems
 }
 
-/// Each match of `pattern` in `files`, ignoring the project's own name and HTTP's
-/// `Cache-Control`.
-fn mentions(tree: &Tree, files: Vec<&(PathBuf, String)>, pattern: &Regex, why: &str) -> Vec<String> {
+/// Matches of `pattern` in `files`, one line per file (the first match and how many more),
+/// ignoring the project's own name and HTTP's `Cache-Control`.
+fn mentions(
+    tree: &Tree,
+    files: Vec<&(PathBuf, String)>,
+    pattern: &Regex,
+    why: &str,
+) -> Vec<String> {
     static CACHE_CONTROL: OnceLock<Regex> = OnceLock::new();
     let control = CACHE_CONTROL.get_or_init(|| regex(r"(?i)cache[-_]control"));
     let mut problems = Vec::new();
     for (path, text) in files {
-        let text = control.replace_all(&tree.without_own_names(text), "HEADER").into_owned();
-        for found in pattern.find_iter(&text) {
-            problems.push(format!(
-                "{}:{}: `{}` although {why}",
-                path.display(),
-                line_of(&text, found.start()),
-                found.as_str()
-            ));
-        }
+        let text = control
+            .replace_all(&tree.without_own_names(text), "HEADER")
+            .into_owned();
+        let found: Vec<_> = pattern.find_iter(&text).collect();
+        let Some(first) = found.first() else { continue };
+        let more = match found.len() - 1 {
+            0 => String::new(),
+            n => format!(" (and {n} more)"),
+        };
+        problems.push(format!(
+            "{}:{}: `{}`{more} although {why}",
+            path.display(),
+            line_of(&text, first.start()),
+            first.as_str()
+        ));
     }
     problems
 }
 
-/// Rust source with `//` comment lines dropped: a doc link is not a use.
-fn code_only(text: &str) -> String {
-    text.lines()
-        .filter(|line| !line.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// Rust source with comments and the contents of string and character literals blanked
+/// out (lines kept, so line numbers still match): what is left is code.
+fn rust_code(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let blank = |c: char| if c == '\n' { '\n' } else { ' ' };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                out.push(' ');
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let mut depth = 0;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    out.push_str("  ");
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    out.push_str("  ");
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    out.push(blank(chars[i]));
+                    i += 1;
+                }
+            }
+        } else if c == 'r'
+            && (next == Some('"') || next == Some('#'))
+            && !chars[..i]
+                .last()
+                .is_some_and(|p| p.is_alphanumeric() || *p == '_')
+        {
+            // Raw string: r"...", r#"..."#.
+            let hashes = chars[i + 1..].iter().take_while(|h| **h == '#').count();
+            if chars.get(i + 1 + hashes) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            let closing: Vec<char> = std::iter::once('"')
+                .chain(std::iter::repeat_n('#', hashes))
+                .collect();
+            out.push('"');
+            i += 2 + hashes;
+            while i < chars.len() && !chars[i..].starts_with(&closing) {
+                out.push(blank(chars[i]));
+                i += 1;
+            }
+            out.push('"');
+            i += closing.len();
+        } else if c == '"' {
+            out.push('"');
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    out.push(' ');
+                    i += 1;
+                }
+                if i < chars.len() {
+                    out.push(blank(chars[i]));
+                    i += 1;
+                }
+            }
+            out.push('"');
+            i += 1;
+        } else if c == '\'' && next == Some('\\') {
+            // Escaped character literal: '\n', '\'', '\u{..}'.
+            out.push_str("''");
+            i += 2;
+            while i < chars.len() && chars[i] != '\'' {
+                i += 1;
+            }
+            i += 1;
+        } else if c == '\'' && chars.get(i + 2) == Some(&'\'') {
+            out.push_str("' '");
+            i += 3;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Every dependency is named in code: `[dependencies]` in `src/`, dev-dependencies in
@@ -313,12 +475,14 @@ fn dependencies_are_used(tree: &Tree, name: &str) -> Vec<String> {
         .and_then(|p| p.get("name"))
         .and_then(|n| n.as_str());
     if package != Some(name) {
-        problems.push(format!("Cargo.toml: package name {package:?}, expected {name:?}"));
+        problems.push(format!(
+            "Cargo.toml: package name {package:?}, expected {name:?}"
+        ));
     }
     let code = |dirs: &[&str]| -> String {
         dirs.iter()
             .flat_map(|dir| tree.rust_files(dir))
-            .map(|(_, text)| code_only(text))
+            .map(|(_, text)| rust_code(text))
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -365,12 +529,18 @@ fn modules_are_declared(tree: &Tree) -> Vec<String> {
         let (module, parent_dir) = if path.file_name().is_some_and(|f| f == "mod.rs") {
             let dir = path.parent().unwrap_or(Path::new(""));
             (
-                dir.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+                dir.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
                 dir.parent().unwrap_or(Path::new("")).to_path_buf(),
             )
         } else {
             (
-                path.file_stem().unwrap_or_default().to_string_lossy().into_owned(),
+                path.file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
                 path.parent().unwrap_or(Path::new("")).to_path_buf(),
             )
         };
@@ -382,7 +552,7 @@ fn modules_are_declared(tree: &Tree) -> Vec<String> {
         let declaration = Regex::new(&format!(r"\bmod\s+{module}\s*;")).expect("valid regex");
         let declared = parents.iter().any(|parent| {
             tree.text(&parent.to_string_lossy())
-                .is_some_and(|text| declaration.is_match(&code_only(text)))
+                .is_some_and(|text| declaration.is_match(&rust_code(text)))
         });
         if !declared {
             problems.push(format!(
@@ -405,13 +575,19 @@ fn is_crate_root(path: &Path) -> bool {
 }
 
 /// `.env.example` lists exactly the `APP_*`, `CACHE_*`, `WORKER_*` and `LOG_*` variables
-/// (and `RUST_LOG`) that `src/settings*` reads, commented out or not.
-fn env_example_matches_settings(tree: &Tree) -> Vec<String> {
+/// (and `RUST_LOG`) that `src/settings*` reads, commented out or not, leaving out those
+/// of options that are off.
+fn env_example_matches_settings(tree: &Tree, combination: &Combination) -> Vec<String> {
     let Some(example) = tree.text(".env.example") else {
         return vec![".env.example: missing".to_owned()];
     };
-    let relevant = |name: &str| {
-        name == "RUST_LOG" || SETTINGS_PREFIXES.iter().any(|p| name.starts_with(p))
+    let relevant =
+        |name: &str| name == "RUST_LOG" || SETTINGS_PREFIXES.iter().any(|p| name.starts_with(p));
+    let option_is_on = |name: &str| {
+        OPTION_VARIABLES
+            .iter()
+            .find(|(prefix, _)| name.starts_with(prefix))
+            .is_none_or(|(_, option)| combination.is_on(option))
     };
     let read_pattern = regex(r#""([A-Z][A-Z0-9_]*)""#);
     let mut read = BTreeSet::new();
@@ -422,7 +598,7 @@ fn env_example_matches_settings(tree: &Tree) -> Vec<String> {
         // Unit tests may name variables in any way; what matters is what the code reads.
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         for captures in read_pattern.captures_iter(code) {
-            if relevant(&captures[1]) {
+            if relevant(&captures[1]) && option_is_on(&captures[1]) {
                 read.insert(captures[1].to_owned());
             }
         }
@@ -434,10 +610,14 @@ fn env_example_matches_settings(tree: &Tree) -> Vec<String> {
         .collect();
     let mut problems = Vec::new();
     for name in read.difference(&listed) {
-        problems.push(format!(".env.example: {name} is read by src/settings but not listed"));
+        problems.push(format!(
+            ".env.example: {name} is read by src/settings but not listed"
+        ));
     }
     for name in listed.difference(&read) {
-        problems.push(format!(".env.example: {name} is listed but src/settings never reads it"));
+        problems.push(format!(
+            ".env.example: {name} is listed but src/settings never reads it"
+        ));
     }
     if read.is_empty() {
         problems.push("src/settings: no variable read; the check would prove nothing".to_owned());
@@ -462,7 +642,10 @@ fn the_checks_catch_what_they_are_for() {
     write("src/lib.rs", "pub mod settings;\nuse serde::Serialize;\n");
     write("src/main.rs", "fn main() { demo_nocache::run(); }\n");
     write("src/dead.rs", "// nobody declares me\n");
-    write("src/settings.rs", "fn read() { env.string(\"APP_PORT\"); env.string(\"CACHE_TTL\"); }\n");
+    write(
+        "src/settings.rs",
+        "fn read() { env.string(\"LOG_LEVEL\"); env.string(\"CACHE_TTL\"); }\n",
+    );
     write("src/web/routes.rs", "// {{ project-name }}\n");
     write(".env.example", "APP_PORT=8080\n# APP_UNUSED=1\n");
     write("hooks.rhai", "");
@@ -482,12 +665,33 @@ fn the_checks_catch_what_they_are_for() {
         "`unused-crate` is not used",
         "`redis` is not used",
         "src/dead.rs: no `mod dead;`",
-        "CACHE_TTL is read by src/settings but not listed",
+        "LOG_LEVEL is read by src/settings but not listed",
         "APP_UNUSED is listed but src/settings never reads it",
     ] {
-        assert!(found.contains(expected), "missing {expected:?} in:\n{found}");
+        assert!(
+            found.contains(expected),
+            "missing {expected:?} in:\n{found}"
+        );
     }
     assert!(!found.contains("`serde`"), "serde is used:\n{found}");
-    assert!(!found.contains("demo_nocache"), "own name flagged:\n{found}");
-    assert!(!found.contains("src/settings.rs: no `mod"), "declared module flagged:\n{found}");
+    assert!(
+        !found.contains("demo_nocache"),
+        "own name flagged:\n{found}"
+    );
+    assert!(
+        !found.contains("src/settings.rs: no `mod"),
+        "declared module flagged:\n{found}"
+    );
+}
+
+#[test]
+fn rust_code_keeps_code_and_blanks_prose() {
+    let text = "use redis::Client; // redis\n/* Redis */ let s = \"redis://x\";\n\
+                let r = r#\"redis\"#; let c = '\"'; fn f<'a>(x: &'a str) {}\n";
+    let code = rust_code(text);
+    assert_eq!(code.lines().count(), text.lines().count());
+    assert_eq!(code.matches("redis").count(), 1, "{code}");
+    assert!(code.contains("use redis::Client;"), "{code}");
+    assert!(code.contains("fn f<'a>(x: &'a str) {}"), "{code}");
+    assert!(!code.contains("Redis"), "{code}");
 }
