@@ -104,8 +104,25 @@ impl Combination {
             .collect()
     }
 
-    /// A project name that spells the answers, e.g. `web-noworker-cli-cache-...-noredis`.
-    pub fn name(&self) -> String {
+    /// The package name of the generated project: the Rust options that are on, e.g.
+    /// `web-cache` (web and the cache without redis, whatever docker and CI say). Short,
+    /// like a real service's name, and unique among the crates the matrix builds.
+    pub fn package_name(&self) -> String {
+        let on: Vec<String> = self
+            .resolved()
+            .filter(|(option, value)| *value && !NON_RUST.contains(&option.name.as_str()))
+            .map(|(option, _)| option.name.replace('_', "-"))
+            .collect();
+        if on.is_empty() {
+            "bare".to_owned()
+        } else {
+            on.join("-")
+        }
+    }
+
+    /// Every answer spelled out, e.g. `web-noworker-cli-cache-docker-...-noredis`: how
+    /// failures name the combination.
+    pub fn label(&self) -> String {
         self.resolved()
             .map(|(option, value)| {
                 let name = option.name.replace('_', "-");
@@ -161,7 +178,7 @@ impl Combination {
 
 impl std::fmt::Display for Combination {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.name())
+        f.write_str(&self.label())
     }
 }
 
@@ -185,7 +202,7 @@ pub fn all() -> Vec<Combination> {
                 combination.answers[index].1 = None;
             }
         }
-        if names.insert(combination.name()) {
+        if names.insert(combination.label()) {
             combinations.push(combination);
         }
     }
@@ -211,11 +228,11 @@ fn the_matrix_covers_each_option_both_ways_and_names_are_unique() {
             );
         }
     }
-    let mut names: Vec<String> = all().iter().map(Combination::name).collect();
-    let count = names.len();
-    names.sort();
-    names.dedup();
-    assert_eq!(names.len(), count, "two combinations share a name");
+    let mut labels: Vec<String> = all().iter().map(Combination::label).collect();
+    let count = labels.len();
+    labels.sort();
+    labels.dedup();
+    assert_eq!(labels.len(), count, "two combinations share a label");
     for refusal in &REFUSALS {
         assert!(
             all()

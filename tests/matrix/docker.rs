@@ -397,7 +397,7 @@ fn compose_commands(root: &Path) -> Vec<Vec<String>> {
 #[test]
 fn dockerfile_builder_steps_build_the_everything_on_service() {
     let combination = Combination::everything_on();
-    let name = format!("docker-{combination}");
+    let name = format!("docker-{}", combination.package_name());
     let mut project = generate::generate(&name, &combination.defines())
         .unwrap_or_else(|failed| panic!("{combination}: generation failed: {failed}"));
     if let Err(problem) = run_builder_stage(&project.path, &name) {

@@ -38,7 +38,7 @@ fn check(combination: &Combination, steps: &[Step]) -> Result<(), String> {
         if *step == Step::Test && combination.is_on("redis") {
             redis_server_is_installed()?;
         }
-        if let Err(failure) = cargo::run(&project.name, &project.path, *step) {
+        if let Err(failure) = cargo::run(&combination.label(), &project.path, *step) {
             let kept = project.keep();
             return Err(format!("{failure}\n(project kept in {})", kept.display()));
         }

@@ -39,9 +39,9 @@ impl Project {
     }
 }
 
-/// Generates `combination` under its own name.
+/// Generates `combination` under its package name.
 pub fn combination(combination: &Combination) -> Result<Project, Failed> {
-    generate(&combination.name(), &combination.defines())
+    generate(&combination.package_name(), &combination.defines())
 }
 
 /// Why a generation failed.

@@ -44,7 +44,7 @@ fn every_impossible_combination_is_refused_with_its_fix() {
                 .refusal()
                 .map(|refusal| refusal.message)
                 .unwrap_or_default();
-            expect_refusal(&c.name(), &c.defines(), expected).err()
+            expect_refusal(&c.label(), &c.defines(), expected).err()
         })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -61,7 +61,7 @@ fn every_valid_combination_generates_a_clean_project() {
             problems_seen
                 .entry(problem)
                 .or_default()
-                .push(combination.name());
+                .push(combination.label());
         }
     }
     crate::cargo::progress(&format!(
