@@ -1,5 +1,5 @@
-//! Cache micro-benchmarks: operations per second of the `memory` alias, and of the
-//! `persistent` alias on Redis with 1 and with 64 concurrent tasks.
+//! Cache micro-benchmarks: operations per second of the `memory` alias{% if redis %}, and of the
+//! `persistent` alias on Redis with 1 and with 64 concurrent tasks{% endif %}.
 //!
 //! A plain harness (no criterion, so `cargo bench` adds no compile time): each row runs
 //! a short warm-up, then as many operations as fit in a fixed time, and prints the
@@ -8,6 +8,7 @@
 //! can never report the speed of an empty cache. Rows that run on one thread also print
 //! their rate per CPU-second of that thread (Linux), which is what one core does even
 //! when other processes share the machine.
+{%- if redis %}
 //!
 //! ```sh
 //! cargo bench --bench cache                                         # memory rows only
@@ -16,8 +17,17 @@
 //! ```
 //!
 //! The Redis rows write under the `bench` key prefix of the given database and remove
-//! those keys at the end. Compare them with `redis-benchmark -t get,set -c 64 -q`
-//! against the same server: that is what the server allows on this machine.
+//! those keys at the end. Compare them with `redis-benchmark -t get,set -q` against the
+//! same server, `-c 64` for the 64-task rows and `-c 1` for the others: that is what the
+//! server allows on this machine.
+{%- else %}
+//!
+//! ```sh
+//! cargo bench --bench cache          # every row
+//! cargo bench --bench cache -- set   # rows whose name matches
+//! ```
+//!
+{%- endif %}
 //! `BENCH_SECONDS` (default 3) sets the measured time per row.
 
 use std::hint::black_box;
@@ -50,12 +60,19 @@ const WARM_UP: Duration = Duration::from_millis(500);
 /// A typical cached document: a few scalars and strings, 200 bytes as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Product {
+    /// Numeric identifier.
     id: u64,
+    /// Stock-keeping code.
     sku: String,
+    /// Display name.
     name: String,
+    /// Free text, padded to reach [`VALUE_BYTES`].
     description: String,
+    /// Price in cents.
     price_cents: u64,
+    /// Whether it can be ordered.
     in_stock: bool,
+    /// Category labels.
     tags: Vec<String>,
 }
 
@@ -392,8 +409,9 @@ fn redis_rows(_workload: &Workload) -> anyhow::Result<()> {
 }
 {%- endif %}
 
-/// CPU time this thread has used so far, from Linux's scheduler statistics (exact to the
-/// nanosecond); `None` on other systems.
+/// CPU time this thread has used so far, from Linux's scheduler statistics (brought up to
+/// date at every scheduler tick, so over a row of seconds the error is well under 1%);
+/// `None` on other systems.
 fn thread_cpu_time() -> Option<Duration> {
     let stats = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let nanos = stats.split_whitespace().next()?.parse().ok()?;
