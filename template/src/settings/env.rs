@@ -11,7 +11,7 @@ use std::time::Duration;
 /// One variable whose value could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidVar {
-    /// The variable's name, e.g. `CACHE_REDIS_PORT`.
+    /// The variable's name, e.g. `LOG_FORMAT`.
     pub name: &'static str,
     /// The offending value; `None` for secrets, which are never echoed.
     pub value: Option<String>,
@@ -86,7 +86,7 @@ impl EnvReader {
         }
     }
 
-    /// The variable's value; unset and empty are the same (`CACHE_REDIS_HOST=` unsets it).
+    /// The variable's value; unset and empty are the same (`RUST_LOG=` unsets it).
     pub fn string(&mut self, name: &'static str) -> Option<String> {
         (self.lookup)(name)
             .map(|value| value.trim().to_owned())
