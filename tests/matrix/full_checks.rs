@@ -11,6 +11,9 @@ use crate::cargo::{self, Step};
 use crate::combinations::{self, Combination};
 use crate::generate;
 
+/// The Rust-relevant answers of a combination ([`Combination::rust_key`]).
+type RustKey = Vec<(String, bool)>;
+
 /// The combinations that get every step.
 fn fully_checked() -> Vec<Combination> {
     let only = |entrypoint: &str| {
@@ -104,7 +107,7 @@ fn web_without_cache_builds_lints_and_passes_its_tests() {
 fn every_other_combination_is_clippy_and_rustfmt_clean() {
     let full: Vec<_> = fully_checked().iter().map(Combination::rust_key).collect();
     // Group the valid combinations by the crate they generate, in matrix order.
-    let mut groups: Vec<(Vec<(String, bool)>, Vec<Combination>)> = Vec::new();
+    let mut groups: Vec<(RustKey, Vec<Combination>)> = Vec::new();
     for combination in combinations::valid() {
         let key = combination.rust_key();
         match groups.iter_mut().find(|(k, _)| *k == key) {

@@ -566,12 +566,15 @@ fn modules_are_declared(tree: &Tree) -> Vec<String> {
 
 fn is_crate_root(path: &Path) -> bool {
     let parts: Vec<&str> = path.iter().filter_map(|p| p.to_str()).collect();
-    match parts.as_slice() {
-        ["src", "main.rs" | "lib.rs"] | ["build.rs"] => true,
-        ["src", "bin", _] | ["tests" | "benches" | "examples", _] => true,
-        ["src", "bin", _, "main.rs"] | ["tests" | "benches" | "examples", _, "main.rs"] => true,
-        _ => false,
-    }
+    matches!(
+        parts.as_slice(),
+        ["src", "main.rs" | "lib.rs"]
+            | ["build.rs"]
+            | ["src", "bin", _]
+            | ["tests" | "benches" | "examples", _]
+            | ["src", "bin", _, "main.rs"]
+            | ["tests" | "benches" | "examples", _, "main.rs"]
+    )
 }
 
 /// `.env.example` lists exactly the `APP_*`, `CACHE_*`, `WORKER_*` and `LOG_*` variables
