@@ -103,6 +103,9 @@ pub fn problems(root: &Path, name: &str, combination: &Combination) -> Vec<Strin
     if combination.is_on("docker") {
         problems.extend(docker::problems(root, name, combination));
     }
+    if combination.is_on("github_actions") {
+        problems.extend(workflow_runs_the_checks(&tree, combination));
+    }
     problems
 }
 
@@ -626,6 +629,43 @@ fn env_example_matches_settings(tree: &Tree, combination: &Combination) -> Vec<S
         problems.push("src/settings: no variable read; the check would prove nothing".to_owned());
     }
     problems
+}
+
+/// The CI workflow is valid YAML (Liquid left GitHub's `${{ }}` alone) and runs rustfmt,
+/// clippy and the tests, with a redis-server for them when redis is on.
+fn workflow_runs_the_checks(tree: &Tree, combination: &Combination) -> Vec<String> {
+    const PATH: &str = ".github/workflows/ci.yml";
+    let Some(text) = tree.text(PATH) else {
+        return vec![format!("{PATH}: missing")];
+    };
+    let workflow: serde_yaml::Value = match serde_yaml::from_str(text) {
+        Ok(workflow) => workflow,
+        Err(error) => return vec![format!("{PATH}: not valid YAML: {error}")],
+    };
+    let Some(jobs) = workflow.get("jobs").and_then(|jobs| jobs.as_mapping()) else {
+        return vec![format!("{PATH}: no jobs")];
+    };
+    let commands: Vec<&str> = jobs
+        .values()
+        .filter_map(|job| job.get("steps").and_then(|steps| steps.as_sequence()))
+        .flatten()
+        .filter_map(|step| step.get("run").and_then(|run| run.as_str()))
+        .collect();
+    let commands = commands.join("\n");
+    let mut required = vec![
+        "cargo fmt --check",
+        "cargo clippy",
+        "-D warnings",
+        "cargo test",
+    ];
+    if combination.is_on("redis") {
+        required.push("redis-server");
+    }
+    required
+        .into_iter()
+        .filter(|command| !commands.contains(command))
+        .map(|command| format!("{PATH}: no step runs `{command}`"))
+        .collect()
 }
 
 #[test]
