@@ -56,6 +56,9 @@ use crate::services::cache::{Alias, Backend, Cache, Caches};
 /// The response header that tells whether a `GET` was answered from the cache.
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
+/// The content type of a cached answer, built once rather than parsed per hit.
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 /// Turns a raw path parameter into its canonical text, `None` when it does not parse.
 type Canonicalize = fn(&str) -> Option<String>;
 
@@ -267,10 +270,11 @@ where
     let http_request = request.request().clone();
     // The handler's own response, kept when this request is the one that ran it.
     let handled = RefCell::new(None);
-    // `get_or_set_with` runs the handler at most once per key at a time: requests that
-    // miss together wait for the first one's answer instead of all hitting the handler.
+    // A hit is the stored text, served as it is. On a miss the handler runs at most once
+    // per key at a time: requests that miss together wait for the first one's answer
+    // instead of all hitting the handler.
     let loaded = cache
-        .get_or_set_with(&key, config.ttl, || async {
+        .get_json_or_set_with(&key, config.ttl, || async {
             let response = service.call(request).await.map_err(Uncached::Failed)?;
             let (response, json) = cacheable_body(response).await?;
             *handled.borrow_mut() = Some(response);
@@ -282,11 +286,15 @@ where
             Some(response) => response,
             None => {
                 tracing::debug!(key, "endpoint cache hit");
-                let response = HttpResponse::Ok()
-                    .content_type("application/json")
-                    .insert_header((X_CACHE, HeaderValue::from_static("hit")))
-                    .body(String::from(json.get()));
-                return Ok(ServiceResponse::new(http_request, response));
+                let mut response =
+                    HttpResponse::with_body(StatusCode::OK, json.as_bytes().to_vec());
+                let headers = response.headers_mut();
+                headers.insert(CONTENT_TYPE, APPLICATION_JSON);
+                headers.insert(X_CACHE, HeaderValue::from_static("hit"));
+                return Ok(ServiceResponse::new(
+                    http_request,
+                    response.map_into_boxed_body(),
+                ));
             }
         },
         Err(Uncached::Response(response)) => response,

@@ -49,6 +49,7 @@ on_each_backend!(
     clear_removes_only_this_alias_of_this_service,
     disabled_caches_store_nothing,
     an_undecodable_value_is_a_miss_and_is_removed,
+    json_text_is_read_and_loaded_as_stored,
     the_in_process_stores_are_bounded,
     concurrent_misses_run_the_loader_once,
     a_failed_load_reaches_one_caller_and_is_not_cached,
@@ -431,6 +432,43 @@ async fn an_undecodable_value_is_a_miss_and_is_removed(backing: Backing) {
     }
 }
 
+async fn json_text_is_read_and_loaded_as_stored(backing: Backing) {
+    let caches = backing.caches(&[]);
+    for cache in caches.iter() {
+        // Spacing and key order are kept: the text is passed on, never re-encoded.
+        let text = r#"{"b": [1, 2], "a": "Zoë"}"#;
+        cache.set_raw("doc", text, None).await.unwrap();
+        assert_eq!(cache.get_json("doc").await.unwrap().as_deref(), Some(text));
+        assert_eq!(cache.get_json("absent").await.unwrap(), None);
+
+        let loads = AtomicUsize::new(0);
+        for _ in 0..3 {
+            let json = cache
+                .get_json_or_set_with("loaded", None, || async {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    serde_json::value::RawValue::from_string("[true, null]".to_owned())
+                })
+                .await
+                .unwrap();
+            assert_eq!(&*json, "[true, null]");
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "{}", cache.alias());
+        assert_eq!(
+            cache.get_raw("loaded").await.unwrap().as_deref(),
+            Some("[true, null]")
+        );
+        assert_eq!(
+            cache.stats(),
+            CacheStats {
+                hits: 4,
+                misses: 2,
+                errors: 0
+            },
+            "one miss per absent read, even when a load follows it"
+        );
+    }
+}
+
 async fn the_in_process_stores_are_bounded(backing: Backing) {
     let caches = backing.caches(&[("CACHE_MEMORY_MAX_CAPACITY", "20")]);
     for cache in caches.iter() {
@@ -762,6 +800,37 @@ mod on_redis {
         }
         assert_eq!(
             caches.persistent().stats(),
+            CacheStats {
+                hits: 0,
+                misses: 2,
+                errors: 0
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn text_that_is_not_json_is_never_passed_on_as_json() {
+        let server = RedisServer::start();
+        let caches = caches(&server, "svc");
+        let cache = caches.persistent();
+        let mut redis = server.client();
+        let _: () = redis.set("svc:page", "{\"id\": 7, trunc").unwrap();
+        assert_eq!(cache.get_json("page").await.unwrap(), None);
+        let exists: bool = redis.exists("svc:page").unwrap();
+        assert!(!exists, "the corrupted value was removed");
+
+        let _: () = redis.set("svc:page", "<html>").unwrap();
+        let json = cache
+            .get_json_or_set_with("page", None, || async {
+                serde_json::value::RawValue::from_string("{\"id\":7}".to_owned())
+            })
+            .await
+            .unwrap();
+        assert_eq!(&*json, "{\"id\":7}", "the loader answered instead");
+        let stored: String = redis.get("svc:page").unwrap();
+        assert_eq!(stored, "{\"id\":7}", "and its JSON replaced the bad value");
+        assert_eq!(
+            cache.stats(),
             CacheStats {
                 hits: 0,
                 misses: 2,

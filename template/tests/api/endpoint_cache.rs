@@ -424,6 +424,34 @@ async fn on_redis_the_entry_is_readable_json_with_the_route_ttl() {
 }
 
 #[tokio::test]
+async fn a_value_in_redis_that_is_not_json_is_a_miss_and_is_replaced() {
+    let redis = RedisServer::start();
+    let app = spawn_app_with(&[("CACHE_REDIS_URL", &redis.url())]).await;
+    app.put_json("/items/1", &json!({ "name": "pen" })).await;
+    get_json(&app, "/items/1").await;
+    assert_eq!(get_json(&app, "/items/1").await.1.as_deref(), Some("hit"));
+
+    // Anyone with redis-cli can write under the service's keys.
+    let mut client = redis.client();
+    let key = format!("{PREFIX}:items:1");
+    let set = redis::cmd("SET")
+        .arg(&key)
+        .arg("{\"name\": \"pen")
+        .query::<()>(&mut client);
+    set.expect("corrupt the entry");
+    let response = app.get("/items/1").await;
+    let cache = x_cache(&response);
+    let body = response.text().await.unwrap();
+    assert_eq!(cache.as_deref(), Some("miss"), "served: {body}");
+    let body: Value = serde_json::from_str(&body).expect("the answer is JSON");
+    assert_eq!(body["name"], "pen");
+
+    let stored: String = redis::cmd("GET").arg(&key).query(&mut client).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&stored).unwrap(), body);
+    assert_eq!(get_json(&app, "/items/1").await.1.as_deref(), Some("hit"));
+}
+
+#[tokio::test]
 async fn with_redis_down_items_are_served_and_hits_resume_when_it_returns() {
     let mut redis = RedisServer::start();
     let app = spawn_app_with(&[

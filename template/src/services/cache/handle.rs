@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::value::RawValue;
 
 use super::single_flight::SingleFlight;
 use super::stats::Counters;
@@ -116,18 +117,49 @@ impl Cache {
                 Ok(Some(value))
             }
             Err(error) => {
-                self.inner.counters.miss();
-                tracing::warn!(
-                    alias = %self.alias(), key, %error,
-                    "a cached value no longer decodes as the requested type; treating it as a miss and removing it"
-                );
-                if let Err(error) = self.inner.store.remove_if_unchanged(key, &json).await {
-                    self.inner.counters.error();
-                    log_swallowed(self.alias(), "remove undecodable value", key, &error);
-                }
+                self.discard_undecodable(key, &json, &error).await;
                 Ok(None)
             }
         }
+    }
+
+    /// The stored JSON text under `key`, to send on as it is (an HTTP body, say) without
+    /// decoding it: `None` if there is none or it expired.
+    ///
+    /// The text is always JSON. Values in an in-process store were written by this
+    /// process through [`Cache::set`] or [`Cache::set_raw`], so they are served as
+    /// they are. Redis can be written by anyone (`redis-cli SET`), so text from there is
+    /// checked first, without building anything; text that is not JSON is a miss, logged
+    /// and removed, as in [`Cache::get`].
+    ///
+    /// # Errors
+    /// [`CacheError`] when the backend fails.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let cache = caches.persistent();
+    /// assert_eq!(cache.get_json("item:3").await?, None);
+    /// cache.set_raw("item:3", r#"{"name":"pen"}"#, None).await?;
+    /// assert_eq!(cache.get_json("item:3").await?.as_deref(), Some(r#"{"name":"pen"}"#));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get_json(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        let Some(json) = self.read(key).await? else {
+            return Ok(None);
+        };
+        if self.backend() == Backend::Redis
+            && let Err(error) = serde_json::from_str::<IgnoredAny>(&json)
+        {
+            self.discard_undecodable(key, &json, &error).await;
+            return Ok(None);
+        }
+        self.inner.counters.hit();
+        Ok(Some(json))
     }
 
     /// The stored JSON text under `key`, undecoded (what `redis-cli GET` would show).
@@ -376,6 +408,61 @@ impl Cache {
             .await
     }
 
+    /// Cache-aside on JSON text, for callers that pass the value on without decoding
+    /// it (the endpoint cache): the stored text under `key` as [`Cache::get_json`] reads
+    /// it, or else the JSON that `loader` produces, which is then stored for `ttl`.
+    ///
+    /// As with [`Cache::get_or_set_with`], callers missing the same key at the same
+    /// moment share one loader run, a failed loader fails only its own caller, and cache
+    /// failures never fail the call.
+    ///
+    /// # Errors
+    /// Only the loader's error.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// use serde_json::value::RawValue;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), serde_json::Error> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let render = || async { RawValue::from_string(r#"{"total":3}"#.to_owned()) };
+    /// let json = caches.memory().get_json_or_set_with("report", None, render).await?;
+    /// assert_eq!(&*json, r#"{"total":3}"#);
+    /// assert_eq!(caches.memory().get_json("report").await.unwrap(), Some(json));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get_json_or_set_with<F, Fut, E>(
+        &self,
+        key: &str,
+        ttl: Option<Duration>,
+        loader: F,
+    ) -> Result<Arc<str>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Box<RawValue>, E>>,
+    {
+        match self.get_json(key).await {
+            Ok(Some(json)) => return Ok(json),
+            Ok(None) => {}
+            Err(error) => log_swallowed(self.alias(), "get", key, &error),
+        }
+        self.inner
+            .flights
+            .run(key, || async {
+                let json = loader().await?;
+                // `RawValue` is JSON by construction, so it is stored without `set_raw`'s check.
+                let result = self.write(key, json.get(), ttl).await;
+                if let Err(error) = self.counted(result) {
+                    log_swallowed(self.alias(), "set", key, &error);
+                }
+                Ok(Arc::from(json.get()))
+            })
+            .await
+    }
+
     /// Hits, misses and errors counted so far.
     ///
     /// ```
@@ -443,6 +530,20 @@ impl Cache {
             self.inner.counters.miss();
         }
         self.counted(result)
+    }
+
+    /// A stored value that does not decode is a miss: logged, and removed (only if it is
+    /// still the same value) so that the next write replaces it cleanly.
+    async fn discard_undecodable(&self, key: &str, json: &Arc<str>, error: &serde_json::Error) {
+        self.inner.counters.miss();
+        tracing::warn!(
+            alias = %self.alias(), key, %error,
+            "a cached value is not JSON or no longer decodes as the requested type; treating it as a miss and removing it"
+        );
+        if let Err(error) = self.inner.store.remove_if_unchanged(key, json).await {
+            self.inner.counters.error();
+            log_swallowed(self.alias(), "remove undecodable value", key, &error);
+        }
     }
 
     async fn write(&self, key: &str, json: &str, ttl: Option<Duration>) -> Result<(), CacheError> {

@@ -10,14 +10,18 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use foldhash::fast::RandomState;
 use mini_moka::sync::{Cache as Moka, ConcurrentCacheExt};
 
 use super::{Backend, CacheError, glob};
 
 /// One bounded in-process store.
 pub(super) struct MemoryStore {
-    /// Key (as given: the store belongs to one alias of one service) → entry.
-    entries: Moka<String, Entry>,
+    /// Key (as given: the store belongs to one alias of one service) → entry. Hashed
+    /// with foldhash (hashbrown's default, seeded at random per process) rather than
+    /// SipHash: mini-moka hashes a key several times per operation, and with SipHash
+    /// that was a large part of a cached request's cost.
+    entries: Moka<String, Entry, RandomState>,
 }
 
 /// A value and its deadline.
@@ -59,7 +63,9 @@ impl MemoryStore {
     /// An empty store holding at most `max_capacity` entries.
     pub(super) fn new(max_capacity: u64) -> Self {
         Self {
-            entries: Moka::builder().max_capacity(max_capacity).build(),
+            entries: Moka::builder()
+                .max_capacity(max_capacity)
+                .build_with_hasher(RandomState::default()),
         }
     }
 
