@@ -121,36 +121,50 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// The staged template: a copy of the template's parts, made once per test run.
 struct Stage {
-    /// Holds the copy alive for the whole run.
-    _dir: TempDir,
     /// The template root handed to cargo-generate.
     template: PathBuf,
     /// An empty cargo-generate config file.
     config: PathBuf,
 }
 
+/// Stages under cargo's scratch directory for integration tests (`target/tmp`), one
+/// directory per process; a static is never dropped, so earlier runs' stages are removed
+/// here instead, unless their process is still running.
 fn stage() -> &'static Stage {
     static STAGE: OnceLock<Stage> = OnceLock::new();
     STAGE.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("template-stage-")
-            .tempdir()
-            .expect("cannot create a temporary directory");
-        let template = dir.path().join("template-repo");
-        std::fs::create_dir(&template).expect("cannot create the staging directory");
+        let scratch = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale_stages(scratch);
+        let dir = scratch.join(format!("{STAGE_PREFIX}{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let template = dir.join("template-repo");
+        std::fs::create_dir_all(&template).expect("cannot create the staging directory");
         let root = repo_root();
         for part in TEMPLATE_PARTS {
             copy_recursively(&root.join(part), &template.join(part))
                 .unwrap_or_else(|error| panic!("cannot stage {part}: {error}"));
         }
-        let config = dir.path().join("cargo-generate-config.toml");
+        let config = dir.join("cargo-generate-config.toml");
         std::fs::write(&config, "").expect("cannot write the empty cargo-generate config");
-        Stage {
-            _dir: dir,
-            template,
-            config,
-        }
+        Stage { template, config }
     })
+}
+
+const STAGE_PREFIX: &str = "template-stage-";
+
+fn remove_stale_stages(scratch: &Path) {
+    let Ok(entries) = std::fs::read_dir(scratch) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(STAGE_PREFIX) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn copy_recursively(from: &Path, to: &Path) -> std::io::Result<()> {
