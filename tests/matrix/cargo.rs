@@ -186,3 +186,49 @@ fn tail_keeps_the_last_lines() {
     assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
     assert_eq!(tail("a", 5), "a");
 }
+
+#[test]
+fn a_failure_names_the_combination_and_step_and_shows_the_output() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = Command::new("sh");
+    command.args(["-c", "echo compiling; echo 'error: boom' >&2; exit 3"]);
+    let failure = run_command(
+        "self-test",
+        "build",
+        command,
+        dir.path(),
+        Duration::from_secs(60),
+    )
+    .expect_err("exit 3 is a failure");
+    for expected in [
+        "combination self-test",
+        "`build` failed",
+        "compiling",
+        "error: boom",
+    ] {
+        assert!(
+            failure.contains(expected),
+            "{expected:?} missing in:\n{failure}"
+        );
+    }
+}
+
+#[test]
+fn a_command_past_its_timeout_is_ended_and_reported() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = Command::new("sh");
+    // A grandchild too: the whole process group must go, or `wait` would hang on it.
+    command.args(["-c", "echo started; sleep 600 & sleep 600"]);
+    let failure = run_command(
+        "self-test",
+        "hang",
+        command,
+        dir.path(),
+        Duration::from_secs(1),
+    )
+    .expect_err("a hang is a failure");
+    assert!(
+        failure.contains("timed out") && failure.contains("started"),
+        "{failure}"
+    );
+}
