@@ -286,8 +286,12 @@ fn main() -> anyhow::Result<()> {
         "cache micro-benchmarks: {VALUE_BYTES}-byte JSON value, {KEYS} keys, {:.1} s per row",
         workload.duration.as_secs_f64()
     );
+{%- if redis %}
     memory_rows(&workload)?;
     redis_rows(&workload)
+{%- else %}
+    memory_rows(&workload)
+{%- endif %}
 }
 
 /// Settings of a cache with both aliases in process; Redis rows add the URL.
@@ -399,13 +403,6 @@ fn redis_rows(workload: &Workload) -> anyhow::Result<()> {
         println!("(removed the {removed} benchmark keys from Redis)");
         anyhow::Ok(())
     })
-}
-{%- else %}
-
-/// This project was generated without Redis support: there is no Redis row to run.
-fn redis_rows(_workload: &Workload) -> anyhow::Result<()> {
-    println!("persistent alias on Redis: skipped, this project was generated without Redis");
-    Ok(())
 }
 {%- endif %}
 

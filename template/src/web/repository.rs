@@ -2,8 +2,8 @@
 //!
 //! [`ItemRepository`] keeps items in process memory so the service runs with nothing
 //! else installed. Its methods are `async` and shaped like database calls on purpose:
-//! swap the map for a connection pool (sqlx, diesel-async, …) and the routes and the
-//! endpoint cache in front of them stay as they are. Data lives as long as the process
+//! swap the map for a connection pool (sqlx, diesel-async, …) and the routes{% if cache %} and the
+//! endpoint cache in front of them{% endif %} stay as they are. Data lives as long as the process
 //! and is not shared between instances, which is fine for an example and wrong for
 //! production.
 

@@ -36,7 +36,7 @@ use crate::services::cache::Caches;
 ///     }
 ///
 ///     async fn run(&self, _context: &JobContext) -> anyhow::Result<()> {
-///         // Delete the rows, call the API, refresh the cache...
+///         // Delete the rows, call the API, send the e-mails...
 ///         Ok(())
 ///     }
 /// }

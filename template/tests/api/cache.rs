@@ -61,8 +61,10 @@ on_each_backend!(
 struct Backing {
     /// `CACHE_PREFIX` of this test's service.
     prefix: String,
+{%- if redis %}
     /// `CACHE_REDIS_URL` when `persistent` is on Redis.
     redis_url: Option<String>,
+{%- endif %}
     /// The backend `persistent` is expected to report.
     persistent: Backend,
 }
@@ -71,7 +73,9 @@ impl Backing {
     fn in_process(test: &str) -> Self {
         Self {
             prefix: format!("test-{test}"),
+{%- if redis %}
             redis_url: None,
+{%- endif %}
             persistent: Backend::Memory,
         }
     }
@@ -90,9 +94,11 @@ impl Backing {
 
     fn settings(&self, prefix: &str, vars: &[(&str, &str)]) -> Settings {
         let mut env = vec![("CACHE_PREFIX".to_owned(), prefix.to_owned())];
+{%- if redis %}
         if let Some(url) = &self.redis_url {
             env.push(("CACHE_REDIS_URL".to_owned(), url.clone()));
         }
+{%- endif %}
         env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         Settings::from_reader(&mut EnvReader::from_map(env)).expect("test settings are valid")
     }

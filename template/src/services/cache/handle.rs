@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::single_flight::SingleFlight;
@@ -152,12 +152,16 @@ impl Cache {
         let Some(json) = self.read(key).await? else {
             return Ok(None);
         };
+{%- if redis %}
+        // Only text from Redis is checked: anyone can write there, while in-process text
+        // was serialised by this process.
         if self.backend() == Backend::Redis
-            && let Err(error) = serde_json::from_str::<IgnoredAny>(&json)
+            && let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(&json)
         {
             self.discard_undecodable(key, &json, &error).await;
             return Ok(None);
         }
+{%- endif %}
         self.inner.counters.hit();
         Ok(Some(json))
     }

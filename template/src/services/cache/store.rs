@@ -21,15 +21,17 @@ use super::redis::RedisStore;
 ///
 /// let caches = Caches::from_settings(&CacheSettings::default());
 /// assert_eq!(caches.persistent().backend(), Backend::Memory);
-/// assert_eq!(Backend::Redis.to_string(), "redis");
+/// assert_eq!(Backend::Memory.to_string(), "memory");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// A bounded store inside this process.
     Memory,
+{%- if redis %}
     /// The Redis server from `CACHE_REDIS_URL` or `CACHE_REDIS_HOST`.
     Redis,
+{%- endif %}
     /// `CACHE_ENABLED=false`: nothing is stored, every read misses.
     Disabled,
 }
@@ -38,7 +40,9 @@ impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(match self {
             Backend::Memory => "memory",
+{%- if redis %}
             Backend::Redis => "redis",
+{%- endif %}
             Backend::Disabled => "disabled",
         })
     }
