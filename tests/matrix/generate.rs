@@ -1,5 +1,12 @@
 //! Generates projects from this checkout through the cargo-generate library, as a user's
-//! `cargo generate --path <repo> --silent --name NAME -d option=value ...` would.
+//! `cargo generate --path <repo> template --silent --name NAME -d option=value ...` would.
+//!
+//! The sub-template argument (`template`) is passed the way that command line passes it:
+//! clap puts the first positional argument in `TemplatePath::auto_path`, and with `--path`
+//! given cargo-generate 0.23.14 reads that as the subfolder (`TemplatePath::subfolder()`;
+//! the `subfolder` field is only read when neither `--git`, `--path` nor `--favorite` is).
+//! The template folder has no `cargo-generate.toml` of its own, so cargo-generate looks
+//! upwards and applies the root one, hooks and conditionals included.
 //!
 //! Only the template's own files (`cargo-generate.toml`, `template/`, `hooks/`) are staged
 //! into a temporary directory once per run: a `--path` template is copied whole, so a
@@ -18,6 +25,9 @@ use crate::options::repo_root;
 
 /// The parts of the repository that make up the template.
 const TEMPLATE_PARTS: [&str; 3] = ["cargo-generate.toml", "template", "hooks"];
+
+/// The sub-template users name on the command line (`cargo generate --path . template`).
+const SUB_TEMPLATE: &str = "template";
 
 /// A generated project in a temporary directory.
 pub struct Project {
@@ -69,10 +79,7 @@ pub fn generate(name: &str, defines: &[String]) -> Result<Project, Failed> {
         .tempdir()
         .expect("cannot create a temporary directory");
     let args = GenerateArgs {
-        template_path: TemplatePath {
-            path: Some(stage.template.to_string_lossy().into_owned()),
-            ..TemplatePath::default()
-        },
+        template_path: template_path(&stage.template),
         name: Some(name.to_owned()),
         silent: true,
         vcs: Some(Vcs::None),
@@ -100,6 +107,15 @@ pub fn generate(name: &str, defines: &[String]) -> Result<Project, Failed> {
             message: plain(&format!("{error:#}")),
             leftovers: files_under(dir.path()),
         }),
+    }
+}
+
+/// What `cargo generate --path ROOT template` parses to.
+fn template_path(root: &Path) -> TemplatePath {
+    TemplatePath {
+        path: Some(root.to_string_lossy().into_owned()),
+        auto_path: Some(SUB_TEMPLATE.to_owned()),
+        ..TemplatePath::default()
     }
 }
 
@@ -203,4 +219,16 @@ fn plain(text: &str) -> String {
     ANSI.get_or_init(|| regex::Regex::new(r"\x1b\[[0-9;]*m").expect("valid regex"))
         .replace_all(text, "")
         .into_owned()
+}
+
+/// With `--path` given, only `auto_path` is read as the subfolder; a `subfolder` field
+/// would be ignored, and the generation would silently fall back to `sub_templates`.
+#[test]
+fn the_sub_template_argument_is_read_as_the_subfolder() {
+    let path = template_path(Path::new("/repo"));
+    assert_eq!(
+        path.subfolder().map(|s| s.as_ref().to_owned()).as_deref(),
+        Some(SUB_TEMPLATE),
+        "cargo-generate would not read the sub-template argument as the subfolder"
+    );
 }
