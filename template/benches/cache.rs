@@ -302,9 +302,7 @@ fn settings() -> CacheSettings {
         persistent_ttl: Duration::from_secs(600),
         prefix: "bench".to_owned(),
         memory_max_capacity: 10_000,
-{%- if redis %}
-        redis: None,
-{%- endif %}
+        ..CacheSettings::default()
     }
 }
 
@@ -382,10 +380,11 @@ fn redis_rows(workload: &Workload) -> anyhow::Result<()> {
         return Ok(());
     };
     let mut settings = settings();
-    settings.redis = Some(RedisSettings {
-        url: Secret::new(url),
+    settings.redis = RedisSettings {
+        url: Some(Secret::new(url)),
         timeout: Duration::from_secs(2),
-    });
+        ..RedisSettings::default()
+    };
     // A worker thread per core, as the service runs.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

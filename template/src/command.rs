@@ -1,22 +1,19 @@
 //! The command line: one subcommand per mode, and the start-up every mode shares.
 //!
 //! Start-up is the same for each mode: read [`Settings`] (a bad value stops here with
-//! one line naming the variable), install telemetry,{% if cache %} configure the caches,{% endif %} then
-//! hand over to the mode's `run`. Users never write this wiring themselves.
+//! one line per variable and exit code 78), install telemetry, build the
+//! [`AppContext`], then hand it to the mode's `run`. Users never write this wiring.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-{%- if web or worker or cache %}
-{% if cache %}
-use crate::services::cache::{Caches, configure_caches};
-{%- endif %}
-use crate::settings::Settings;
-use crate::telemetry;
-{%- endif %}
 
-/// Exit code for invalid configuration (`EX_CONFIG` from sysexits.h).
-pub const EXIT_CONFIG: u8 = 78;
+use crate::context::AppContext;
+use crate::settings::{Settings, SettingsError};
+{%- if web or worker %}
+use crate::shutdown::Shutdown;
+{%- endif %}
+use crate::telemetry;
 
 /// {{project-name}}: web server, worker and management commands in one binary.
 #[derive(Debug, Parser)]
@@ -27,63 +24,48 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Every mode the binary can run in.
+/// Every mode the binary can run in. Management commands are listed in `cli/mod.rs`
+/// and appear here as subcommands of their own.
 #[derive(Debug, Subcommand)]
 pub enum Command {
 {%- if web %}
     /// Run the HTTP server (binds APP_HOST:APP_PORT).
-    Web(crate::web::Args),
+    Web(WebArgs),
 {%- endif %}
 {%- if worker %}
     /// Run the background worker until SIGTERM or ctrl-c.
-    #[command(long_about = crate::worker::LONG_HELP)]
+    #[command(long_about = crate::worker::long_help())]
     Worker,
 {%- endif %}
 {%- if cli %}
-{%- if cache %}
-    /// Read and manage cache entries.
-    #[command(subcommand)]
-    Cache(crate::cli::cache::CacheCommand),
-{%- endif %}
-    /// Inspect the configuration.
-    #[command(subcommand)]
-    Config(crate::cli::config::ConfigCommand),
+    #[command(flatten)]
+    Manage(crate::cli::CliCommand),
 {%- endif %}
 }
+{%- if web %}
+
+/// Options of the `web` subcommand.
+#[derive(Debug, clap::Args)]
+pub struct WebArgs {
+{%- if worker %}
+    /// Also run the background worker in this process; both stop together.
+    #[arg(long)]
+    pub with_worker: bool,
+{%- endif %}
+}
+{%- endif %}
 
 impl Cli {
-    /// Runs the selected mode and returns the process exit code.
+    /// Runs the selected mode after the shared start-up and returns the exit code.
     pub fn run(self) -> ExitCode {
-{%- if cli %}
-{%- if web or worker or cache %}
-        match self.command {
-            // `config check` reports invalid settings instead of stopping on them.
-            Command::Config(command) => crate::cli::config::run(command),
-            mode => mode.start(),
-        }
-{%- else %}
-        // `config check` reports invalid settings instead of stopping on them.
-        let Command::Config(command) = self.command;
-        crate::cli::config::run(command)
-{%- endif %}
-{%- else %}
-        self.command.start()
-{%- endif %}
-    }
-}
-{%- if web or worker or cache %}
-
-impl Command {
-    /// The start-up every mode shares, then the mode itself.
-    fn start(self) -> ExitCode {
         let settings = match Settings::from_env() {
             Ok(settings) => settings,
             Err(error) => {
                 eprintln!("{error}");
-                return ExitCode::from(EXIT_CONFIG);
+                return ExitCode::from(SettingsError::EXIT_CODE);
             }
         };
-        telemetry::init(&settings.log, self.default_log_level());
+        telemetry::init(&settings.log, self.command.default_log_level());
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -95,20 +77,20 @@ impl Command {
             }
         };
         runtime.block_on(async move {
-{%- if cache %}
-            let caches = configure_caches(&settings.cache);
-{%- endif %}
-            match self.dispatch({% if web or worker %}settings{% if cache %}, {% endif %}{% endif %}{% if cache %}caches{% endif %}).await {
-                Ok(code) => code,
-                Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "stopped with an error");
-                    eprintln!("error: {error:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            let outcome = match AppContext::build(settings).await {
+                Ok(context) => self.command.run(context).await,
+                Err(error) => Err(error.context("start-up failed")),
+            };
+            outcome.unwrap_or_else(|error| {
+                tracing::error!(error = format!("{error:#}"), "stopped with an error");
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            })
         })
     }
+}
 
+impl Command {
     /// Long-running modes log at info; one-shot commands keep stderr quiet.
     fn default_log_level(&self) -> &'static str {
         match self {
@@ -119,36 +101,60 @@ impl Command {
             Command::Worker => "info",
 {%- endif %}
 {%- if cli %}
-{%- if cache %}
-            Command::Cache(_) => "warn",
-{%- endif %}
-            Command::Config(_) => "warn",
+            Command::Manage(_) => "warn",
 {%- endif %}
         }
     }
 
-    async fn dispatch(self{% if web or worker %}, settings: Settings{% endif %}{% if cache %}, caches: Caches{% endif %}) -> anyhow::Result<ExitCode> {
+    /// Runs the mode with the context every mode shares.
+    async fn run(self, context: AppContext) -> anyhow::Result<ExitCode> {
         match self {
+{%- if web and worker %}
+            Command::Web(args) if args.with_worker => {
+                run_web_and_worker(context, Shutdown::on_signals()?).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+{%- endif %}
 {%- if web %}
-            Command::Web(args) => crate::web::run(args, settings{% if cache %}, caches{% endif %})
-                .await
-                .map(|()| ExitCode::SUCCESS),
+            Command::Web(_) => {
+                let shutdown = Shutdown::on_signals()?;
+                crate::web::run(context, shutdown.requested()).await?;
+                Ok(ExitCode::SUCCESS)
+            }
 {%- endif %}
 {%- if worker %}
             Command::Worker => {
-                let shutdown = crate::worker::shutdown_signal();
-                crate::worker::run(&settings{% if cache %}, caches{% endif %}, shutdown)
-                    .await
-                    .map(|()| ExitCode::SUCCESS)
+                let shutdown = Shutdown::on_signals()?;
+                crate::worker::run(context, shutdown.requested()).await?;
+                Ok(ExitCode::SUCCESS)
             }
 {%- endif %}
 {%- if cli %}
-{%- if cache %}
-            Command::Cache(command) => crate::cli::cache::run(command, &caches).await,
+            Command::Manage(command) => command.run(context).await,
 {%- endif %}
-            // Handled before start-up in `Cli::run`; answering here too keeps it correct.
-            Command::Config(command) => Ok(crate::cli::config::run(command)),
-{%- endif %}
+        }
+    }
+}
+{%- if web and worker %}
+
+/// `web --with-worker`: the server and the worker side by side in one process. The
+/// signal, or either of them stopping, stops both.
+async fn run_web_and_worker(context: AppContext, shutdown: Shutdown) -> anyhow::Result<()> {
+    let stop_when_done = |result: anyhow::Result<()>| {
+        shutdown.trigger();
+        result
+    };
+    let (server, worker) = tokio::join!(
+        async { stop_when_done(crate::web::run(context.clone(), shutdown.requested()).await) },
+        async { stop_when_done(crate::worker::run(context.clone(), shutdown.requested()).await) },
+    );
+    match (server, worker) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(error), Ok(())) => Err(error),
+        (Ok(()), Err(error)) => Err(error.context("the worker failed")),
+        (Err(error), Err(worker_error)) => {
+            tracing::error!(error = format!("{worker_error:#}"), "the worker failed too");
+            Err(error)
         }
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use {{crate_name}}::command::Cli;
+use {{crate_name}}::settings::SettingsError;
 
 fn main() -> ExitCode {
     // A missing .env is normal (production sets real variables); a broken one is not.
@@ -13,7 +14,7 @@ fn main() -> ExitCode {
         && !error.not_found()
     {
         eprintln!("error: could not read .env: {error}");
-        return ExitCode::from(78);
+        return ExitCode::from(SettingsError::EXIT_CODE);
     }
     Cli::parse().run()
 }

@@ -1,22 +1,26 @@
 //! Configuration from the environment, one struct per concern.
 //!
-//! Every variable is read once at start-up by [`Settings::from_env`]. Invalid values are
-//! all collected before giving up, so a misconfigured deployment learns about every
-//! mistake in one go, each on its own line naming the variable and the expected form.
-//! `.env.example` lists every variable with its default.
+//! Every variable is read once at start-up by [`Settings::from_env`]: `envy` maps each
+//! concern's prefix (`LOG_` and the others) onto a struct, and [`EnvReader`] checks the
+//! values. Invalid values are all collected before giving up, so a misconfigured
+//! deployment learns about every mistake in one go, each on its own line naming the
+//! variable and the expected form. An empty variable counts as unset.
+//!
+//! Each default is a constant next to the setting that uses it; `.env.example`, the
+//! README's tables and `--help` are checked against those constants by the tests below.
 {% if web %}
-mod app;
+pub mod app;
 {%- endif %}
 {%- if cache %}
-mod cache;
+pub mod cache;
 {%- endif %}
 mod env;
-mod log;
+pub mod log;
 {%- if redis %}
 mod secret;
 {%- endif %}
 {%- if worker %}
-mod worker;
+pub mod worker;
 {%- endif %}
 {% if web %}
 pub use app::AppSettings;
@@ -27,7 +31,7 @@ pub use cache::CacheSettings;
 {%- if redis %}
 pub use cache::RedisSettings;
 {%- endif %}
-pub use env::{EnvReader, InvalidVar, SettingsError};
+pub use env::{EnvReader, InvalidVar, SettingsError, VarValue};
 pub use log::{LogFormat, LogSettings};
 {%- if redis %}
 pub use secret::Secret;
@@ -64,11 +68,26 @@ impl Settings {
         Self::from_reader(&mut EnvReader::from_process())
     }
 
-    /// Reads settings through `reader`; tests pass a reader over a fixed map.
+    /// Reads fixed `(name, value)` pairs instead of the process environment; tests and
+    /// examples use it.
+    ///
+    /// ```
+    /// use {{crate_name}}::settings::Settings;
+    ///
+    /// let settings = Settings::from_vars([("LOG_FORMAT", "json")]).unwrap();
+    /// assert_eq!(settings.log.format.as_str(), "json");
+    /// assert!(Settings::from_vars([("LOG_FORMAT", "xml")]).is_err());
+    /// ```
     ///
     /// # Errors
     /// Returns every invalid variable at once; see [`SettingsError`].
-    pub fn from_reader(reader: &mut EnvReader) -> Result<Self, SettingsError> {
+    pub fn from_vars<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, SettingsError> {
+        Self::from_reader(&mut EnvReader::from_map(vars))
+    }
+
+    fn from_reader(reader: &mut EnvReader) -> Result<Self, SettingsError> {
         let settings = Self {
             log: LogSettings::read(reader),
 {%- if web %}
@@ -83,5 +102,75 @@ impl Settings {
         };
         reader.finish()?;
         Ok(settings)
+    }
+
+    /// Every variable with the value in effect (`None`: unset), secrets redacted,
+    /// grouped by concern with the group's title: what `config check` prints.
+    pub fn vars(&self) -> Vec<(&'static str, Vec<VarValue>)> {
+        vec![
+            ("Logging", self.log.vars()),
+{%- if web %}
+            ("Web server", self.app.vars()),
+{%- endif %}
+{%- if worker %}
+            ("Worker", self.worker.vars()),
+{%- endif %}
+{%- if cache %}
+            ("Cache", self.cache.vars()),
+{%- endif %}
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Settings, VarValue};
+
+    const ENV_EXAMPLE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example"));
+    const README: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+
+    /// The defaults, from the constants the settings code uses.
+    fn defaults() -> Vec<VarValue> {
+        let settings = Settings::from_vars::<&str, &str>([]).expect("the defaults are valid");
+        settings
+            .vars()
+            .into_iter()
+            .flat_map(|(_, vars)| vars)
+            .collect()
+    }
+
+    #[test]
+    fn env_example_lists_every_variable_with_its_default() {
+        for (name, default) in defaults() {
+            let listed = ENV_EXAMPLE.lines().find_map(|line| {
+                let line = line.trim_start_matches(['#', ' ']);
+                let value = line.strip_prefix(name)?.strip_prefix('=')?;
+                Some(value.split_whitespace().next().unwrap_or_default())
+            });
+            let Some(listed) = listed else {
+                panic!(".env.example does not list {name}");
+            };
+            if let Some(default) = default {
+                assert_eq!(listed, default, ".env.example gives {name} another default");
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_table_gives_every_default() {
+        for (name, default) in defaults() {
+            let row = format!("| `{name}` | ");
+            let Some(start) = README.find(&row) else {
+                panic!("README.md has no table row for {name}");
+            };
+            let cell = README[start + row.len()..]
+                .split(" |")
+                .next()
+                .unwrap_or_default();
+            // Unset by default: the row says what happens instead.
+            if let Some(default) = default {
+                assert_eq!(cell, format!("`{default}`"), "README.md: {name}");
+            }
+        }
     }
 }

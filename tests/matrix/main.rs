@@ -8,6 +8,7 @@
 //! - [`full_checks`]: build, clippy, rustfmt and tests through [`cargo`], one command at a
 //!   time in one shared target directory.
 //! - [`docker`]: the Dockerfile and compose.yaml, and the builder's steps run for real.
+//! - [`liquid`]: Liquid in the template's Rust sources stays at item level.
 //!
 //! Run it with `ci/test` (or `cargo test --locked` here); `cargo test -- static` or
 //! `cargo test -- everything_on` narrows it down.
@@ -17,6 +18,7 @@ mod combinations;
 mod docker;
 mod full_checks;
 mod generate;
+mod liquid;
 mod options;
 mod refusals;
 mod static_checks;

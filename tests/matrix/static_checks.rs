@@ -16,7 +16,7 @@ use crate::{docker, generate, options};
 
 /// Paths that exist exactly when their option is on.
 const OWNED_PATHS: &[(&str, &[&str])] = &[
-    ("web", &["src/web"]),
+    ("web", &["src/web", "src/items"]),
     ("worker", &["src/worker"]),
     ("cli", &["src/cli"]),
     ("cache", &["src/services/cache"]),
@@ -595,7 +595,8 @@ fn env_example_matches_settings(tree: &Tree, combination: &Combination) -> Vec<S
             .find(|(prefix, _)| name.starts_with(prefix))
             .is_none_or(|(_, option)| combination.is_on(option))
     };
-    let read_pattern = regex(r#""([A-Z][A-Z0-9_]*)""#);
+    // Names, not the prefixes (`"APP_"`) that envy reads a concern's variables with.
+    let read_pattern = regex(r#""([A-Z][A-Z0-9_]*[A-Z0-9])""#);
     let mut read = BTreeSet::new();
     for (path, text) in tree.rust_files("src") {
         if !(path == Path::new("src/settings.rs") || path.starts_with("src/settings")) {

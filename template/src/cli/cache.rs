@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::ValueEnum;
 use clap::builder::PossibleValue;
 
+use crate::context::AppContext;
 use crate::services::cache::{Alias, Backend, Cache, CacheError, Caches};
 
 /// `cache get` found nothing under the key.
@@ -117,42 +118,56 @@ impl ValueEnum for Alias {
     fn to_possible_value(&self) -> Option<PossibleValue> {
         let help = match self {
             Alias::Memory => "in this process only",
-            Alias::Persistent => "{% if redis %}Redis when configured, else in-process{% else %}in-process, apart from memory{% endif %}",
+            Alias::Persistent => PERSISTENT_HELP,
         };
         Some(PossibleValue::new(self.as_str()).help(help))
     }
 }
+{%- if redis %}
 
-/// Runs a `cache` command against `caches` and returns the exit code.
-///
-/// # Errors
-/// Only when the result cannot be written to stdout; cache failures become
-/// [`EXIT_UNAVAILABLE`] with a message on stderr.
-pub async fn run(command: CacheCommand, caches: &Caches) -> anyhow::Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
-    let code = match command {
-        CacheCommand::Get { key, alias } => get(caches.get(alias.alias), &key, &mut out).await?,
-        CacheCommand::Set {
-            key,
-            json,
-            alias,
-            ttl,
-        } => set(caches.get(alias.alias), &key, &json, ttl, &mut out).await?,
-        CacheCommand::Delete {
-            key,
-            alias,
-            pattern,
-        } => delete(caches.get(alias.alias), &key, pattern, &mut out).await?,
-        CacheCommand::Clear { alias } => clear(caches.get(alias.alias), &mut out).await?,
-        CacheCommand::Stats { json } => stats(caches, json, &mut out).await?,
-    };
-    out.flush()?;
-    Ok(code)
+/// What `--alias persistent` reaches.
+const PERSISTENT_HELP: &str = "Redis when configured, else in-process";
+{%- else %}
+
+/// What `--alias persistent` reaches.
+const PERSISTENT_HELP: &str = "in-process, apart from memory";
+{%- endif %}
+
+impl CacheCommand {
+    /// Runs the command against the context's caches and returns the exit code.
+    ///
+    /// # Errors
+    /// Only when the result cannot be written to stdout; cache failures become
+    /// [`EXIT_UNAVAILABLE`] with a message on stderr.
+    pub async fn run(self, context: AppContext) -> anyhow::Result<ExitCode> {
+        let caches = &context.caches;
+        let mut out = std::io::stdout().lock();
+        let code = match self {
+            Self::Get { key, alias } => get(caches.get(alias.alias), &key, &mut out).await?,
+            Self::Set {
+                key,
+                json,
+                alias,
+                ttl,
+            } => set(caches.get(alias.alias), &key, &json, ttl, &mut out).await?,
+            Self::Delete {
+                key,
+                alias,
+                pattern,
+            } => delete(caches.get(alias.alias), &key, pattern, &mut out).await?,
+            Self::Clear { alias } => clear(caches.get(alias.alias), &mut out).await?,
+            Self::Stats { json } => stats(caches, json, &mut out).await?,
+        };
+        out.flush()?;
+        Ok(code)
+    }
 }
 
 async fn get(cache: &Cache, key: &str, out: &mut impl std::io::Write) -> anyhow::Result<ExitCode> {
     warn_if_disabled(cache);
-    match cache.get_raw(key).await {
+    // Text that is not JSON (written by hand with redis-cli) is a miss, removed with a
+    // warning, exactly as the service itself treats it.
+    match cache.get_json(key).await {
         Ok(Some(json)) => {
             writeln!(out, "{json}")?;
             Ok(ExitCode::SUCCESS)

@@ -2,33 +2,77 @@
 
 use std::time::Duration;
 
-use super::EnvReader;
+use serde::Deserialize;
+
+use super::{EnvReader, VarValue};
+
+/// `APP_HOST` when unset: loopback only (the Docker image sets `0.0.0.0`).
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+/// `APP_PORT` when unset.
+pub const DEFAULT_PORT: u16 = 8080;
+/// `APP_BODY_LIMIT_BYTES` when unset.
+pub const DEFAULT_BODY_LIMIT_BYTES: u64 = 262_144;
+/// `APP_SHUTDOWN_TIMEOUT_MS` when unset.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_MS: u64 = 30_000;
 
 /// Where the web server listens and how it treats requests.
 #[derive(Debug, Clone)]
 pub struct AppSettings {
-    /// `APP_HOST` (default `127.0.0.1`; the Docker image sets `0.0.0.0`).
+    /// `APP_HOST`: the address to bind.
     pub host: String,
-    /// `APP_PORT` (default 8080; 0 picks a free port, as the tests do).
+    /// `APP_PORT` (0 picks a free port, as the tests do).
     pub port: u16,
-    /// `APP_BODY_LIMIT_BYTES` (default 262144): larger JSON bodies get 413.
+    /// `APP_BODY_LIMIT_BYTES`: larger JSON bodies get 413.
     pub body_limit_bytes: usize,
-    /// `APP_SHUTDOWN_TIMEOUT_MS` (default 30000): how long in-flight requests may run
-    /// after SIGTERM before the server stops anyway.
+    /// `APP_SHUTDOWN_TIMEOUT_MS`: how long in-flight requests may run after SIGTERM
+    /// before the server stops anyway.
     pub shutdown_timeout: Duration,
+}
+
+/// `APP_*` as text, as envy reads it.
+#[derive(Debug, Default, Deserialize)]
+struct AppVars {
+    host: Option<String>,
+    port: Option<String>,
+    body_limit_bytes: Option<String>,
+    shutdown_timeout_ms: Option<String>,
 }
 
 impl AppSettings {
     pub(super) fn read(env: &mut EnvReader) -> Self {
+        let vars: AppVars = env.prefixed("APP_");
+        let body_limit_bytes = env.number(
+            "APP_BODY_LIMIT_BYTES",
+            vars.body_limit_bytes,
+            DEFAULT_BODY_LIMIT_BYTES,
+            1,
+        );
         Self {
-            host: env
-                .string("APP_HOST")
-                .unwrap_or_else(|| "127.0.0.1".to_owned()),
-            port: env.port("APP_PORT", 8080, true),
-            body_limit_bytes: usize::try_from(env.number("APP_BODY_LIMIT_BYTES", 262_144, 1))
-                .unwrap_or(usize::MAX),
-            shutdown_timeout: env.millis("APP_SHUTDOWN_TIMEOUT_MS", Duration::from_secs(30)),
+            host: vars.host.unwrap_or_else(|| DEFAULT_HOST.to_owned()),
+            port: env.port("APP_PORT", vars.port, DEFAULT_PORT, true),
+            body_limit_bytes: usize::try_from(body_limit_bytes).unwrap_or(usize::MAX),
+            shutdown_timeout: env.millis(
+                "APP_SHUTDOWN_TIMEOUT_MS",
+                vars.shutdown_timeout_ms,
+                Duration::from_millis(DEFAULT_SHUTDOWN_TIMEOUT_MS),
+            ),
         }
+    }
+
+    /// Every `APP_*` variable with the value in effect, as `config check` prints them.
+    pub fn vars(&self) -> Vec<VarValue> {
+        vec![
+            ("APP_HOST", Some(self.host.clone())),
+            ("APP_PORT", Some(self.port.to_string())),
+            (
+                "APP_BODY_LIMIT_BYTES",
+                Some(self.body_limit_bytes.to_string()),
+            ),
+            (
+                "APP_SHUTDOWN_TIMEOUT_MS",
+                Some(self.shutdown_timeout.as_millis().to_string()),
+            ),
+        ]
     }
 }
 

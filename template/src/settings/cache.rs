@@ -7,147 +7,268 @@
 
 use std::time::Duration;
 
-use super::EnvReader;
+use serde::Deserialize;
+
+{% if redis -%}
+use super::secret::{Secret, url_without_password};
+{% endif -%}
+use super::{EnvReader, VarValue};
+
+/// `CACHE_ENABLED` when unset.
+pub const DEFAULT_ENABLED: bool = true;
+/// `CACHE_DEFAULT_TTL` when unset, in seconds.
+pub const DEFAULT_TTL_SECS: u64 = 300;
+/// `CACHE_PERSISTENT_TTL` when unset, in seconds.
+pub const DEFAULT_PERSISTENT_TTL_SECS: u64 = 3600;
+/// `CACHE_PREFIX` when unset: the package name.
+pub const DEFAULT_PREFIX: &str = env!("CARGO_PKG_NAME");
+/// `CACHE_MEMORY_MAX_CAPACITY` when unset, in entries.
+pub const DEFAULT_MEMORY_MAX_CAPACITY: u64 = 10_000;
 {%- if redis %}
-use super::Secret;
+/// `CACHE_REDIS_PORT` when unset.
+pub const DEFAULT_REDIS_PORT: u16 = 6379;
+/// `CACHE_REDIS_DB` when unset.
+pub const DEFAULT_REDIS_DB: u64 = 0;
+/// `CACHE_REDIS_TIMEOUT_MS` when unset.
+pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 500;
 {%- endif %}
 
 /// Configuration of both cache aliases.
 #[derive(Debug, Clone)]
 pub struct CacheSettings {
-    /// `CACHE_ENABLED` (default `true`): `false` turns every cache operation into a
-    /// no-op and no Redis connection is ever made.
+    /// `CACHE_ENABLED`: `false` turns every cache operation into a no-op and no Redis
+    /// connection is ever made.
     pub enabled: bool,
-    /// `CACHE_DEFAULT_TTL` (seconds, default 300): the `memory` alias's default TTL.
+    /// `CACHE_DEFAULT_TTL` (seconds): the `memory` alias's default TTL.
     pub default_ttl: Duration,
-    /// `CACHE_PERSISTENT_TTL` (seconds, default 3600): the `persistent` alias's default TTL.
+    /// `CACHE_PERSISTENT_TTL` (seconds): the `persistent` alias's default TTL.
     pub persistent_ttl: Duration,
-    /// `CACHE_PREFIX` (default: the package name): namespace of every key, so several
-    /// services can share one Redis and `clear` only touches this one's keys.
+    /// `CACHE_PREFIX`: namespace of every key, so several services can share one Redis
+    /// and `clear` only touches this one's keys.
     pub prefix: String,
-    /// `CACHE_MEMORY_MAX_CAPACITY` (entries, default 10000): bound of each in-process store.
+    /// `CACHE_MEMORY_MAX_CAPACITY` (entries): bound of each in-process store.
     pub memory_max_capacity: u64,
 {%- if redis %}
-    /// Redis for the `persistent` alias; `None` means the in-process fallback.
-    pub redis: Option<RedisSettings>,
+    /// `CACHE_REDIS_*`: Redis for the `persistent` alias, when a host or URL is set.
+    pub redis: RedisSettings,
 {%- endif %}
 }
 
 {%- if redis %}
 
-/// Where and how to reach Redis.
+/// Where and how to reach Redis, as configured.
 #[derive(Debug, Clone)]
 pub struct RedisSettings {
-    /// The connection URL, built from `CACHE_REDIS_HOST`, `CACHE_REDIS_PORT`,
-    /// `CACHE_REDIS_PASSWORD` and `CACHE_REDIS_DB`, or taken whole from `CACHE_REDIS_URL`
-    /// (`redis://` or `rediss://` for TLS). Secret because it may hold the password.
-    pub url: Secret,
-    /// `CACHE_REDIS_TIMEOUT_MS` (default 500): bound of connecting and of every command.
+    /// `CACHE_REDIS_HOST`: set, the persistent alias uses Redis.
+    pub host: Option<String>,
+    /// `CACHE_REDIS_PORT`.
+    pub port: u16,
+    /// `CACHE_REDIS_DB`: the database number.
+    pub db: u64,
+    /// `CACHE_REDIS_PASSWORD`.
+    pub password: Option<Secret>,
+    /// `CACHE_REDIS_URL` (`redis://` or `rediss://` for TLS): overrides host, port,
+    /// password and db. Secret because it may hold the password.
+    pub url: Option<Secret>,
+    /// `CACHE_REDIS_TIMEOUT_MS`: bound of connecting and of every command.
     pub timeout: Duration,
+}
+
+impl Default for RedisSettings {
+    /// No Redis (in-process fallback), with the documented port, db and timeout.
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: DEFAULT_REDIS_PORT,
+            db: DEFAULT_REDIS_DB,
+            password: None,
+            url: None,
+            timeout: Duration::from_millis(DEFAULT_REDIS_TIMEOUT_MS),
+        }
+    }
 }
 {%- endif %}
 
 impl Default for CacheSettings {
-    /// The documented defaults: enabled, TTLs of 300 s (`memory`) and 3600 s
-    /// (`persistent`), the package name as prefix, 10,000 entries per in-process store,
-    /// Redis off. Tests and examples start from here:
+    /// The documented defaults{% if redis %}, Redis off{% endif %}. Tests and examples start from here:
     /// `CacheSettings { enabled: false, ..CacheSettings::default() }`.
     fn default() -> Self {
         Self {
-            enabled: true,
-            default_ttl: Duration::from_secs(300),
-            persistent_ttl: Duration::from_secs(3600),
-            prefix: env!("CARGO_PKG_NAME").to_owned(),
-            memory_max_capacity: 10_000,
+            enabled: DEFAULT_ENABLED,
+            default_ttl: Duration::from_secs(DEFAULT_TTL_SECS),
+            persistent_ttl: Duration::from_secs(DEFAULT_PERSISTENT_TTL_SECS),
+            prefix: DEFAULT_PREFIX.to_owned(),
+            memory_max_capacity: DEFAULT_MEMORY_MAX_CAPACITY,
 {%- if redis %}
-            redis: None,
+            redis: RedisSettings::default(),
 {%- endif %}
         }
     }
 }
 
+/// `CACHE_*` as text, as envy reads it.
+#[derive(Debug, Default, Deserialize)]
+struct CacheVars {
+    enabled: Option<String>,
+    default_ttl: Option<String>,
+    persistent_ttl: Option<String>,
+    prefix: Option<String>,
+    memory_max_capacity: Option<String>,
+{%- if redis %}
+    redis_host: Option<String>,
+    redis_url: Option<String>,
+    redis_port: Option<String>,
+    redis_db: Option<String>,
+    redis_password: Option<String>,
+    redis_timeout_ms: Option<String>,
+{%- endif %}
+}
+
 impl CacheSettings {
     pub(super) fn read(env: &mut EnvReader) -> Self {
+        let vars: CacheVars = env.prefixed("CACHE_");
         let defaults = Self::default();
-{%- if redis %}{% else %}
-        for name in ["CACHE_REDIS_HOST", "CACHE_REDIS_URL"] {
-            if env.string(name).is_some() {
-                // Telemetry starts after settings, so this goes straight to stderr.
-                eprintln!(
-                    "warning: {name} is set but this service was built without Redis support; \
-                     the persistent alias stays in-process"
-                );
-            }
-        }
-{%- endif %}
-        Self {
-            enabled: env.bool("CACHE_ENABLED", defaults.enabled),
-            default_ttl: env.seconds("CACHE_DEFAULT_TTL", defaults.default_ttl),
-            persistent_ttl: env.seconds("CACHE_PERSISTENT_TTL", defaults.persistent_ttl),
-            prefix: env.string("CACHE_PREFIX").unwrap_or(defaults.prefix),
+        let settings = Self {
+            enabled: env.bool("CACHE_ENABLED", vars.enabled, defaults.enabled),
+            default_ttl: env.seconds("CACHE_DEFAULT_TTL", vars.default_ttl, defaults.default_ttl),
+            persistent_ttl: env.seconds(
+                "CACHE_PERSISTENT_TTL",
+                vars.persistent_ttl,
+                defaults.persistent_ttl,
+            ),
+            prefix: vars.prefix.unwrap_or(defaults.prefix),
             memory_max_capacity: env.number(
                 "CACHE_MEMORY_MAX_CAPACITY",
+                vars.memory_max_capacity,
                 defaults.memory_max_capacity,
                 1,
             ),
 {%- if redis %}
-            redis: RedisSettings::read(env),
+            redis: RedisSettings {
+                host: vars.redis_host,
+                port: env.port(
+                    "CACHE_REDIS_PORT",
+                    vars.redis_port,
+                    DEFAULT_REDIS_PORT,
+                    false,
+                ),
+                db: env.number("CACHE_REDIS_DB", vars.redis_db, DEFAULT_REDIS_DB, 0),
+                password: vars.redis_password.map(Secret::new),
+                url: vars.redis_url.map(Secret::new),
+                timeout: env.millis(
+                    "CACHE_REDIS_TIMEOUT_MS",
+                    vars.redis_timeout_ms,
+                    defaults.redis.timeout,
+                ),
+            },
 {%- endif %}
-        }
+        };
+{%- if redis %}
+        settings.redis.check(env);
+{%- else %}
+        warn_about_ignored_variables(env);
+{%- endif %}
+        settings
+    }
+
+    /// Every `CACHE_*` variable with the value in effect (`None`: unset), secrets
+    /// redacted, as `config check` prints them.
+    pub fn vars(&self) -> Vec<VarValue> {
+        vec![
+            ("CACHE_ENABLED", Some(self.enabled.to_string())),
+            (
+                "CACHE_DEFAULT_TTL",
+                Some(self.default_ttl.as_secs().to_string()),
+            ),
+            (
+                "CACHE_PERSISTENT_TTL",
+                Some(self.persistent_ttl.as_secs().to_string()),
+            ),
+            ("CACHE_PREFIX", Some(self.prefix.clone())),
+            (
+                "CACHE_MEMORY_MAX_CAPACITY",
+                Some(self.memory_max_capacity.to_string()),
+            ),
+{%- if redis %}
+            ("CACHE_REDIS_HOST", self.redis.host.clone()),
+            ("CACHE_REDIS_PORT", Some(self.redis.port.to_string())),
+            ("CACHE_REDIS_DB", Some(self.redis.db.to_string())),
+            (
+                "CACHE_REDIS_PASSWORD",
+                self.redis.password.as_ref().map(Secret::to_string),
+            ),
+            (
+                "CACHE_REDIS_URL",
+                self.redis
+                    .url
+                    .as_ref()
+                    .map(|url| url_without_password(url.expose())),
+            ),
+            (
+                "CACHE_REDIS_TIMEOUT_MS",
+                Some(self.redis.timeout.as_millis().to_string()),
+            ),
+{%- endif %}
+        ]
     }
 }
 
 {%- if redis %}
 
 impl RedisSettings {
-    fn read(env: &mut EnvReader) -> Option<Self> {
-        let timeout = env.millis("CACHE_REDIS_TIMEOUT_MS", Duration::from_millis(500));
-        let port = env.port("CACHE_REDIS_PORT", 6379, false);
-        let db = env.number("CACHE_REDIS_DB", 0, 0);
-        let password = env.string("CACHE_REDIS_PASSWORD");
-        if let Some(url) = env.string("CACHE_REDIS_URL") {
+    /// The URL the persistent alias connects to: `CACHE_REDIS_URL`, else one built from
+    /// host, port, password and db; `None` when neither a URL nor a host is set.
+    pub fn connection_url(&self) -> Option<Secret> {
+        if let Some(url) = &self.url {
+            return Some(url.clone());
+        }
+        let host = self.host.as_deref()?;
+        let auth = self
+            .password
+            .as_ref()
+            .map(|password| format!(":{}@", encode_userinfo(password.expose())))
+            .unwrap_or_default();
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        Some(Secret::new(format!(
+            "redis://{auth}{host}:{}/{}",
+            self.port, self.db
+        )))
+    }
+
+    /// Rejects a URL or host that the redis crate cannot use, so that a typo stops
+    /// start-up instead of failing every cache operation. The URL may carry a password,
+    /// so it is never echoed.
+    fn check(&self, env: &mut EnvReader) {
+        if let Some(url) = &self.url {
+            let url = url.expose();
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                // The URL may carry a password, so it is not echoed.
                 env.reject(
                     "CACHE_REDIS_URL",
                     None,
                     "a URL starting with redis:// or rediss://",
                 );
-                return None;
-            }
-            // The redis crate is the judge of what it can connect to; asking it here
-            // turns a typo into a start-up error instead of a failing cache.
-            if redis::Client::open(url.as_str()).is_err() {
+            } else if redis::Client::open(url).is_err() {
                 env.reject(
                     "CACHE_REDIS_URL",
                     None,
                     "a valid URL such as redis://:password@host:6379/0",
                 );
-                return None;
             }
-            return Some(Self {
-                url: Secret::new(url),
-                timeout,
-            });
+            return;
         }
-        let host = env.string("CACHE_REDIS_HOST")?;
-        let auth = password
-            .map(|password| format!(":{}@", encode_userinfo(&password)))
-            .unwrap_or_default();
-        let bracketed = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host.clone()
-        };
-        let url = format!("redis://{auth}{bracketed}:{port}/{db}");
-        if redis::Client::open(url.as_str()).is_err() {
-            env.reject("CACHE_REDIS_HOST", Some(host), "a host name or IP address");
-            return None;
+        if let Some(url) = self.connection_url()
+            && redis::Client::open(url.expose()).is_err()
+        {
+            env.reject(
+                "CACHE_REDIS_HOST",
+                self.host.clone(),
+                "a host name or IP address",
+            );
         }
-        Some(Self {
-            url: Secret::new(url),
-            timeout,
-        })
     }
 }
 
@@ -162,6 +283,20 @@ fn encode_userinfo(raw: &str) -> String {
         }
     }
     encoded
+}
+{%- else %}
+
+/// This service was built without Redis: a Redis variable does nothing, which is worth
+/// one line. Telemetry starts after settings, so it goes straight to stderr.
+fn warn_about_ignored_variables(env: &EnvReader) {
+    for name in ["CACHE_REDIS_HOST", "CACHE_REDIS_URL"] {
+        if env.is_set(name) {
+            eprintln!(
+                "warning: {name} is set but this service was built without Redis support; \
+                 the persistent alias stays in-process"
+            );
+        }
+    }
 }
 {%- endif %}
 
@@ -184,7 +319,8 @@ mod tests {
         assert_eq!(settings.prefix, env!("CARGO_PKG_NAME"));
         assert_eq!(settings.memory_max_capacity, 10_000);
 {%- if redis %}
-        assert!(settings.redis.is_none());
+        assert!(settings.redis.connection_url().is_none());
+        assert_eq!(settings.redis.timeout, Duration::from_millis(500));
 {%- endif %}
     }
 
@@ -217,11 +353,11 @@ mod tests {
         ]);
         let settings = CacheSettings::read(&mut env);
         assert!(env.finish().is_ok());
-        let redis = settings.redis.as_ref().expect("redis is configured");
-        assert_eq!(
-            redis.url.expose(),
-            "redis://:p%40ss%20word@cache.internal:6380/2"
-        );
+        let url = settings
+            .redis
+            .connection_url()
+            .expect("redis is configured");
+        assert_eq!(url.expose(), "redis://:p%40ss%20word@cache.internal:6380/2");
         let debug = format!("{settings:?}");
         assert!(
             !debug.contains("p%40ss") && !debug.contains("p@ss"),
@@ -238,7 +374,11 @@ mod tests {
         let settings = CacheSettings::read(&mut env);
         assert!(env.finish().is_ok());
         assert_eq!(
-            settings.redis.expect("redis is configured").url.expose(),
+            settings
+                .redis
+                .connection_url()
+                .expect("redis is configured")
+                .expose(),
             "rediss://:secret@tls.example:6380/0"
         );
 

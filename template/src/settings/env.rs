@@ -1,12 +1,20 @@
-//! Typed reads of environment variables whose errors name the variable, the value and
-//! the expected form.
+//! From environment variables to typed settings, with errors that name the variable,
+//! quote the value and say what would have been accepted.
 //!
-//! An [`EnvReader`] keeps going after a bad value so that [`SettingsError`] can list
-//! every invalid variable, not only the first.
+//! `envy` maps each concern's variables (`LOG_*` and the others) onto a serde struct of
+//! raw text. The typed checks happen here rather than in serde because serde stops at the
+//! first bad value and cannot say which form was expected; an [`EnvReader`] keeps going
+//! so that [`SettingsError`] lists every invalid variable at once.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+/// A variable's name and the value in effect (`None`: unset; secrets `[redacted]`), as
+/// `config check` prints it.
+pub type VarValue = (&'static str, Option<String>);
 
 /// One variable whose value could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,11 +40,16 @@ impl fmt::Display for InvalidVar {
     }
 }
 
-/// Every invalid variable found while reading the settings.
+/// Every invalid variable found while reading the settings, one line each.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct SettingsError {
     /// The invalid variables, in the order they were read.
     pub invalid: Vec<InvalidVar>,
+}
+
+impl SettingsError {
+    /// The exit code for invalid configuration (`EX_CONFIG` from sysexits.h).
+    pub const EXIT_CODE: u8 = 78;
 }
 
 impl fmt::Display for SettingsError {
@@ -54,60 +67,79 @@ impl fmt::Display for SettingsError {
     }
 }
 
-type Lookup = Box<dyn Fn(&str) -> Option<String> + Send>;
-
-/// Reads variables one by one and remembers which ones were invalid.
+/// A snapshot of the environment, read concern by concern, that remembers which
+/// variables were invalid.
 pub struct EnvReader {
-    lookup: Lookup,
+    /// Set, non-empty variables, trimmed. An empty value counts as unset everywhere.
+    vars: HashMap<String, String>,
+    /// What was rejected so far.
     invalid: Vec<InvalidVar>,
 }
 
 impl EnvReader {
-    /// Reads from the process environment.
+    /// Reads the process environment. Variables whose name or value is not UTF-8 are
+    /// skipped: none of the service's variables can be one.
     pub fn from_process() -> Self {
-        Self::new(Box::new(|name| std::env::var(name).ok()))
+        Self::from_map(std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        }))
     }
 
-    /// Reads from a fixed map instead of the process environment (for tests).
+    /// Reads from fixed pairs instead of the process environment (for tests).
     pub fn from_map<K: Into<String>, V: Into<String>>(
         vars: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        let vars: HashMap<String, String> = vars
+        let vars = vars
             .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
+            .map(|(name, value)| (name.into(), value.into().trim().to_owned()))
+            .filter(|(_, value)| !value.is_empty())
             .collect();
-        Self::new(Box::new(move |name| vars.get(name).cloned()))
-    }
-
-    fn new(lookup: Lookup) -> Self {
         Self {
-            lookup,
+            vars,
             invalid: Vec::new(),
         }
     }
 
-    /// The variable's value; unset and empty are the same (`RUST_LOG=` unsets it).
-    pub fn string(&mut self, name: &'static str) -> Option<String> {
-        (self.lookup)(name)
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
+    /// The variables starting with `prefix`, as the raw-text struct `T` (through envy:
+    /// `LOG_FORMAT` lands in the field `format` of `T` read with `"LOG_"`).
+    pub fn prefixed<T: DeserializeOwned + Default>(&mut self, prefix: &'static str) -> T {
+        let vars = self
+            .vars
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .map(|(name, value)| (name.clone(), value.clone()));
+        // The structs hold only `Option<String>`, which any text fits, so this fails only
+        // if a field's type is changed to one that does not: a bug, reported like a value.
+        envy::prefixed(prefix)
+            .from_iter(vars)
+            .unwrap_or_else(|error| {
+                self.reject(prefix, None, &format!("text values ({error})"));
+                T::default()
+            })
     }
 
-    /// Parses the variable with `parse`, recording an error that quotes the value.
+    /// Parses `raw` (the value of `name`) with `parse`; unset gives `default`, and an
+    /// unusable value is recorded with its text quoted.
     pub fn parse<T>(
         &mut self,
         name: &'static str,
+        raw: Option<String>,
         default: T,
         expected: &str,
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> T {
-        match self.string(name) {
+        match raw {
             None => default,
             Some(raw) => parse(&raw).unwrap_or_else(|| {
                 self.reject(name, Some(raw), expected);
                 default
             }),
         }
+    }
+
+    /// Whether `name` is set to something other than blanks.
+    pub fn is_set(&self, name: &str) -> bool {
+        self.vars.contains_key(name)
     }
 
     /// Records `name` as invalid; `value` is `None` for secrets.
@@ -120,8 +152,8 @@ impl EnvReader {
     }
 
     /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`, any case).
-    pub fn bool(&mut self, name: &'static str, default: bool) -> bool {
-        self.parse(name, default, "true or false", |raw| {
+    pub fn bool(&mut self, name: &'static str, raw: Option<String>, default: bool) -> bool {
+        self.parse(name, raw, default, "true or false", |raw| {
             match raw.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => Some(true),
                 "false" | "0" | "no" | "off" => Some(false),
@@ -131,13 +163,19 @@ impl EnvReader {
     }
 
     /// A TCP port from 1 to 65535 (0 is allowed where `allow_zero`: "any free port").
-    pub fn port(&mut self, name: &'static str, default: u16, allow_zero: bool) -> u16 {
+    pub fn port(
+        &mut self,
+        name: &'static str,
+        raw: Option<String>,
+        default: u16,
+        allow_zero: bool,
+    ) -> u16 {
         let expected = if allow_zero {
             "a port number from 0 to 65535"
         } else {
             "a port number from 1 to 65535"
         };
-        self.parse(name, default, expected, |raw| {
+        self.parse(name, raw, default, expected, |raw| {
             raw.parse::<u16>()
                 .ok()
                 .filter(|port| allow_zero || *port > 0)
@@ -145,17 +183,29 @@ impl EnvReader {
     }
 
     /// A whole number at least `min`.
-    pub fn number(&mut self, name: &'static str, default: u64, min: u64) -> u64 {
+    pub fn number(
+        &mut self,
+        name: &'static str,
+        raw: Option<String>,
+        default: u64,
+        min: u64,
+    ) -> u64 {
         let expected = format!("a whole number of at least {min}");
-        self.parse(name, default, &expected, |raw| {
+        self.parse(name, raw, default, &expected, |raw| {
             raw.parse::<u64>().ok().filter(|n| *n >= min)
         })
     }
 
     /// A duration in whole seconds, at least one.
-    pub fn seconds(&mut self, name: &'static str, default: Duration) -> Duration {
+    pub fn seconds(
+        &mut self,
+        name: &'static str,
+        raw: Option<String>,
+        default: Duration,
+    ) -> Duration {
         self.parse(
             name,
+            raw,
             default,
             "a whole number of seconds greater than 0",
             |raw| {
@@ -168,9 +218,15 @@ impl EnvReader {
     }
 
     /// A duration in whole milliseconds, at least one.
-    pub fn millis(&mut self, name: &'static str, default: Duration) -> Duration {
+    pub fn millis(
+        &mut self,
+        name: &'static str,
+        raw: Option<String>,
+        default: Duration,
+    ) -> Duration {
         self.parse(
             name,
+            raw,
             default,
             "a whole number of milliseconds greater than 0",
             |raw| {
@@ -201,14 +257,27 @@ impl EnvReader {
 mod tests {
     use std::time::Duration;
 
+    use serde::Deserialize;
+
     use super::EnvReader;
 
+    #[derive(Debug, Default, Deserialize)]
+    struct DemoVars {
+        port: Option<String>,
+        ttl: Option<String>,
+        on: Option<String>,
+    }
+
     #[test]
-    fn unset_and_empty_variables_take_the_default() {
-        let mut env = EnvReader::from_map([("A", "")]);
-        assert_eq!(env.port("A", 6379, false), 6379);
+    fn envy_maps_prefixed_variables_and_empty_means_unset() {
+        let mut env =
+            EnvReader::from_map([("DEMO_PORT", " 81 "), ("DEMO_TTL", ""), ("OTHER_ON", "1")]);
+        let vars: DemoVars = env.prefixed("DEMO_");
+        assert_eq!(vars.port.as_deref(), Some("81"));
+        assert_eq!(vars.ttl, None);
+        assert_eq!(vars.on, None);
         assert_eq!(
-            env.seconds("B", Duration::from_secs(5)),
+            env.seconds("DEMO_TTL", vars.ttl, Duration::from_secs(5)),
             Duration::from_secs(5)
         );
         assert!(env.finish().is_ok());
@@ -216,33 +285,38 @@ mod tests {
 
     #[test]
     fn every_invalid_variable_is_reported_with_its_value() {
-        let mut env = EnvReader::from_map([("PORT", "abc"), ("TTL", "-5"), ("ON", "maybe")]);
-        env.port("PORT", 1, false);
-        env.seconds("TTL", Duration::from_secs(1));
-        env.bool("ON", true);
+        let mut env = EnvReader::from_map([
+            ("DEMO_PORT", "abc"),
+            ("DEMO_TTL", "-5"),
+            ("DEMO_ON", "maybe"),
+        ]);
+        let vars: DemoVars = env.prefixed("DEMO_");
+        env.port("DEMO_PORT", vars.port, 1, false);
+        env.seconds("DEMO_TTL", vars.ttl, Duration::from_secs(1));
+        env.bool("DEMO_ON", vars.on, true);
         let message = env.finish().unwrap_err().to_string();
         let lines: Vec<&str> = message.lines().collect();
         assert_eq!(lines.len(), 3, "{message}");
         assert!(
-            lines[0].contains("PORT=\"abc\"") && lines[0].contains("port number"),
+            lines[0].contains("DEMO_PORT=\"abc\"") && lines[0].contains("port number"),
             "{message}"
         );
         assert!(
-            lines[1].contains("TTL=\"-5\"") && lines[1].contains("seconds"),
+            lines[1].contains("DEMO_TTL=\"-5\"") && lines[1].contains("seconds"),
             "{message}"
         );
         assert!(
-            lines[2].contains("ON=\"maybe\"") && lines[2].contains("true or false"),
+            lines[2].contains("DEMO_ON=\"maybe\"") && lines[2].contains("true or false"),
             "{message}"
         );
     }
 
     #[test]
     fn booleans_accept_common_spellings() {
-        let mut env = EnvReader::from_map([("A", "False"), ("B", "1"), ("C", "off")]);
-        assert!(!env.bool("A", true));
-        assert!(env.bool("B", false));
-        assert!(!env.bool("C", true));
+        let mut env = EnvReader::from_map::<&str, &str>([]);
+        assert!(!env.bool("A", Some("False".into()), true));
+        assert!(env.bool("B", Some("1".into()), false));
+        assert!(!env.bool("C", Some("off".into()), true));
         assert!(env.finish().is_ok());
     }
 }

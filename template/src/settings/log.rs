@@ -1,6 +1,8 @@
 //! Logging settings: `LOG_FORMAT` and `RUST_LOG`.
 
-use super::EnvReader;
+use serde::Deserialize;
+
+use super::{EnvReader, VarValue};
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,20 +13,47 @@ pub enum LogFormat {
     Json,
 }
 
+impl LogFormat {
+    /// The value of `LOG_FORMAT` that selects this format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pretty => "pretty",
+            Self::Json => "json",
+        }
+    }
+}
+
+/// `LOG_FORMAT` when unset.
+pub const DEFAULT_FORMAT: LogFormat = LogFormat::Pretty;
+
 /// Logging configuration.
 #[derive(Debug, Clone)]
 pub struct LogSettings {
-    /// `LOG_FORMAT`: `pretty` (default) or `json`.
+    /// `LOG_FORMAT`: `pretty` or `json`.
     pub format: LogFormat,
     /// `RUST_LOG`: an `EnvFilter` directive; `None` uses the mode's default level.
     pub filter: Option<String>,
 }
 
+/// `LOG_*` as text, as envy reads it.
+#[derive(Debug, Default, Deserialize)]
+struct LogVars {
+    format: Option<String>,
+}
+
+/// `RUST_LOG`, read apart because it has the prefix the whole Rust ecosystem uses.
+#[derive(Debug, Default, Deserialize)]
+struct RustVars {
+    log: Option<String>,
+}
+
 impl LogSettings {
     pub(super) fn read(env: &mut EnvReader) -> Self {
+        let vars: LogVars = env.prefixed("LOG_");
         let format = env.parse(
             "LOG_FORMAT",
-            LogFormat::Pretty,
+            vars.format,
+            DEFAULT_FORMAT,
             "pretty or json",
             |raw| match raw.to_ascii_lowercase().as_str() {
                 "pretty" => Some(LogFormat::Pretty),
@@ -32,7 +61,7 @@ impl LogSettings {
                 _ => None,
             },
         );
-        let filter = env.string("RUST_LOG");
+        let RustVars { log: filter } = env.prefixed("RUST_");
         if let Some(directive) = &filter
             && tracing_subscriber::EnvFilter::try_new(directive).is_err()
         {
@@ -43,5 +72,13 @@ impl LogSettings {
             );
         }
         Self { format, filter }
+    }
+
+    /// `LOG_FORMAT` and `RUST_LOG` with the values in effect; `None`: unset.
+    pub fn vars(&self) -> Vec<VarValue> {
+        vec![
+            ("LOG_FORMAT", Some(self.format.as_str().to_owned())),
+            ("RUST_LOG", self.filter.clone()),
+        ]
     }
 }

@@ -30,3 +30,43 @@ impl fmt::Display for Secret {
         f.write_str("[redacted]")
     }
 }
+
+/// `url` with the password in its user-info replaced by `[redacted]`, for showing which
+/// server a URL points to. User-info without a `:` is redacted whole, since some clients
+/// read a lone value as the password. The last `@` ends the user-info, so a password
+/// holding `/` or `@` is never cut in two.
+pub fn url_without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "[redacted]".to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:[redacted]@{host}"),
+            None => format!("{scheme}://[redacted]@{host}"),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_without_password;
+
+    #[test]
+    fn urls_keep_everything_but_the_password() {
+        let cases = [
+            ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+            (
+                "rediss://alice:pw@h:6380/1",
+                "rediss://alice:[redacted]@h:6380/1",
+            ),
+            ("redis://lonely@h", "redis://[redacted]@h"),
+            ("redis://:p@ss@h/2", "redis://:[redacted]@h/2"),
+            ("redis://:pa/ss@h/0", "redis://:[redacted]@h/0"),
+            ("not a url", "[redacted]"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(url_without_password(url), expected, "{url}");
+        }
+    }
+}

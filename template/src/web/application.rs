@@ -15,11 +15,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
-{% if cache %}
-use crate::services::cache::Caches;
-{%- endif %}
-use crate::settings::Settings;
-use crate::web::repository::ItemRepository;
+
+use crate::context::AppContext;
 use crate::web::request_log::request_log;
 use crate::web::{errors, routes};
 
@@ -39,21 +36,21 @@ impl Application {
     ///
     /// # Errors
     /// When the address cannot be bound (in use, not local, no permission).
-    pub fn build(settings: &Settings{% if cache %}, caches: Caches{% endif %}) -> anyhow::Result<Self> {
-        Self::build_with(settings{% if cache %}, caches{% endif %}, routes::configure)
+    pub fn build(context: &AppContext) -> anyhow::Result<Self> {
+        Self::build_with(context, routes::configure)
     }
 
     /// Like [`Application::build`], with `routes` mounted instead of
     /// [`routes::configure`]: tests use it to add routes of their own next to the
-    /// service's. Middleware, JSON errors, body limits and app data are the same.
+    /// service's. Middleware, JSON errors, body limits and the context are the same.
     ///
     /// # Errors
     /// When the address cannot be bound (in use, not local, no permission).
-    pub fn build_with<R>(settings: &Settings{% if cache %}, caches: Caches{% endif %}, routes: R) -> anyhow::Result<Self>
+    pub fn build_with<R>(context: &AppContext, routes: R) -> anyhow::Result<Self>
     where
         R: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
     {
-        let app = &settings.app;
+        let app = &context.settings.app;
         let listener = TcpListener::bind((app.host.as_str(), app.port)).with_context(|| {
             format!(
                 "could not listen on {}:{}; set APP_HOST and APP_PORT to a free local address",
@@ -63,11 +60,8 @@ impl Application {
         let address = listener
             .local_addr()
             .context("could not read the bound address")?;
-{%- if cache %}
-        let caches = web::Data::new(caches);
-{%- endif %}
         // Created once, outside the factory below, so every worker thread shares it.
-        let items = web::Data::new(ItemRepository::default());
+        let context = web::Data::new(context.clone());
         let body_limit = app.body_limit_bytes;
         let server = HttpServer::new(move || {
             // Middleware runs outside in: the last `wrap` sees the request first. The
@@ -77,10 +71,7 @@ impl Application {
                 .wrap(from_fn(request_log))
                 .wrap(from_fn(errors::json_errors))
                 .wrap(TracingLogger::default())
-{%- if cache %}
-                .app_data(caches.clone())
-{%- endif %}
-                .app_data(items.clone())
+                .app_data(context.clone())
                 .configure(|cfg| errors::configure_extractors(cfg, body_limit))
                 .configure(routes.clone())
                 .default_service(web::to(errors::not_found))

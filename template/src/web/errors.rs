@@ -144,7 +144,8 @@ pub async fn json_errors(
     Ok(ServiceResponse::new(request, replacement))
 }
 
-fn is_json(content_type: Option<&HeaderValue>) -> bool {
+/// Whether a `content-type` header says JSON.
+pub(crate) fn is_json(content_type: Option<&HeaderValue>) -> bool {
     content_type
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("application/json"))

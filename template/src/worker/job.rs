@@ -1,16 +1,14 @@
 //! What a job is: a named unit of work the [`Runner`](super::Runner) calls on a schedule.
 //!
 //! A job holds its own configuration (built in [`jobs::register`](super::jobs::register)
-//! from the settings) and receives the handles it shares with every other job through a
-//! [`JobContext`]. It returns an error instead of panicking; the runner logs it and calls
+//! from the settings) and receives what it shares with every mode through the
+//! [`AppContext`]. It returns an error instead of panicking; the runner logs it and calls
 //! the job again on its next tick, so a job should be safe to repeat.
 
 use std::future::Future;
 use std::time::Duration;
-{%- if cache %}
 
-use crate::services::cache::Caches;
-{%- endif %}
+use crate::context::AppContext;
 
 /// A unit of background work, run again every interval.
 ///
@@ -22,7 +20,8 @@ use crate::services::cache::Caches;
 /// ```
 /// use std::time::Duration;
 ///
-/// use {{crate_name}}::worker::{Job, JobContext};
+/// use {{crate_name}}::context::AppContext;
+/// use {{crate_name}}::worker::Job;
 ///
 /// struct PurgeExpiredSessions;
 ///
@@ -35,7 +34,7 @@ use crate::services::cache::Caches;
 ///         Some(Duration::from_secs(15 * 60))
 ///     }
 ///
-///     async fn run(&self, _context: &JobContext) -> anyhow::Result<()> {
+///     async fn run(&self, _context: &AppContext) -> anyhow::Result<()> {
 ///         // Delete the rows, call the API, send the e-mails...
 ///         Ok(())
 ///     }
@@ -55,17 +54,5 @@ pub trait Job: Send + Sync + 'static {
 
     /// Does the work once. An error is logged with its context chain and the job is
     /// tried again on its next tick.
-    fn run(&self, context: &JobContext) -> impl Future<Output = anyhow::Result<()>> + Send;
+    fn run(&self, context: &AppContext) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
-
-/// The handles every job shares, cloned into each run. Add database pools or HTTP
-/// clients here when your jobs need them.
-#[derive(Clone)]
-{%- if cache %}
-pub struct JobContext {
-    /// Both cache aliases, configured from `CACHE_*` at start-up (cheap to clone).
-    pub caches: Caches,
-}
-{%- else %}
-pub struct JobContext {}
-{%- endif %}

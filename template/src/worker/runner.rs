@@ -18,7 +18,8 @@ use tokio::task::{Id, JoinError, JoinSet};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{Job, JobContext};
+use super::Job;
+use crate::context::AppContext;
 use crate::settings::WorkerSettings;
 
 /// Runs registered jobs on their intervals until told to stop.
@@ -26,7 +27,7 @@ pub struct Runner {
     /// Default interval, concurrency limit and shutdown timeout.
     settings: WorkerSettings,
     /// Cloned into every run.
-    context: JobContext,
+    context: AppContext,
     /// Registered jobs, in registration order (the order of the first runs).
     jobs: Vec<Registered>,
 }
@@ -56,7 +57,7 @@ enum Outcome {
 
 impl Runner {
     /// A runner with no jobs yet; add them with [`Runner::add`].
-    pub fn new(settings: &WorkerSettings, context: JobContext) -> Self {
+    pub fn new(settings: &WorkerSettings, context: AppContext) -> Self {
         Self {
             settings: settings.clone(),
             context,
@@ -243,11 +244,11 @@ type BoxedRun<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>
 /// [`Job`] is not object-safe (its `run` returns `impl Future`), so the runner stores
 /// jobs behind this boxed twin, implemented for every job.
 trait ErasedJob: Send + Sync {
-    fn run_boxed<'a>(&'a self, context: &'a JobContext) -> BoxedRun<'a>;
+    fn run_boxed<'a>(&'a self, context: &'a AppContext) -> BoxedRun<'a>;
 }
 
 impl<J: Job> ErasedJob for J {
-    fn run_boxed<'a>(&'a self, context: &'a JobContext) -> BoxedRun<'a> {
+    fn run_boxed<'a>(&'a self, context: &'a AppContext) -> BoxedRun<'a> {
         Box::pin(self.run(context))
     }
 }
@@ -259,14 +260,9 @@ mod tests {
     use std::time::Duration;
 
     use super::Runner;
-{%- if cache %}
-    use crate::services::cache::Caches;
-{%- endif %}
-    use crate::settings::WorkerSettings;
-{%- if cache %}
-    use crate::settings::{EnvReader, Settings};
-{%- endif %}
-    use crate::worker::{Job, JobContext};
+    use crate::context::AppContext;
+    use crate::settings::{Settings, WorkerSettings};
+    use crate::worker::Job;
 
     /// What a test job does on each run.
     #[derive(Clone, Copy)]
@@ -316,7 +312,7 @@ mod tests {
             Some(Duration::from_millis(10))
         }
 
-        async fn run(&self, _context: &JobContext) -> anyhow::Result<()> {
+        async fn run(&self, _context: &AppContext) -> anyhow::Result<()> {
             self.started.fetch_add(1, Ordering::SeqCst);
             let active = self.active.fetch_add(1, Ordering::SeqCst) + 1;
             self.most_active.fetch_max(active, Ordering::SeqCst);
@@ -334,21 +330,14 @@ mod tests {
         }
     }
 
-    fn runner(concurrency: usize, shutdown_timeout: Duration) -> Runner {
+    async fn runner(concurrency: usize, shutdown_timeout: Duration) -> Runner {
         let settings = WorkerSettings {
             interval: Duration::from_secs(3600),
             concurrency,
             shutdown_timeout,
         };
-{%- if cache %}
-        let defaults = Settings::from_reader(&mut EnvReader::from_map::<&str, &str>([]))
-            .expect("the defaults are valid");
-        let context = JobContext {
-            caches: Caches::from_settings(&defaults.cache),
-        };
-{%- else %}
-        let context = JobContext {};
-{%- endif %}
+        let defaults = Settings::from_vars::<&str, &str>([]).expect("the defaults are valid");
+        let context = AppContext::new(defaults).await.expect("the context builds");
         Runner::new(&settings, context)
     }
 
@@ -371,7 +360,7 @@ mod tests {
     async fn a_failing_job_runs_again_on_its_next_tick() {
         let probe = Probe::new("failing", Act::Fail);
         let started = Arc::clone(&probe.started);
-        let mut runner = runner(1, Duration::from_secs(5));
+        let mut runner = runner(1, Duration::from_secs(5)).await;
         runner.add(probe);
         run_to_end(runner, reached(Arc::clone(&started), 3)).await;
         assert!(started.load(Ordering::SeqCst) >= 3);
@@ -381,7 +370,7 @@ mod tests {
     async fn a_panicking_job_runs_again_on_its_next_tick() {
         let probe = Probe::new("panicking", Act::Panic);
         let started = Arc::clone(&probe.started);
-        let mut runner = runner(1, Duration::from_secs(5));
+        let mut runner = runner(1, Duration::from_secs(5)).await;
         runner.add(probe);
         run_to_end(runner, reached(Arc::clone(&started), 3)).await;
         assert!(started.load(Ordering::SeqCst) >= 3);
@@ -393,7 +382,7 @@ mod tests {
         let others = ["b", "c", "d"].map(|name| Probe::sharing(name, first.act, &first));
         let most_active = Arc::clone(&first.most_active);
         let finished = Arc::clone(&first.finished);
-        let mut runner = runner(2, Duration::from_secs(5));
+        let mut runner = runner(2, Duration::from_secs(5)).await;
         runner.add(first);
         for probe in others {
             runner.add(probe);
@@ -409,7 +398,7 @@ mod tests {
         let (slow_started, slow_finished) = (Arc::clone(&slow.started), Arc::clone(&slow.finished));
         let (other_started, other_finished) =
             (Arc::clone(&other.started), Arc::clone(&other.finished));
-        let mut runner = runner(1, Duration::from_secs(10));
+        let mut runner = runner(1, Duration::from_secs(10)).await;
         runner.add(slow).add(other);
         // One permit: whichever job gets it first is running when the signal arrives,
         // and the other is still waiting for the permit.
@@ -431,7 +420,7 @@ mod tests {
     async fn shutdown_abandons_a_job_that_outlives_the_timeout() {
         let stuck = Probe::new("stuck", Act::Sleep(Duration::from_secs(3600)));
         let (started, finished) = (Arc::clone(&stuck.started), Arc::clone(&stuck.finished));
-        let mut runner = runner(1, Duration::from_millis(50));
+        let mut runner = runner(1, Duration::from_millis(50)).await;
         runner.add(stuck);
         run_to_end(runner, reached(Arc::clone(&started), 1)).await;
         assert_eq!(finished.load(Ordering::SeqCst), 0);
@@ -440,6 +429,7 @@ mod tests {
     #[tokio::test]
     async fn a_worker_without_jobs_refuses_to_start() {
         let error = runner(1, Duration::from_secs(1))
+            .await
             .run(std::future::pending())
             .await
             .expect_err("no jobs is an error");

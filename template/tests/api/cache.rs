@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use {{crate_name}}::services::cache::{Alias, Backend, CacheError, CacheStats, Caches};
-use {{crate_name}}::settings::{EnvReader, Settings, SettingsError};
+use {{crate_name}}::settings::{Settings, SettingsError};
 
 /// Runs each listed semantic test once per backend, as `<test>::in_process`{% if redis %} and
 /// `<test>::redis`{% endif %}.
@@ -100,7 +100,7 @@ impl Backing {
         }
 {%- endif %}
         env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        Settings::from_reader(&mut EnvReader::from_map(env)).expect("test settings are valid")
+        Settings::from_vars(env).expect("test settings are valid")
     }
 }
 
@@ -629,7 +629,7 @@ async fn every_backend_answers_ping(backing: Backing) {
 
 /// Builds settings from `vars` alone, as start-up does.
 fn read_settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-    Settings::from_reader(&mut EnvReader::from_map(vars.iter().copied()))
+    Settings::from_vars(vars.iter().copied())
 }
 
 #[test]
@@ -704,10 +704,11 @@ mod on_redis {
     fn caches(server: &RedisServer, prefix: &str) -> Caches {
         Caches::from_settings(&CacheSettings {
             prefix: prefix.to_owned(),
-            redis: Some(RedisSettings {
-                url: Secret::new(server.url()),
+            redis: RedisSettings {
+                url: Some(Secret::new(server.url())),
                 timeout: Duration::from_secs(2),
-            }),
+                ..RedisSettings::default()
+            },
             ..CacheSettings::default()
         })
     }
@@ -884,10 +885,11 @@ mod on_redis {
             .replace(' ', "%20")
             .replace("p@ss", "p%40ss");
         let rejected = Caches::from_settings(&CacheSettings {
-            redis: Some(RedisSettings {
-                url: Secret::new(wrong),
+            redis: RedisSettings {
+                url: Some(Secret::new(wrong)),
                 timeout: Duration::from_secs(2),
-            }),
+                ..RedisSettings::default()
+            },
             ..CacheSettings::default()
         });
         let error = rejected.persistent().get::<i32>("key").await.unwrap_err();
@@ -904,10 +906,11 @@ mod on_redis {
     async fn tls_to_a_plain_text_server_fails_as_an_error() {
         let server = RedisServer::start();
         let caches = Caches::from_settings(&CacheSettings {
-            redis: Some(RedisSettings {
-                url: Secret::new(server.url().replace("redis://", "rediss://")),
+            redis: RedisSettings {
+                url: Some(Secret::new(server.url().replace("redis://", "rediss://"))),
                 timeout: Duration::from_millis(500),
-            }),
+                ..RedisSettings::default()
+            },
             ..CacheSettings::default()
         });
         let error = caches.persistent().set("key", &1, None).await.unwrap_err();
@@ -943,10 +946,11 @@ mod on_redis {
 
     fn caches_settings(server: &RedisServer) -> CacheSettings {
         CacheSettings {
-            redis: Some(RedisSettings {
-                url: Secret::new(server.url()),
+            redis: RedisSettings {
+                url: Some(Secret::new(server.url())),
                 timeout: Duration::from_secs(2),
-            }),
+                ..RedisSettings::default()
+            },
             ..CacheSettings::default()
         }
     }

@@ -5,9 +5,7 @@
 //! the same caches must work again without being rebuilt.
 
 use std::future::Future;
-use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use {{crate_name}}::services::cache::{
@@ -15,6 +13,7 @@ use {{crate_name}}::services::cache::{
     set_cached,
 };
 use {{crate_name}}::settings::{CacheSettings, RedisSettings, Secret};
+use {{crate_name}}::telemetry::capture_logs;
 
 use crate::redis_server::{RedisServer, free_port};
 
@@ -28,10 +27,11 @@ const BOUND: Duration = Duration::from_secs(2);
 fn settings(url: String) -> CacheSettings {
     CacheSettings {
         prefix: "faults".to_owned(),
-        redis: Some(RedisSettings {
-            url: Secret::new(url),
+        redis: RedisSettings {
+            url: Some(Secret::new(url)),
             timeout: TIMEOUT,
-        }),
+            ..RedisSettings::default()
+        },
         ..CacheSettings::default()
     }
 }
@@ -268,30 +268,7 @@ async fn passwords_stay_out_of_errors_debug_output_and_logs() {
             assert!(!text.contains("hunter2"), "{text}");
         }
     }
-    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    let logs = logs.text();
     assert!(logs.contains("Redis is unreachable"), "{logs}");
     assert!(!logs.contains("hunter2"), "{logs}");
-}
-
-/// Records every log line of this thread while the guard lives.
-fn capture_logs() -> (tracing::subscriber::DefaultGuard, Arc<Mutex<Vec<u8>>>) {
-    #[derive(Clone)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let sink = Sink(buffer.clone());
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .finish();
-    (tracing::subscriber::set_default(subscriber), buffer)
 }

@@ -1,8 +1,9 @@
 //! Endpoint caching over real HTTP: the `items` routes read through the `persistent`
 //! alias and writes invalidate it; routes mounted by the tests check what the
 //! middleware caches, what it never caches, and what it deletes.
-{%- if redis %} The Redis tests run
-//! against a real `redis-server` and look at the keys with their own client.
+{%- if redis %}
+//! The Redis tests run against a real `redis-server` and look at the keys with their
+//! own client.
 {%- endif %}
 
 use std::sync::Arc;
@@ -43,7 +44,13 @@ async fn get_is_a_miss_then_a_hit_with_the_same_body() {
     assert_eq!(second["name"], "pen");
 
     // The entry is the body's JSON, readable with the direct cache API.
-    let stored: Option<Value> = app.caches.persistent().get("items:1").await.unwrap();
+    let stored: Option<Value> = app
+        .context
+        .caches
+        .persistent()
+        .get("items:1")
+        .await
+        .unwrap();
     assert_eq!(stored, Some(second));
 }
 
@@ -87,7 +94,12 @@ async fn delete_then_get_is_404_and_a_404_is_never_cached() {
     );
     assert_eq!(get_json(&app, "/items/7").await.0, StatusCode::NOT_FOUND);
     assert_eq!(
-        app.caches.persistent().get_raw("items:7").await.unwrap(),
+        app.context
+            .caches
+            .persistent()
+            .get_raw("items:7")
+            .await
+            .unwrap(),
         None
     );
 
@@ -277,7 +289,8 @@ async fn only_200_json_answers_are_cached() {
             "id {id} ran its handler each time"
         );
         assert_eq!(
-            app.caches
+            app.context
+                .caches
                 .persistent()
                 .get_raw(&format!("things:{id}"))
                 .await
@@ -291,7 +304,7 @@ async fn only_200_json_answers_are_cached() {
 async fn a_successful_write_deletes_the_key_the_extra_keys_and_the_patterns() {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = spawn_app_with_routes(&[], counting_routes(Arc::clone(&calls))).await;
-    let cache = app.caches.persistent();
+    let cache = app.context.caches.persistent();
     get_json(&app, "/users/ann/things/5").await;
     for key in [
         "users:ann:things",
@@ -360,7 +373,7 @@ async fn a_path_value_with_glob_characters_cannot_widen_a_pattern() {
         );
     };
     let app = spawn_app_with_routes(&[], routes).await;
-    let cache = app.caches.persistent();
+    let cache = app.context.caches.persistent();
     cache.set_raw("tags:rust:posts", "1", None).await.unwrap();
 
     let response = app.delete("/tags/*").await;

@@ -17,6 +17,7 @@ mod endpoint_cache;
 {%- if web %}
 mod items;
 {%- endif %}
+mod process;
 {%- if redis %}
 mod redis_server;
 {%- endif %}

@@ -9,10 +9,9 @@ use reqwest::Response;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-{% if cache %}
-use {{crate_name}}::services::cache::Caches;
-{%- endif %}
-use {{crate_name}}::settings::{EnvReader, Settings};
+
+use {{crate_name}}::context::AppContext;
+use {{crate_name}}::settings::Settings;
 use {{crate_name}}::web::{Application, routes};
 
 /// The key namespace every test app uses, so tests can look keys up in Redis.
@@ -24,10 +23,9 @@ pub struct TestApp {
     pub address: String,
     /// A client with a bound on every request, so a hung server fails the test.
     pub client: reqwest::Client,
-{%- if cache %}
-    /// The caches the server uses, to look at or plant entries behind its back.
-    pub caches: Caches,
-{%- endif %}
+    /// What the server shares with every mode; its caches let a test look at or plant
+    /// entries behind the server's back.
+    pub context: AppContext,
     /// Resolves the server's shutdown future; `None` once [`TestApp::stop`] ran.
     stop: Option<oneshot::Sender<()>>,
     /// The task running `Application::run_until_stopped`.
@@ -50,14 +48,10 @@ pub async fn spawn_app_with_routes<R>(vars: &[(&str, &str)], routes: R) -> TestA
 where
     R: Fn(&mut ServiceConfig) + Send + Clone + 'static,
 {
-    let settings = test_settings(vars);
-{%- if cache %}
-    let caches = Caches::from_settings(&settings.cache);
-    let application =
-        Application::build_with(&settings, caches.clone(), routes).expect("build the application");
-{%- else %}
-    let application = Application::build_with(&settings, routes).expect("build the application");
-{%- endif %}
+    let context = AppContext::new(test_settings(vars))
+        .await
+        .expect("build the context");
+    let application = Application::build_with(&context, routes).expect("build the application");
     let address = format!("http://127.0.0.1:{}", application.port());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async {
@@ -71,9 +65,7 @@ where
     TestApp {
         address,
         client,
-{%- if cache %}
-        caches,
-{%- endif %}
+        context,
         stop: Some(stop),
         server: Some(server),
     }
@@ -87,7 +79,7 @@ pub fn test_settings(vars: &[(&str, &str)]) -> Settings {
         ("CACHE_PREFIX", PREFIX),
     ];
     map.extend_from_slice(vars);
-    Settings::from_reader(&mut EnvReader::from_map(map)).expect("valid test settings")
+    Settings::from_vars(map).expect("valid test settings")
 }
 
 impl TestApp {

@@ -1,11 +1,9 @@
 //! The web server as a whole: probes, request ids, logs and the graceful stop, both in
 //! process (`spawn_app`) and as the real binary receiving a real SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use actix_web::web::{self, ServiceConfig};
@@ -13,6 +11,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::Notify;
 
+use crate::process::Process;
 {% if redis -%}
 use crate::redis_server::RedisServer;
 use crate::test_app::spawn_app_with;
@@ -180,115 +179,28 @@ async fn a_request_slower_than_the_grace_period_does_not_hold_the_stop() {
     assert!(outcome.is_err(), "the request was cut off: {outcome:?}");
 }
 
-/// The real binary in `web` mode, logging JSON to a pipe.
-struct ServiceProcess {
-    child: Child,
-    /// The port it reported in its "listening" log line.
-    port: u16,
-    /// Every stderr line, as it arrives.
-    lines: mpsc::Receiver<String>,
-    /// The lines read so far.
-    seen: Vec<String>,
-}
-
-impl ServiceProcess {
-    /// Starts `<binary> web <args>` on a free port and waits for its "listening" line.
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_{{project-name}}"))
-            .arg("web")
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs([
-                ("APP_HOST", "127.0.0.1"),
-                ("APP_PORT", "0"),
-                ("LOG_FORMAT", "json"),
-                ("RUST_LOG", "info"),
-            ])
-            // No .env can leak in from a developer's checkout.
-            .current_dir(std::env::temp_dir())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the binary");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut process = Self {
-            child,
-            port: 0,
-            lines,
-            seen: Vec::new(),
-        };
-        let listening = process.wait_for_line(|line| line.contains("listening on http://"));
-        let address = json_field(&listening, "address").expect("the listening line has an address");
-        process.port = address
-            .rsplit(':')
-            .next()
-            .and_then(|port| port.parse().ok())
-            .expect("a port in the address");
-        process
-    }
-
-    /// Waits (at most 20 s) for a stderr line matching `wanted` and returns it.
-    fn wait_for_line(&mut self, wanted: impl Fn(&str) -> bool) -> String {
-        if let Some(line) = self.seen.iter().find(|line| wanted(line)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if wanted(&line) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "no such log line within 20 s; stderr so far:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
-    }
-
-    /// Waits (at most 20 s) for the process to exit and returns its exit code.
-    fn wait_for_exit(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("poll the child") {
-                return status.code();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the process did not exit within 20 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for ServiceProcess {
-    fn drop(&mut self) {
-        // Only reached with the process still running when a test failed half-way.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `<binary> web <args>` on a free port, logging JSON, and waits for its
+/// "listening" line; returns the process and its port.
+fn start_web(args: &[&str]) -> (Process, u16) {
+    let mut command = vec!["web"];
+    command.extend_from_slice(args);
+    let mut service = Process::start(
+        &command,
+        &[
+            ("APP_HOST", "127.0.0.1"),
+            ("APP_PORT", "0"),
+            ("LOG_FORMAT", "json"),
+            ("RUST_LOG", "info"),
+        ],
+    );
+    let listening = service.wait_for_line(|line| line.contains("listening on http://"));
+    let address = json_field(&listening, "address").expect("the listening line has an address");
+    let port = address
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port in the address");
+    (service, port)
 }
 
 /// `name` from a JSON log line, whether the formatter put fields at the top level or
@@ -326,11 +238,11 @@ fn start_upload(port: u16, path: &str, body_len: usize) -> TcpStream {
 
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
-    let mut service = ServiceProcess::start(&[]);
+    let (mut service, port) = start_web(&[]);
     let body = br#"{"name":"uploaded during shutdown"}"#;
-    let mut upload = start_upload(service.port, "/items/1", body.len());
+    let mut upload = start_upload(port, "/items/1", body.len());
 
-    service.sigterm();
+    service.signal("TERM");
     service.wait_for_line(|line| line.contains("shutting down"));
     // The listener is closed, but the request already in flight carries on.
     std::thread::sleep(Duration::from_millis(300));
@@ -345,22 +257,18 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
         "{response}"
     );
 
-    assert_eq!(
-        service.wait_for_exit(),
-        Some(0),
-        "stderr:\n{}",
-        service.seen.join("\n")
-    );
+    let status = service.wait_for_exit();
+    assert!(status.success(), "{status}; stderr:\n{}", service.log());
     assert!(
-        TcpStream::connect(("127.0.0.1", service.port)).is_err(),
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
         "nothing listens after the exit"
     );
 }
 
 #[test]
 fn each_request_logs_one_line_with_the_id_it_answered_with() {
-    let mut service = ServiceProcess::start(&[]);
-    let mut stream = TcpStream::connect(("127.0.0.1", service.port)).unwrap();
+    let (mut service, port) = start_web(&[]);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
@@ -388,15 +296,16 @@ fn each_request_logs_one_line_with_the_id_it_answered_with() {
         line.contains("/items/404"),
         "the line names the request: {line}"
     );
-    service.sigterm();
-    assert_eq!(service.wait_for_exit(), Some(0));
+    service.signal("TERM");
+    let status = service.wait_for_exit();
+    assert!(status.success(), "{status}; stderr:\n{}", service.log());
 }
 {%- if worker %}
 
 #[test]
 fn with_worker_runs_both_and_stops_both_on_sigterm() {
-    let mut service = ServiceProcess::start(&["--with-worker"]);
-    let mut stream = TcpStream::connect(("127.0.0.1", service.port)).unwrap();
+    let (mut service, port) = start_web(&["--with-worker"]);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
@@ -407,12 +316,8 @@ fn with_worker_runs_both_and_stops_both_on_sigterm() {
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 
-    service.sigterm();
-    assert_eq!(
-        service.wait_for_exit(),
-        Some(0),
-        "stderr:\n{}",
-        service.seen.join("\n")
-    );
+    service.signal("TERM");
+    let status = service.wait_for_exit();
+    assert!(status.success(), "{status}; stderr:\n{}", service.log());
 }
 {%- endif %}

@@ -41,14 +41,20 @@ static INSTALLED: Slot = Slot::new();
 /// ```
 pub fn configure_caches(settings: &CacheSettings) -> Caches {
     let caches = Caches::from_settings(settings);
+    install_caches(caches.clone());
+    caches
+}
+
+/// Makes `caches` the ones the free functions use (replacing any installed before).
+/// `AppContext::build` calls it with the context's caches, so the free functions and
+/// the context share one set of caches.
+pub fn install_caches(caches: Caches) {
     tracing::info!(
         memory = %caches.memory().backend(),
         persistent = %caches.persistent().backend(),
-        prefix = %settings.prefix,
         "caches configured"
     );
-    INSTALLED.install(caches.clone());
-    caches
+    INSTALLED.install(caches);
 }
 
 /// The value under `key` in `alias`, or `None` (also when the cache fails: logged).
@@ -210,42 +216,15 @@ impl Slot {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use super::{NOT_CONFIGURED, Slot};
     use crate::services::cache::{Alias, Caches};
     use crate::settings::CacheSettings;
+    use crate::telemetry::{CapturedLogs, capture_logs};
 
-    /// Log lines written while the returned guard lives (this thread only).
-    fn capture_logs() -> (tracing::subscriber::DefaultGuard, Arc<Mutex<Vec<u8>>>) {
-        #[derive(Clone)]
-        struct Sink(Arc<Mutex<Vec<u8>>>);
-        impl Write for Sink {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = Sink(buffer.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish();
-        (tracing::subscriber::set_default(subscriber), buffer)
-    }
-
-    fn lines(buffer: &Mutex<Vec<u8>>) -> Vec<String> {
-        String::from_utf8_lossy(&buffer.lock().unwrap())
-            .lines()
-            .map(str::to_owned)
-            .collect()
+    fn lines(logs: &CapturedLogs) -> Vec<String> {
+        logs.text().lines().map(str::to_owned).collect()
     }
 
     #[tokio::test]

@@ -68,7 +68,9 @@ use std::sync::Arc;
 
 pub use alias::{Alias, UnknownAlias};
 pub use error::CacheError;
-pub use global::{clear_cache, configure_caches, delete_cached, get_cached, set_cached};
+pub use global::{
+    clear_cache, configure_caches, delete_cached, get_cached, install_caches, set_cached,
+};
 pub use handle::{Cache, MAX_TTL};
 pub use stats::CacheStats;
 pub use store::Backend;
@@ -197,8 +199,12 @@ impl fmt::Debug for Caches {
 /// The `persistent` alias's backend: Redis when configured, else its own in-process store.
 fn persistent_store(settings: &CacheSettings) -> Store {
 {%- if redis %}
-    if let Some(redis) = &settings.redis {
-        return Store::Redis(Box::new(redis::RedisStore::new(redis, &settings.prefix)));
+    if let Some(url) = settings.redis.connection_url() {
+        return Store::Redis(Box::new(redis::RedisStore::new(
+            &url,
+            settings.redis.timeout,
+            &settings.prefix,
+        )));
     }
 {%- endif %}
     Store::Memory(MemoryStore::new(settings.memory_max_capacity))

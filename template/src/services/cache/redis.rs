@@ -19,7 +19,7 @@ use redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
 
 use super::breaker::{Breaker, RETRY_AFTER};
 use super::{Backend, CacheError};
-use crate::settings::{RedisSettings, Secret};
+use crate::settings::Secret;
 
 /// Keys asked for per `SCAN` step: few round trips, yet each step and the `UNLINK` after
 /// it stay far inside the timeout.
@@ -47,14 +47,15 @@ pub(super) struct RedisStore {
 
 impl RedisStore {
     /// Prepares the client without connecting.
-    pub(super) fn new(settings: &RedisSettings, prefix: &str) -> Self {
-        let url = settings.url.expose();
+    pub(super) fn new(url: &Secret, timeout: Duration, prefix: &str) -> Self {
+        let secret_url = url.clone();
+        let url = url.expose();
         if url.starts_with("rediss://") {
             // rustls needs a process-wide crypto provider before the first TLS handshake;
             // ring is the one compiled in. Err only means one is installed already.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        let mut secrets = vec![settings.url.clone()];
+        let mut secrets = vec![secret_url];
         let client = redis::Client::open(url);
         if let Ok(client) = &client
             && let Some(password) = client.get_connection_info().redis_settings().password()
@@ -72,7 +73,7 @@ impl RedisStore {
         Self {
             client,
             connection: OnceLock::new(),
-            timeout: settings.timeout,
+            timeout,
             key_prefix: format!("{prefix}:"),
             breaker: Breaker::new(),
             secrets,

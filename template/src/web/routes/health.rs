@@ -17,7 +17,8 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 {%- if cache %}
 
-use crate::services::cache::{Alias, CacheStats, Caches};
+use crate::context::AppContext;
+use crate::services::cache::{Alias, CacheStats};
 {%- endif %}
 
 /// Mounts `/health` and `/ready`.
@@ -67,12 +68,12 @@ struct Check {
     stats: CacheStats,
 }
 
-async fn ready(caches: web::Data<Caches>) -> HttpResponse {
+async fn ready(context: web::Data<AppContext>) -> HttpResponse {
     let mut checks = BTreeMap::new();
     // Each ping gives up within the backend's timeout (CACHE_REDIS_TIMEOUT_MS for Redis).
     // Add a check here for every other dependency the service needs (a database, …).
     for alias in Alias::ALL {
-        let cache = caches.get(alias);
+        let cache = context.caches.get(alias);
         let (status, error) = match cache.ping().await {
             Ok(()) => ("up", None),
             Err(error) => ("down", Some(error.to_string())),

@@ -7,7 +7,8 @@
 //! | `PUT /items/{id}` with `{"name": "...", "description": "..."}` | 201 created or 200 replaced, with the item |
 //! | `DELETE /items/{id}` | 204, or 404 |
 //!
-//! The handlers only talk to the [`ItemRepository`] (the stand-in for a database).
+//! The handlers only talk to the context's [`ItemRepository`](crate::items::ItemRepository)
+//! (the stand-in for a database).
 {%- if cache %}
 //! Caching is declared next to the routes with an [`EndpointCache`]: `GET` answers are
 //! read through the `persistent` alias (header `x-cache: hit` or `miss`) under
@@ -19,18 +20,17 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, ResponseError, web};
 use serde::Deserialize;
-{% if cache %}
+
+use crate::context::AppContext;
+use crate::items::{InvalidItemName, Item, ItemName, RepositoryError, Upserted};
+{%- if cache %}
 use crate::web::endpoint_cache::EndpointCache;
 {%- endif %}
 use crate::web::errors::json_error;
-use crate::web::repository::{Item, ItemRepository, RepositoryError, Upserted};
-
-/// The longest accepted `name`, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
+{%- if cache %}
 
 /// Mounts `/items` and `/items/{id}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-{%- if cache %}
     cfg.service(
         web::resource("/items")
             .wrap(EndpointCache::new("items:list"))
@@ -49,7 +49,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(put_item))
             .route(web::delete().to(delete_item)),
     );
+}
 {%- else %}
+
+/// Mounts `/items` and `/items/{id}`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/items").route(web::get().to(list_items)))
         .service(
             web::resource("/items/{id}")
@@ -57,8 +61,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(put_item))
                 .route(web::delete().to(delete_item)),
         );
-{%- endif %}
 }
+{%- endif %}
 
 /// The body of `PUT /items/{id}`: the item without its id, which comes from the path.
 #[derive(Debug, Deserialize)]
@@ -67,7 +71,7 @@ pub struct ItemInput {
     /// Optional, so that a client can send back what `GET` gave it; must match the path.
     #[serde(default)]
     pub id: Option<u64>,
-    /// The item's name (1 to [`MAX_NAME_CHARS`] characters, not only spaces).
+    /// The item's name, checked by [`ItemName::parse`].
     pub name: String,
     /// Optional free text.
     #[serde(default)]
@@ -91,8 +95,8 @@ pub enum ItemError {
         body: u64,
     },
     /// The name is empty, blank or too long.
-    #[error("name must be 1 to {MAX_NAME_CHARS} characters and not only spaces")]
-    InvalidName,
+    #[error(transparent)]
+    InvalidName(#[from] InvalidItemName),
     /// The store refused the write.
     #[error(transparent)]
     Repository(#[from] RepositoryError),
@@ -102,7 +106,7 @@ impl ResponseError for ItemError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::IdMismatch { .. } | Self::InvalidName => StatusCode::BAD_REQUEST,
+            Self::IdMismatch { .. } | Self::InvalidName(_) => StatusCode::BAD_REQUEST,
             Self::Repository(RepositoryError::Full) => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
@@ -120,38 +124,35 @@ impl ItemInput {
         {
             return Err(ItemError::IdMismatch { path: id, body });
         }
-        if self.name.trim().is_empty() || self.name.chars().count() > MAX_NAME_CHARS {
-            return Err(ItemError::InvalidName);
-        }
         Ok(Item {
             id,
-            name: self.name,
+            name: ItemName::parse(self.name)?,
             description: self.description,
         })
     }
 }
 
-async fn list_items(items: web::Data<ItemRepository>) -> HttpResponse {
-    HttpResponse::Ok().json(items.list().await)
+async fn list_items(context: web::Data<AppContext>) -> HttpResponse {
+    HttpResponse::Ok().json(context.items.list().await)
 }
 
 async fn get_item(
     id: web::Path<u64>,
-    items: web::Data<ItemRepository>,
+    context: web::Data<AppContext>,
 ) -> Result<HttpResponse, ItemError> {
     let id = id.into_inner();
-    let item = items.get(id).await.ok_or(ItemError::NotFound(id))?;
+    let item = context.items.get(id).await.ok_or(ItemError::NotFound(id))?;
     Ok(HttpResponse::Ok().json(item))
 }
 
 async fn put_item(
     id: web::Path<u64>,
     input: web::Json<ItemInput>,
-    items: web::Data<ItemRepository>,
+    context: web::Data<AppContext>,
 ) -> Result<HttpResponse, ItemError> {
     let id = id.into_inner();
     let item = input.into_inner().into_item(id)?;
-    let response = match items.upsert(item.clone()).await? {
+    let response = match context.items.upsert(item.clone()).await? {
         Upserted::Created => HttpResponse::Created()
             .insert_header((LOCATION, format!("/items/{id}")))
             .json(item),
@@ -162,10 +163,10 @@ async fn put_item(
 
 async fn delete_item(
     id: web::Path<u64>,
-    items: web::Data<ItemRepository>,
+    context: web::Data<AppContext>,
 ) -> Result<HttpResponse, ItemError> {
     let id = id.into_inner();
-    if items.delete(id).await {
+    if context.items.delete(id).await {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ItemError::NotFound(id))
@@ -174,7 +175,7 @@ async fn delete_item(
 
 #[cfg(test)]
 mod tests {
-    use super::{ItemError, ItemInput, MAX_NAME_CHARS};
+    use super::{ItemError, ItemInput};
 
     fn input(id: Option<u64>, name: &str) -> ItemInput {
         ItemInput {
@@ -195,19 +196,10 @@ mod tests {
     }
 
     #[test]
-    fn blank_and_overlong_names_are_refused() {
+    fn the_name_rule_of_the_items_module_applies() {
         assert!(matches!(
             input(None, "  ").into_item(1),
-            Err(ItemError::InvalidName)
+            Err(ItemError::InvalidName(_))
         ));
-        assert!(matches!(
-            input(None, &"x".repeat(MAX_NAME_CHARS + 1)).into_item(1),
-            Err(ItemError::InvalidName)
-        ));
-        assert!(
-            input(None, &"é".repeat(MAX_NAME_CHARS))
-                .into_item(1)
-                .is_ok()
-        );
     }
 }

@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 {%- endif %}
 
-use crate::worker::{Job, JobContext};
+use crate::context::AppContext;
+use crate::worker::Job;
 {%- if cache %}
 
 /// Where the heartbeat lives in the `persistent` alias (before the `CACHE_PREFIX`).
@@ -69,7 +70,7 @@ impl Job for Heartbeat {
     }
 {%- if cache %}
 
-    async fn run(&self, context: &JobContext) -> anyhow::Result<()> {
+    async fn run(&self, context: &AppContext) -> anyhow::Result<()> {
         let since_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .context("the system clock is set before 1970")?;
@@ -89,7 +90,7 @@ impl Job for Heartbeat {
     }
 {%- else %}
 
-    async fn run(&self, _context: &JobContext) -> anyhow::Result<()> {
+    async fn run(&self, _context: &AppContext) -> anyhow::Result<()> {
         let beats = self.beats.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::info!(beats, "worker alive");
         Ok(())
@@ -103,17 +104,14 @@ mod tests {
     use std::time::Duration;
 
     use super::{HEARTBEAT_KEY, Heartbeat, HeartbeatRecord};
-    use crate::services::cache::Caches;
-    use crate::settings::{EnvReader, Settings};
-    use crate::worker::{Job, JobContext};
+    use crate::context::AppContext;
+    use crate::settings::Settings;
+    use crate::worker::Job;
 
     #[tokio::test]
     async fn each_run_rewrites_the_record_in_the_persistent_alias() {
-        let settings = Settings::from_reader(&mut EnvReader::from_map::<&str, &str>([]))
-            .expect("the defaults are valid");
-        let context = JobContext {
-            caches: Caches::from_settings(&settings.cache),
-        };
+        let settings = Settings::from_vars::<&str, &str>([]).expect("the defaults are valid");
+        let context = AppContext::new(settings).await.expect("the context builds");
         let heartbeat = Heartbeat::new(Duration::from_secs(60));
         heartbeat.run(&context).await.expect("first beat");
         heartbeat.run(&context).await.expect("second beat");
@@ -136,13 +134,17 @@ mod tests {
     use std::time::Duration;
 
     use super::Heartbeat;
-    use crate::worker::{Job, JobContext};
+    use crate::context::AppContext;
+    use crate::settings::Settings;
+    use crate::worker::Job;
 
     #[tokio::test]
     async fn each_run_counts_one_beat() {
+        let settings = Settings::from_vars::<&str, &str>([]).expect("the defaults are valid");
+        let context = AppContext::new(settings).await.expect("the context builds");
         let heartbeat = Heartbeat::new(Duration::from_secs(60));
-        heartbeat.run(&JobContext {}).await.expect("first beat");
-        heartbeat.run(&JobContext {}).await.expect("second beat");
+        heartbeat.run(&context).await.expect("first beat");
+        heartbeat.run(&context).await.expect("second beat");
         assert_eq!(heartbeat.beats.load(Ordering::Relaxed), 2);
     }
 {%- endif %}

@@ -12,6 +12,8 @@ use std::sync::{PoisonError, RwLock};
 
 use serde::{Deserialize, Serialize};
 
+use super::ItemName;
+
 /// How many items the stand-in store accepts, so that a client looping over `PUT` cannot
 /// grow the process without limit. A database has its own limits; drop this with the map.
 pub const MAX_ITEMS: usize = 10_000;
@@ -21,8 +23,8 @@ pub const MAX_ITEMS: usize = 10_000;
 pub struct Item {
     /// The item's identifier, chosen by the client in `PUT /items/{id}`.
     pub id: u64,
-    /// A short display name (1 to 200 characters).
-    pub name: String,
+    /// A short display name, checked by [`ItemName::parse`].
+    pub name: ItemName,
     /// Optional free text.
     #[serde(default)]
     pub description: Option<String>,
@@ -47,7 +49,7 @@ pub enum RepositoryError {
     Full,
 }
 
-/// Items by id, shared by every worker thread (wrap it in `web::Data`).
+/// Items by id, shared by every thread through the start-up context.
 #[derive(Debug, Default)]
 pub struct ItemRepository {
     /// The items; a `BTreeMap` so listings come out sorted by id. The lock is never held

@@ -1,0 +1,12 @@
+//! The example domain: items, their rules and where they are stored.
+//!
+//! [`ItemName`] holds the one rule for names, so the route, a job or a command that
+//! makes items all refuse the same input. [`ItemRepository`] stands in for a database
+//! and is built once, in the start-up context. Copy this module's shape for your own
+//! entities: types that parse once, and a repository with `async` methods.
+
+mod name;
+mod repository;
+
+pub use name::{InvalidItemName, ItemName, MAX_NAME_CHARS};
+pub use repository::{Item, ItemRepository, MAX_ITEMS, RepositoryError, Upserted};

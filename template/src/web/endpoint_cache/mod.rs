@@ -1,0 +1,169 @@
+//! Endpoint caching as actix-web middleware: cache a resource's `GET` answers and drop
+//! them when the resource changes, without a line of caching code in the handlers.
+//!
+//! ```
+//! # use actix_web::{HttpResponse, web};
+//! # use {{crate_name}}::web::endpoint_cache::EndpointCache;
+//! # async fn get_item() -> HttpResponse { HttpResponse::Ok().finish() }
+//! # async fn put_item() -> HttpResponse { HttpResponse::Ok().finish() }
+//! # async fn delete_item() -> HttpResponse { HttpResponse::NoContent().finish() }
+//! web::resource("/items/{id}")
+//!     .wrap(EndpointCache::new("items:{id}").param::<u64>("id").invalidates("items:list"))
+//!     .route(web::get().to(get_item)) // read through the cache, `x-cache: hit|miss`
+//!     .route(web::put().to(put_item)) // on 2xx: delete `items:{id}` and `items:list`
+//!     .route(web::delete().to(delete_item));
+//! ```
+//!
+//! - `GET`: the key is the template with the request's path parameters filled in. A
+//!   cached body is answered at once (`200`, `application/json`, `x-cache: hit`) and the
+//!   handler does not run. Otherwise the handler runs; a `200` JSON answer is stored
+//!   under the key for the route's TTL (the alias default unless [`EndpointCache::ttl`]
+//!   says otherwise) and goes out with `x-cache: miss`. Other statuses are never stored.
+//!   Requests that miss one key at the same moment wait for the first one's answer
+//!   instead of all running the handler (no stampede on the database behind it).
+//! - `POST`, `PUT`, `PATCH`, `DELETE`: the handler runs first; only when it succeeds
+//!   (2xx) are the key, the extra keys ([`EndpointCache::invalidates`]) and the key
+//!   patterns ([`EndpointCache::invalidates_matching`]) deleted, before the response
+//!   leaves, so the client's next `GET` cannot see the old value.
+//! - It fails open: when the cache backend errors (Redis down), the request is served by
+//!   the handler as if nothing were cached and the error is logged.
+//!
+//! The key comes from the path alone: wrap only resources whose `GET` answer does not
+//! depend on the query string, on headers or on who is asking (a per-user answer cached
+//! this way would be served to everyone). The cached value is the response body's JSON
+//! text, so the direct cache API (`Cache::get::<Item>("items:42")`) and the CLI read the
+//! same entry.
+//!
+//! [`EndpointCache`] (this file) is the builder a route declares; `middleware` runs it on
+//! each request, and `key_template` turns `items:{id}` into `items:42`.
+
+mod key_template;
+mod middleware;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use actix_web::dev::{Path, Url};
+use actix_web::http::header::{HeaderName, HeaderValue};
+
+pub use middleware::EndpointCacheMiddleware;
+
+use crate::services::cache::Alias;
+use key_template::{KeyError, KeyTemplate};
+
+/// The response header that tells whether a `GET` was answered from the cache.
+pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+/// The content type of a cached answer, built once rather than parsed per hit.
+pub(super) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// Turns a raw path parameter into its canonical text, `None` when it does not parse.
+type Canonicalize = fn(&str) -> Option<String>;
+
+/// Middleware factory: caches a resource's `GET` answers and invalidates them on writes.
+///
+/// Build one per resource with [`EndpointCache::new`] and pass it to `Resource::wrap`.
+/// The caches come from the `web::Data<AppContext>` that `Application::build` registers.
+#[derive(Debug, Clone)]
+pub struct EndpointCache {
+    /// Template of the key the `GET` answer is stored under, e.g. `items:{id}`.
+    key: KeyTemplate,
+    /// Which cache holds the answers.
+    alias: Alias,
+    /// How long an answer stays cached; `None` means the alias's default TTL.
+    ttl: Option<Duration>,
+    /// Path parameters that are parsed before they go into a key, so `/items/042` and
+    /// `/items/42` share one entry.
+    params: Vec<(String, Canonicalize)>,
+    /// More keys to delete after a successful write.
+    extra_keys: Vec<KeyTemplate>,
+    /// Glob patterns (`*`, `?`) of keys to delete after a successful write.
+    patterns: Vec<KeyTemplate>,
+}
+
+impl EndpointCache {
+    /// Caches under `key`, a template whose `{name}` parts are replaced by the route's
+    /// path parameters: `"items:{id}"` on `/items/{id}` gives `items:42`.
+    ///
+    /// # Panics
+    /// If the template has an unclosed `{`, a stray `}` or an empty `{}`: a mistake in
+    /// the code, so it panics when the routes are built and any test that starts the
+    /// app finds it.
+    pub fn new(key: &str) -> Self {
+        Self {
+            key: KeyTemplate::parse(key),
+            alias: Alias::Persistent,
+            ttl: None,
+            params: Vec::new(),
+            extra_keys: Vec::new(),
+            patterns: Vec::new(),
+        }
+    }
+
+    /// Keeps answers for `ttl` instead of the alias's default TTL.
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Uses another cache alias than `persistent`.
+    #[must_use]
+    pub fn alias(mut self, alias: Alias) -> Self {
+        self.alias = alias;
+        self
+    }
+
+    /// Parses the path parameter `name` as a `T` before it goes into a key, so every
+    /// spelling of one value (`042`, `+42`, `42`) shares one cache entry. A value that
+    /// does not parse skips the cache; the handler answers it (typically with 400).
+    #[must_use]
+    pub fn param<T: FromStr + fmt::Display>(mut self, name: &str) -> Self {
+        self.params.push((name.to_owned(), |raw| {
+            raw.parse::<T>().ok().map(|value| value.to_string())
+        }));
+        self
+    }
+
+    /// Also deletes `key` (a template, like [`EndpointCache::new`]'s) after a successful
+    /// write, e.g. a listing that contains the changed resource.
+    #[must_use]
+    pub fn invalidates(mut self, key: &str) -> Self {
+        self.extra_keys.push(KeyTemplate::parse(key));
+        self
+    }
+
+    /// Also deletes every key matching `pattern` (a template; `*` matches any run of
+    /// characters, `?` one) after a successful write, e.g. `"items:{id}:*"` for a
+    /// resource's sub-resources. Works on every backend; on Redis it scans, never `KEYS`.
+    #[must_use]
+    pub fn invalidates_matching(mut self, pattern: &str) -> Self {
+        self.patterns.push(KeyTemplate::parse(pattern));
+        self
+    }
+
+    fn render(
+        &self,
+        template: &KeyTemplate,
+        path: &Path<Url>,
+        for_pattern: bool,
+    ) -> Result<String, KeyError> {
+        template.render(|name| {
+            let raw = path
+                .get(name)
+                .ok_or_else(|| KeyError::UnknownParam(name.to_owned()))?;
+            let value = match self.params.iter().find(|(param, _)| param == name) {
+                Some((_, canonicalize)) => {
+                    canonicalize(raw).ok_or_else(|| KeyError::Unparsable(name.to_owned()))?
+                }
+                None => raw.to_owned(),
+            };
+            // A path value such as `*` must not widen a pattern into "every key".
+            if for_pattern && value.contains(['*', '?']) {
+                return Err(KeyError::GlobInValue(name.to_owned()));
+            }
+            Ok(value)
+        })
+    }
+}
