@@ -108,6 +108,7 @@ impl Settings {
     /// grouped by concern with the group's title: what `config check` prints.
     pub fn vars(&self) -> Vec<(&'static str, Vec<VarValue>)> {
         vec![
+            // One group per concern, in the order of `.env.example`.
             ("Logging", self.log.vars()),
 {%- if web %}
             ("Web server", self.app.vars()),

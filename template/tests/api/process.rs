@@ -87,6 +87,8 @@ impl Process {
         self.seen.join("\n")
     }
 
+{%- if web %}
+
     /// Waits for a stderr line matching `wanted` (seen before or arriving now) and
     /// returns it.
     pub fn wait_for_line(&mut self, wanted: impl Fn(&str) -> bool) -> String {
@@ -97,6 +99,7 @@ impl Process {
             .cloned()
             .expect("a matching line was seen")
     }
+{%- endif %}
 
     /// Waits until `count` stderr lines match `wanted`.
     pub fn wait_for_lines(&mut self, wanted: impl Fn(&str) -> bool, count: usize) {

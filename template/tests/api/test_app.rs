@@ -23,9 +23,11 @@ pub struct TestApp {
     pub address: String,
     /// A client with a bound on every request, so a hung server fails the test.
     pub client: reqwest::Client,
+{%- if cache %}
     /// What the server shares with every mode; its caches let a test look at or plant
     /// entries behind the server's back.
     pub context: AppContext,
+{%- endif %}
     /// Resolves the server's shutdown future; `None` once [`TestApp::stop`] ran.
     stop: Option<oneshot::Sender<()>>,
     /// The task running `Application::run_until_stopped`.
@@ -65,7 +67,9 @@ where
     TestApp {
         address,
         client,
+{%- if cache %}
         context,
+{%- endif %}
         stop: Some(stop),
         server: Some(server),
     }
