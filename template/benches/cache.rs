@@ -297,11 +297,10 @@ fn main() -> anyhow::Result<()> {
 /// Settings of a cache with both aliases in process; Redis rows add the URL.
 fn settings() -> CacheSettings {
     CacheSettings {
-        enabled: true,
         default_ttl: Duration::from_secs(600),
         persistent_ttl: Duration::from_secs(600),
         prefix: "bench".to_owned(),
-        memory_max_capacity: 10_000,
+        // Enabled, with the default capacity.
         ..CacheSettings::default()
     }
 }
