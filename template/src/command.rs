@@ -1,15 +1,17 @@
 //! The command line: one subcommand per mode, and the start-up every mode shares.
 //!
-//! Start-up is the same for each mode: read [`Settings`] (a bad value stops here with
-//! one line per variable and exit code 78), install telemetry, build the
-//! [`AppContext`], then hand it to the mode's `run`. Users never write this wiring.
+//! Start-up is the same for each mode: read [`Settings`] from the environment over
+//! `.env` (a bad value stops here with one line per variable and exit code 78), install
+//! telemetry, build the [`AppContext`], then hand it to the mode's `run`. Users never
+//! write this wiring. A mode that fails ends with one error line, in the log format.
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::context::AppContext;
-use crate::settings::{Settings, SettingsError};
+use crate::settings::{EnvReader, LogFormat, Settings, SettingsError};
 {%- if web or worker %}
 use crate::shutdown::Shutdown;
 {%- endif %}
@@ -46,53 +48,66 @@ pub enum Command {
 
 /// Options of the `web` subcommand.
 #[derive(Debug, clap::Args)]
-pub struct WebArgs {
 {%- if worker %}
+pub struct WebArgs {
     /// Also run the background worker in this process; both stop together.
     #[arg(long)]
     pub with_worker: bool,
-{%- endif %}
 }
+{%- else %}
+pub struct WebArgs {}
+{%- endif %}
 {%- endif %}
 
 impl Cli {
     /// Runs the selected mode after the shared start-up and returns the exit code.
-    pub fn run(self) -> ExitCode {
-        let settings = match Settings::from_env() {
+    /// `dotenv` holds the pairs of `.env`; real environment variables win over them.
+    pub fn run(self, dotenv: Vec<(String, String)>) -> ExitCode {
+        let mut env = EnvReader::from_process_with(dotenv);
+        let settings = match Settings::from_reader(&mut env) {
             Ok(settings) => settings,
             Err(error) => {
-                eprintln!("{error}");
+                let format = LogFormat::requested_in(&env);
+                for message in error.messages() {
+                    telemetry::report_error(format, &message);
+                }
                 return ExitCode::from(SettingsError::EXIT_CODE);
             }
         };
-        telemetry::init(&settings.log, self.command.default_log_level());
+        let format = settings.log.format;
+        // Held until the end: dropping it writes out the log lines still queued.
+        let telemetry = telemetry::init(&settings.log, self.command.default_log_filter());
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
         {
             Ok(runtime) => runtime,
             Err(error) => {
-                eprintln!("error: could not start the async runtime: {error}");
+                drop(telemetry);
+                let message = format!("could not start the async runtime: {error}");
+                telemetry::report_error(format, &message);
                 return ExitCode::FAILURE;
             }
         };
-        runtime.block_on(async move {
-            let outcome = match AppContext::build(settings).await {
-                Ok(context) => self.command.run(context).await,
-                Err(error) => Err(error.context("start-up failed")),
-            };
-            outcome.unwrap_or_else(|error| {
-                tracing::error!(error = format!("{error:#}"), "stopped with an error");
-                eprintln!("error: {error:#}");
-                ExitCode::FAILURE
-            })
+        let outcome = runtime.block_on(async move {
+            let context = AppContext::build(settings)
+                .await
+                .context("start-up failed")?;
+            self.command.run(context).await
+        });
+        // Every log line is out before the error that ends the process, so it is last.
+        drop(runtime);
+        drop(telemetry);
+        outcome.unwrap_or_else(|error| {
+            telemetry::report_error(format, &format!("{error:#}"));
+            ExitCode::FAILURE
         })
     }
 }
 
 impl Command {
     /// Long-running modes log at info; one-shot commands keep stderr quiet.
-    fn default_log_level(&self) -> &'static str {
+    fn default_log_filter(&self) -> &'static str {
         match self {
 {%- if web %}
             Command::Web(_) => "info",
@@ -101,7 +116,7 @@ impl Command {
             Command::Worker => "info",
 {%- endif %}
 {%- if cli %}
-            Command::Manage(_) => "warn",
+            Command::Manage(_) => COMMAND_LOG_FILTER,
 {%- endif %}
         }
     }
@@ -135,6 +150,18 @@ impl Command {
         }
     }
 }
+{%- if cli and cache %}
+
+/// Commands log warnings, but not the cache's: a long-running mode needs to hear that
+/// Redis is down and will be retried, while a command reports the failure itself, in
+/// one line, and exits.
+const COMMAND_LOG_FILTER: &str =
+    concat!("warn,", env!("CARGO_CRATE_NAME"), "::services::cache=error");
+{%- elsif cli %}
+
+/// Commands log warnings and errors only, so their stderr stays readable.
+const COMMAND_LOG_FILTER: &str = "warn";
+{%- endif %}
 {%- if web and worker %}
 
 /// `web --with-worker`: the server and the worker side by side in one process. The

@@ -1,20 +1,26 @@
 //! The `{{project-name}}` binary. Everything it does is in the library; this file only
-//! reads `.env`, parses the command line and turns the outcome into an exit code.
+//! parses the command line, reads `.env` and turns the outcome into an exit code.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use {{crate_name}}::command::Cli;
-use {{crate_name}}::settings::SettingsError;
+use {{crate_name}}::settings::{EnvReader, LogFormat, SettingsError, read_dotenv};
+use {{crate_name}}::telemetry;
 
 fn main() -> ExitCode {
-    // A missing .env is normal (production sets real variables); a broken one is not.
-    if let Err(error) = dotenvy::dotenv()
-        && !error.not_found()
-    {
-        eprintln!("error: could not read .env: {error}");
-        return ExitCode::from(SettingsError::EXIT_CODE);
+    // The command line first, so that --help and --version work whatever .env holds.
+    let cli = Cli::parse();
+    // Only the working directory's .env, never a parent's. A missing one is normal
+    // (production sets real variables); a broken one stops here, naming its line.
+    match read_dotenv(Path::new(".env")) {
+        Ok(dotenv) => cli.run(dotenv),
+        Err(error) => {
+            let format = LogFormat::requested_in(&EnvReader::from_process());
+            telemetry::report_error(format, &error.to_string());
+            ExitCode::from(SettingsError::EXIT_CODE)
+        }
     }
-    Cli::parse().run()
 }

@@ -4,7 +4,8 @@
 //! concern's prefix (`LOG_` and the others) onto a struct, and [`EnvReader`] checks the
 //! values. Invalid values are all collected before giving up, so a misconfigured
 //! deployment learns about every mistake in one go, each on its own line naming the
-//! variable and the expected form. An empty variable counts as unset.
+//! variable and the expected form. An empty variable counts as unset, in the
+//! environment and in `.env` alike.
 //!
 //! Each default is a constant next to the setting that uses it; `.env.example`, the
 //! README's tables and `--help` are checked against those constants by the tests below.
@@ -31,7 +32,7 @@ pub use cache::CacheSettings;
 {%- if redis %}
 pub use cache::RedisSettings;
 {%- endif %}
-pub use env::{EnvReader, InvalidVar, SettingsError, VarValue};
+pub use env::{DotenvError, EnvReader, InvalidVar, SettingsError, VarValue, read_dotenv};
 pub use log::{LogFormat, LogSettings};
 {%- if redis %}
 pub use secret::Secret;
@@ -87,7 +88,12 @@ impl Settings {
         Self::from_reader(&mut EnvReader::from_map(vars))
     }
 
-    fn from_reader(reader: &mut EnvReader) -> Result<Self, SettingsError> {
+    /// Reads every concern from `reader`: start-up passes the process environment over
+    /// the `.env` pairs ([`EnvReader::from_process_with`]).
+    ///
+    /// # Errors
+    /// Returns every invalid variable at once; see [`SettingsError`].
+    pub fn from_reader(reader: &mut EnvReader) -> Result<Self, SettingsError> {
         let settings = Self {
             log: LogSettings::read(reader),
 {%- if web %}

@@ -68,6 +68,8 @@ impl Shutdown {
             tracing::warn!(
                 "{name} received again: stopping now, without waiting for work in flight"
             );
+            // exit skips destructors: write out the queued log lines (this one included).
+            crate::telemetry::flush();
             std::process::exit(EXIT_FORCED);
         });
         Ok(shutdown)

@@ -1,38 +1,130 @@
 //! Tracing set-up: pretty lines for people, JSON lines for machines, always on stderr
 //! so that a command's stdout carries only its result. [`capture_logs`] records them in
 //! memory instead, for tests.
+//!
+//! Lines are formatted on the thread that logs them and written to stderr by a
+//! background thread ([`tracing_appender::non_blocking`]), so a request never waits on
+//! the terminal or the log shipper's pipe. [`init`] returns the guard that flushes
+//! them; a fatal error that ends the process is printed by [`report_error`], in the
+//! same format as every other line.
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Directive;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
 use crate::settings::{LogFormat, LogSettings};
 
-/// Installs the global subscriber. `default_level` applies when `RUST_LOG` is unset.
+/// Added to every filter that does not mention `actix_http`: the HTTP/1 dispatcher
+/// logs a malformed request line, an oversized head or `Content-Length: abc` as an
+/// `ERROR` ("stream error"), although it is the client's mistake and actix answers it
+/// with a 400 or 431 by itself. Clients must not be able to write error lines at will;
+/// `RUST_LOG=info,actix_http=debug` shows them again.
+pub const CLIENT_ERRORS_OFF: &str = "actix_http::h1::dispatcher=off";
+
+/// The writer thread's guard, held here so that [`flush`] can reach it from anywhere
+/// (a second ctrl-c exits without unwinding).
+static WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+
+/// Flushes the log lines on drop; keep it until the process is about to exit.
+#[must_use = "dropping the guard stops the log writer: keep it until the process exits"]
+pub struct TelemetryGuard(());
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        flush();
+    }
+}
+
+/// Installs the global subscriber. `default_filter` applies when `RUST_LOG` is unset.
 ///
 /// Calling it twice is harmless: the first subscriber stays.
-pub fn init(settings: &LogSettings, default_level: &str) {
-    let filter = settings
-        .filter
-        .as_deref()
-        .and_then(|directive| EnvFilter::try_new(directive).ok())
-        .unwrap_or_else(|| EnvFilter::new(default_level));
+pub fn init(settings: &LogSettings, default_filter: &str) -> TelemetryGuard {
+    let directives = settings.filter.as_deref().unwrap_or(default_filter);
+    let mut filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    if !directives.contains("actix_http")
+        && let Ok(directive) = CLIENT_ERRORS_OFF.parse::<Directive>()
+    {
+        filter = filter.add_directive(directive);
+    }
+    // lossy(false): when the queue is full, the logging thread waits rather than drop a
+    // line, so an error line is never lost (and no drop count is needed). The queue
+    // holds 128,000 lines, far more than a burst. BufWriter: the writer thread flushes
+    // whenever the queue is empty, so lines go out in few writes and none waits long.
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let result = match settings.format {
+        // One object per line, each field once: the event's fields at the top level and
+        // the request span's fields (request id, method, route, path) under `span`.
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(false)
             .try_init(),
         LogFormat::Pretty => builder
             .with_ansi(std::io::stderr().is_terminal())
             .try_init(),
     };
     // Err only means a subscriber is already installed (tests install their own).
-    drop(result);
+    if result.is_ok() {
+        *WRITER.lock().unwrap_or_else(PoisonError::into_inner) = Some(guard);
+    }
+    TelemetryGuard(())
+}
+
+/// Writes every log line still queued to stderr and stops the writer thread; lines
+/// logged afterwards are lost. [`TelemetryGuard`] calls it; call it yourself only
+/// before `std::process::exit`.
+pub fn flush() {
+    let guard = WRITER.lock().unwrap_or_else(PoisonError::into_inner).take();
+    drop(guard);
+}
+
+/// Prints an error that ends the process, on stderr and in the log format: one
+/// `error: …` line for people, or one JSON object like every other log line. It does
+/// not go through the filter, so `RUST_LOG=off` cannot hide why the process stopped.
+/// Call it after [`flush`] (or before [`init`]) so it comes last.
+pub fn report_error(format: LogFormat, message: &str) {
+    eprintln!("{}", error_line(format, message));
+}
+
+/// The line [`report_error`] prints.
+///
+/// ```
+/// use {{crate_name}}::settings::LogFormat;
+/// use {{crate_name}}::telemetry::error_line;
+///
+/// let line = error_line(LogFormat::Json, "APP_PORT is invalid");
+/// let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+/// assert_eq!((json["level"].as_str(), json["message"].as_str()), (Some("ERROR"), Some("APP_PORT is invalid")));
+/// assert_eq!(error_line(LogFormat::Pretty, "APP_PORT is invalid"), "error: APP_PORT is invalid");
+/// ```
+pub fn error_line(format: LogFormat, message: &str) -> String {
+    match format {
+        LogFormat::Pretty => format!("error: {message}"),
+        LogFormat::Json => {
+            let mut timestamp = String::new();
+            // Formatting into a String cannot fail; the field is then only empty.
+            let _ = SystemTime.format_time(&mut Writer::new(&mut timestamp));
+            serde_json::json!({
+                "timestamp": timestamp,
+                "level": "ERROR",
+                "message": message,
+                "target": env!("CARGO_CRATE_NAME"),
+            })
+            .to_string()
+        }
+    }
 }
 
 /// Log lines captured in memory by [`capture_logs`].

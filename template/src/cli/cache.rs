@@ -14,7 +14,7 @@ use clap::ValueEnum;
 use clap::builder::PossibleValue;
 
 use crate::context::AppContext;
-use crate::services::cache::{Alias, Backend, Cache, CacheError, Caches};
+use crate::services::cache::{Alias, Backend, Cache, CacheError, Caches, MAX_TTL};
 
 /// `cache get` found nothing under the key.
 pub const EXIT_MISS: u8 = 1;
@@ -42,7 +42,8 @@ pub enum CacheCommand {
         /// The key, without the CACHE_PREFIX namespace.
         #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
         key: String,
-        /// The value as JSON, e.g. '{"name":"Ada"}' or '"a string"' (note the quotes).
+        /// The value as JSON, e.g. '{"name":"Ada"}', '"a string"' (note the quotes) or -1.
+        #[arg(allow_negative_numbers = true)]
         json: String,
         #[command(flatten)]
         alias: AliasArg,
@@ -164,7 +165,10 @@ impl CacheCommand {
 }
 
 async fn get(cache: &Cache, key: &str, out: &mut impl std::io::Write) -> anyhow::Result<ExitCode> {
-    warn_if_disabled(cache);
+    if cache.backend() == Backend::Disabled {
+        eprintln!("miss: CACHE_ENABLED=false, so every read is a miss");
+        return Ok(ExitCode::from(EXIT_MISS));
+    }
     // Text that is not JSON (written by hand with redis-cli) is a miss, removed with a
     // warning, exactly as the service itself treats it.
     match cache.get_json(key).await {
@@ -201,16 +205,25 @@ async fn set(
         );
         return Ok(ExitCode::from(EXIT_INVALID_INPUT));
     }
-    warn_if_disabled(cache);
+    if cache.backend() == Backend::Disabled {
+        eprintln!("not stored: CACHE_ENABLED=false, so every cache operation is a no-op");
+        return Ok(ExitCode::SUCCESS);
+    }
     let json = json.trim();
     match cache.set_raw(key, json, ttl).await {
         Ok(()) => {
-            let ttl = ttl.unwrap_or_else(|| cache.default_ttl());
+            let asked = ttl.unwrap_or_else(|| cache.default_ttl());
+            let applied = applied_ttl(asked);
+            let capped = if applied < asked {
+                " (the longest TTL the cache keeps)"
+            } else {
+                ""
+            };
             writeln!(
                 out,
-                "stored {key:?} in the {} cache for {}s",
+                "stored {key:?} in the {} cache for {}s{capped}",
                 cache.alias(),
-                ttl.as_secs_f64()
+                applied.as_secs_f64()
             )?;
             if cache.alias() == Alias::Memory && cache.backend() != Backend::Disabled {
                 eprintln!(
@@ -346,10 +359,11 @@ fn failed(cache: &Cache, error: &CacheError) -> ExitCode {
     ExitCode::from(EXIT_UNAVAILABLE)
 }
 
-fn warn_if_disabled(cache: &Cache) {
-    if cache.backend() == Backend::Disabled {
-        eprintln!("warning: CACHE_ENABLED=false: nothing is stored and every read is a miss");
-    }
+/// The TTL the cache gives an entry asked to live `ttl`: whole milliseconds, rounded
+/// up, at most [`MAX_TTL`].
+fn applied_ttl(ttl: Duration) -> Duration {
+    let millis = u64::try_from(ttl.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+    Duration::from_millis(millis).min(MAX_TTL)
 }
 
 /// "1 key", "2 keys".
@@ -378,7 +392,7 @@ fn parse_ttl(raw: &str) -> Result<Duration, String> {
 mod tests {
     use std::time::Duration;
 
-    use super::parse_ttl;
+    use super::{MAX_TTL, applied_ttl, parse_ttl};
 
     #[test]
     fn ttls_take_whole_and_fractional_seconds() {
@@ -387,5 +401,18 @@ mod tests {
         for bad in ["0", "-1", "abc", "", "inf", "NaN", "0.0001", "1e400"] {
             assert!(parse_ttl(bad).is_err(), "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn the_applied_ttl_is_capped_and_kept_to_the_millisecond() {
+        assert_eq!(applied_ttl(Duration::from_secs(1_000_000_000_000)), MAX_TTL);
+        assert_eq!(
+            applied_ttl(Duration::from_micros(1_500)),
+            Duration::from_millis(2)
+        );
+        assert_eq!(
+            applied_ttl(Duration::from_secs(60)),
+            Duration::from_secs(60)
+        );
     }
 }

@@ -9,6 +9,9 @@
 pub mod cache;
 {%- endif %}
 pub mod config;
+{%- if web %}
+pub mod healthcheck;
+{%- endif %}
 
 use std::process::ExitCode;
 
@@ -47,4 +50,8 @@ commands! {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+{%- if web %}
+    /// Probe the local web server: exit 0 when GET /health (or /ready) answers 200.
+    Healthcheck(healthcheck::HealthcheckCommand),
+{%- endif %}
 }

@@ -9,4 +9,7 @@ mod name;
 mod repository;
 
 pub use name::{InvalidItemName, ItemName, MAX_NAME_CHARS};
+{%- if cache %}
+pub use repository::CACHED_ITEMS;
+{%- endif %}
 pub use repository::{Item, ItemRepository, MAX_ITEMS, RepositoryError, Upserted};

@@ -6,6 +6,13 @@
 //! endpoint cache in front of them{% endif %} stay as they are. Data lives as long as the process
 //! and is not shared between instances, which is fine for an example and wrong for
 //! production.
+{%- if cache %}
+//!
+//! Because it starts empty, `web` calls [`ItemRepository::forget_cached`] at start-up:
+//! answers cached in Redis by an earlier run would otherwise serve items this store no
+//! longer has. **Remove that call when the repository is a real database**, whose data
+//! outlives the process like the cache does.
+{%- endif %}
 
 use std::collections::BTreeMap;
 use std::sync::{PoisonError, RwLock};
@@ -13,6 +20,13 @@ use std::sync::{PoisonError, RwLock};
 use serde::{Deserialize, Serialize};
 
 use super::ItemName;
+{%- if cache %}
+use crate::services::cache::Caches;
+
+/// The keys under which the `items` routes cache their answers (`items:{id}`,
+/// `items:list`), as a pattern.
+pub const CACHED_ITEMS: &str = "items:*";
+{%- endif %}
 
 /// How many items the stand-in store accepts, so that a client looping over `PUT` cannot
 /// grow the process without limit. A database has its own limits; drop this with the map.
@@ -87,6 +101,36 @@ impl ItemRepository {
     pub async fn delete(&self, id: u64) -> bool {
         self.write().remove(&id).is_some()
     }
+
+{%- if cache %}
+
+    /// Deletes the example's cached answers ([`CACHED_ITEMS`]) from the persistent
+    /// alias, which outlives this in-process store when it is Redis. Fails open: if the
+    /// cache does not answer, start-up carries on with a warning (the entries then live
+    /// until their TTL). Returns how many keys were deleted.
+    ///
+    /// **Remove this when the repository is a real database.**
+    pub async fn forget_cached(&self, caches: &Caches) -> u64 {
+        match caches.persistent().delete_matching(CACHED_ITEMS).await {
+            Ok(count) => {
+                if count > 0 {
+                    tracing::info!(
+                        count,
+                        "dropped cached items left by an earlier run: the example's repository starts empty"
+                    );
+                }
+                count
+            }
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    "could not drop the cached items of an earlier run; they may be served until their TTL"
+                );
+                0
+            }
+        }
+    }
+{%- endif %}
 
     // A panic while holding the lock cannot leave the map half-written (every change is
     // one insert or remove), so a poisoned lock is still safe to use.

@@ -1,5 +1,6 @@
 //! HTTP server settings: `APP_*`.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -47,8 +48,16 @@ impl AppSettings {
             DEFAULT_BODY_LIMIT_BYTES,
             1,
         );
+        let host = env.parse(
+            "APP_HOST",
+            vars.host,
+            DEFAULT_HOST.to_owned(),
+            "an IP address (127.0.0.1, 0.0.0.0, ::1) or a host name of letters, digits, \
+             hyphens and dots (localhost)",
+            |raw| is_host(raw).then(|| raw.to_owned()),
+        );
         Self {
-            host: vars.host.unwrap_or_else(|| DEFAULT_HOST.to_owned()),
+            host,
             port: env.port("APP_PORT", vars.port, DEFAULT_PORT, true),
             body_limit_bytes: usize::try_from(body_limit_bytes).unwrap_or(usize::MAX),
             shutdown_timeout: env.millis(
@@ -76,11 +85,32 @@ impl AppSettings {
     }
 }
 
+/// Whether `raw` is an IP address or a syntactically valid host name. Whether the name
+/// resolves, and to a local address, is only known when binding.
+fn is_host(raw: &str) -> bool {
+    if raw.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    let name = raw.strip_suffix('.').unwrap_or(raw);
+    let labels_ok = name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    // All-numeric labels would be an IP address, and this one is not (999.1.1.1).
+    let numeric = name
+        .split('.')
+        .all(|label| label.chars().all(|c| c.is_ascii_digit()));
+    labels_ok && !numeric
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use super::AppSettings;
+    use super::{AppSettings, is_host};
     use crate::settings::EnvReader;
 
     #[test]
@@ -113,5 +143,36 @@ mod tests {
         ] {
             assert!(message.contains(name), "{name} missing from: {message}");
         }
+    }
+
+    #[test]
+    fn hosts_are_ip_addresses_or_host_names() {
+        for good in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "::1",
+            "::",
+            "localhost",
+            "api-1.internal",
+            "web.",
+        ] {
+            assert!(is_host(good), "{good} was refused");
+        }
+        for bad in [
+            "999.1.1.1",
+            "1.2.3",
+            "not_a_host",
+            "-web",
+            "a..b",
+            "host:8080",
+            "[::1]",
+            "é.com",
+        ] {
+            assert!(!is_host(bad), "{bad} was accepted");
+        }
+        let mut env = EnvReader::from_map([("APP_HOST", "not_a_host")]);
+        AppSettings::read(&mut env);
+        let message = env.finish().unwrap_err().to_string();
+        assert!(message.contains("APP_HOST=\"not_a_host\""), "{message}");
     }
 }

@@ -5,9 +5,13 @@
 //! raw text. The typed checks happen here rather than in serde because serde stops at the
 //! first bad value and cannot say which form was expected; an [`EnvReader`] keeps going
 //! so that [`SettingsError`] lists every invalid variable at once.
+//!
+//! [`read_dotenv`] reads the working directory's `.env` (and only that one); its pairs
+//! go into the reader under the real environment, which wins unless a variable is empty.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -52,19 +56,104 @@ impl SettingsError {
     pub const EXIT_CODE: u8 = 78;
 }
 
+impl SettingsError {
+    /// One message per invalid variable, without the `error: ` the start-up adds.
+    pub fn messages(&self) -> Vec<String> {
+        self.invalid
+            .iter()
+            .map(|var| {
+                format!("{var} (fix it in the environment or .env, or unset it to use the default)")
+            })
+            .collect()
+    }
+}
+
 impl fmt::Display for SettingsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, var) in self.invalid.iter().enumerate() {
+        for (index, message) in self.messages().iter().enumerate() {
             if index > 0 {
                 writeln!(f)?;
             }
-            write!(
-                f,
-                "error: {var} (fix it in the environment or .env, or unset it to use the default)"
-            )?;
+            write!(f, "error: {message}")?;
         }
         Ok(())
     }
+}
+
+/// A `.env` file that exists but cannot be used. The message never quotes the file's
+/// content, which may hold a password.
+#[derive(Debug, thiserror::Error)]
+pub enum DotenvError {
+    /// A line is not `NAME=value` (an unclosed quote, a name with a space, …).
+    #[error(
+        "{path} line {line} cannot be parsed: write NAME=value and close every quote \
+         (the line is not shown, since it may hold a secret)"
+    )]
+    Syntax {
+        /// The file, as given.
+        path: String,
+        /// The 1-based number of the line where the unreadable entry starts.
+        line: usize,
+    },
+    /// The file exists but cannot be read (permissions, not UTF-8, …).
+    #[error("{path} cannot be read: {reason}")]
+    Unreadable {
+        /// The file, as given.
+        path: String,
+        /// What the operating system or the parser said.
+        reason: String,
+    },
+}
+
+/// Reads `path` (start-up passes `.env`: the working directory's, never a parent's) as
+/// `(name, value)` pairs in file order; no file gives no pairs.
+///
+/// ```
+/// use {{crate_name}}::settings::read_dotenv;
+///
+/// let dir = std::env::temp_dir().join(format!("dotenv-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let file = dir.join(".env");
+/// std::fs::write(&file, "# comment\nAPP_PORT=9000\nPASSWORD=\"hunter2\n").unwrap();
+/// let error = read_dotenv(&file).unwrap_err().to_string();
+/// assert!(error.contains("line 3") && !error.contains("hunter2"), "{error}");
+/// std::fs::write(&file, "APP_PORT=9000\n").unwrap();
+/// assert_eq!(read_dotenv(&file).unwrap(), [("APP_PORT".to_owned(), "9000".to_owned())]);
+/// assert!(read_dotenv(&dir.join("absent")).unwrap().is_empty());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+///
+/// # Errors
+/// When the file exists but cannot be read or parsed; see [`DotenvError`].
+pub fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>, DotenvError> {
+    let shown = path.display().to_string();
+    let unreadable = |reason: String| DotenvError::Unreadable {
+        path: shown.clone(),
+        reason,
+    };
+    let entries = match dotenvy::from_path_iter(path) {
+        Ok(entries) => entries,
+        Err(error) if error.not_found() => return Ok(Vec::new()),
+        Err(error) => return Err(unreadable(error.to_string())),
+    };
+    let mut pairs = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(pair) => pairs.push(pair),
+            Err(dotenvy::Error::LineParse(entry, _)) => {
+                // The parser reports the entry's text, which is where it starts in the
+                // file: its line number is all that is shown.
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let line = text
+                    .find(entry.as_str())
+                    .map_or(1, |start| text[..start].matches('\n').count() + 1);
+                return Err(DotenvError::Syntax { path: shown, line });
+            }
+            Err(dotenvy::Error::Io(error)) => return Err(unreadable(error.to_string())),
+            Err(_) => return Err(unreadable("a variable it refers to is unusable".to_owned())),
+        }
+    }
+    Ok(pairs)
 }
 
 /// A snapshot of the environment, read concern by concern, that remembers which
@@ -83,6 +172,16 @@ impl EnvReader {
         Self::from_map(std::env::vars_os().filter_map(|(name, value)| {
             Some((name.into_string().ok()?, value.into_string().ok()?))
         }))
+    }
+
+    /// Reads the process environment over `dotenv` (the pairs of [`read_dotenv`]): a
+    /// variable set in both takes the environment's value, unless that one is empty,
+    /// since an empty variable counts as unset everywhere.
+    pub fn from_process_with(dotenv: Vec<(String, String)>) -> Self {
+        let mut reader = Self::from_map(dotenv);
+        let process = Self::from_process();
+        reader.vars.extend(process.vars);
+        reader
     }
 
     /// Reads from fixed pairs instead of the process environment (for tests).
@@ -135,6 +234,11 @@ impl EnvReader {
                 default
             }),
         }
+    }
+
+    /// The value of `name`, trimmed; `None` when unset or blank.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
     }
 
     /// Whether `name` is set to something other than blanks.

@@ -14,6 +14,15 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
+    /// The format `LOG_FORMAT` asks for, read leniently (anything but `json` is pretty):
+    /// for the errors printed when the settings as a whole are invalid.
+    pub fn requested_in(env: &EnvReader) -> Self {
+        match env.value("LOG_FORMAT") {
+            Some(format) if format.eq_ignore_ascii_case("json") => Self::Json,
+            _ => Self::Pretty,
+        }
+    }
+
     /// The value of `LOG_FORMAT` that selects this format.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,14 +71,10 @@ impl LogSettings {
             },
         );
         let RustVars { log: filter } = env.prefixed("RUST_");
-        if let Some(directive) = &filter
-            && tracing_subscriber::EnvFilter::try_new(directive).is_err()
+        if let Some(directives) = &filter
+            && let Err(expected) = check_filter(directives)
         {
-            env.reject(
-                "RUST_LOG",
-                Some(directive.clone()),
-                "a filter such as `info` or `my_service=debug,warn`",
-            );
+            env.reject("RUST_LOG", Some(directives.clone()), &expected);
         }
         Self { format, filter }
     }
@@ -80,5 +85,92 @@ impl LogSettings {
             ("LOG_FORMAT", Some(self.format.as_str().to_owned())),
             ("RUST_LOG", self.filter.clone()),
         ]
+    }
+}
+
+/// The levels a `RUST_LOG` directive may name on its own.
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// Checks `RUST_LOG`; the error is what was expected, with the likely fix.
+///
+/// `EnvFilter` reads a bare word as a target name, so `warning` or `nonsense` would be
+/// accepted and silence every line, errors included. Here a bare word must be a level;
+/// a target takes `target=level`.
+fn check_filter(directives: &str) -> Result<(), String> {
+    for directive in directives.split(',').map(str::trim) {
+        let bare = !directive.is_empty() && !directive.contains(['=', '[']);
+        if bare && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+            let fix = match directive.to_ascii_lowercase().as_str() {
+                "warning" | "warnings" => "warn",
+                "information" | "informational" | "notice" => "info",
+                "err" | "errors" | "fatal" | "critical" => "error",
+                "verbose" | "dbg" => "debug",
+                "all" => "trace",
+                "none" | "silent" | "quiet" => "off",
+                _ => "info",
+            };
+            return Err(format!(
+                "a level (trace, debug, info, warn, error or off) or target=level directives \
+                 such as `info,my_service=debug`; `{directive}` is neither (it would silence \
+                 every log line): did you mean `{fix}`?"
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(directives)
+        .map(drop)
+        .map_err(|error| format!("a filter such as `info` or `info,my_service=debug` ({error})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LogFormat, LogSettings};
+    use crate::settings::EnvReader;
+
+    fn read(vars: &[(&str, &str)]) -> Result<LogSettings, String> {
+        let mut env = EnvReader::from_map(vars.iter().copied());
+        let settings = LogSettings::read(&mut env);
+        env.finish()
+            .map(|()| settings)
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn levels_and_target_directives_are_accepted() {
+        for filter in [
+            "info",
+            "WARN",
+            "off",
+            "info,my_service=debug",
+            "my_service::web=trace",
+            "warn,[request]=debug",
+        ] {
+            assert!(
+                read(&[("RUST_LOG", filter)]).is_ok(),
+                "{filter} was refused"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bare_word_that_is_not_a_level_is_refused_with_the_likely_fix() {
+        let message = read(&[("RUST_LOG", "warning")]).unwrap_err();
+        assert!(
+            message.contains("RUST_LOG=\"warning\"") && message.contains("`warn`?"),
+            "{message}"
+        );
+        let message = read(&[("RUST_LOG", "info,nonsense")]).unwrap_err();
+        assert!(
+            message.contains("`nonsense` is neither") && message.contains("`info`?"),
+            "{message}"
+        );
+        assert!(read(&[("RUST_LOG", "my_service=loud")]).is_err());
+    }
+
+    #[test]
+    fn the_requested_format_is_read_even_when_other_settings_are_invalid() {
+        let env = EnvReader::from_map([("LOG_FORMAT", "JSON"), ("APP_PORT", "abc")]);
+        assert_eq!(LogFormat::requested_in(&env), LogFormat::Json);
+        let env = EnvReader::from_map([("LOG_FORMAT", "xml")]);
+        assert_eq!(LogFormat::requested_in(&env), LogFormat::Pretty);
     }
 }

@@ -17,7 +17,8 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::context::AppContext;
-use crate::web::request_log::request_log;
+use crate::web::head::head_as_get;
+use crate::web::request_log::{RequestSpan, request_log};
 use crate::web::{errors, routes};
 
 /// A bound, ready-to-run HTTP server.
@@ -66,11 +67,13 @@ impl Application {
         let server = HttpServer::new(move || {
             // Middleware runs outside in: the last `wrap` sees the request first. The
             // request span comes first so every later log line carries the request id;
-            // the request log sits inside the JSON rewrite so it still sees the error.
+            // the request log sits inside the JSON rewrite so it still sees the error;
+            // HEAD becomes GET innermost, once the span has recorded the real method.
             App::new()
+                .wrap(from_fn(head_as_get))
                 .wrap(from_fn(request_log))
                 .wrap(from_fn(errors::json_errors))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(context.clone())
                 .configure(|cfg| errors::configure_extractors(cfg, body_limit))
                 .configure(routes.clone())

@@ -10,7 +10,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{InternalError, JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
@@ -133,15 +133,31 @@ pub async fn json_errors(
     };
     let (request, original) = response.into_parts();
     let mut replacement = json_error(status, &message);
-    // Keep headers that carry meaning for the client, such as `allow` on a 405.
+    // Keep headers that carry meaning for the client, such as `allow` on a 405 (which
+    // gains HEAD where GET is allowed: `head::head_as_get` answers it).
     for (name, value) in original.headers() {
-        if name != CONTENT_TYPE && name != actix_web::http::header::CONTENT_LENGTH {
+        if name == ALLOW {
+            replacement.headers_mut().append(ALLOW, with_head(value));
+        } else if name != CONTENT_TYPE && name != CONTENT_LENGTH {
             replacement
                 .headers_mut()
                 .append(name.clone(), value.clone());
         }
     }
     Ok(ServiceResponse::new(request, replacement))
+}
+
+/// An `allow` header's value with `HEAD` added when `GET` is there.
+fn with_head(allow: &HeaderValue) -> HeaderValue {
+    let Ok(methods) = allow.to_str() else {
+        return allow.clone();
+    };
+    let listed: Vec<&str> = methods.split(',').map(str::trim).collect();
+    if listed.contains(&"GET") && !listed.contains(&"HEAD") {
+        HeaderValue::from_str(&format!("{methods}, HEAD")).unwrap_or_else(|_| allow.clone())
+    } else {
+        allow.clone()
+    }
 }
 
 /// Whether a `content-type` header says JSON.

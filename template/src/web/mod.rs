@@ -14,6 +14,7 @@ pub mod application;
 pub mod endpoint_cache;
 {%- endif %}
 pub mod errors;
+pub mod head;
 pub mod request_log;
 pub mod routes;
 
@@ -29,7 +30,20 @@ use crate::context::AppContext;
 /// # Errors
 /// When the address cannot be bound or the server fails.
 pub async fn run(context: AppContext, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    Application::build(&context)?
-        .run_until_stopped(shutdown)
-        .await
+    let application = Application::build(&context)?;
+    before_serving(&context).await;
+    application.run_until_stopped(shutdown).await
 }
+{%- if cache %}
+
+/// Start-up work between binding and serving: the example's repository starts empty,
+/// so the answers an earlier run cached for it are dropped (remove this with the
+/// stand-in repository).
+async fn before_serving(context: &AppContext) {
+    context.items.forget_cached(&context.caches).await;
+}
+{%- else %}
+
+/// Start-up work between binding and serving (none yet).
+async fn before_serving(_context: &AppContext) {}
+{%- endif %}

@@ -344,11 +344,21 @@ async fn a_successful_write_deletes_the_key_the_extra_keys_and_the_patterns() {
 }
 
 #[tokio::test]
-async fn a_failed_write_invalidates_nothing() {
+async fn a_failed_write_still_invalidates_every_key() {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = spawn_app_with_routes(&[], counting_routes(Arc::clone(&calls))).await;
     get_json(&app, "/users/ann/things/9").await;
+    let cache = app.context.caches.persistent();
+    cache
+        .set_raw("users:ann:things", "[9]", None)
+        .await
+        .unwrap();
+    cache
+        .set_raw("things:9:owner", "\"ann\"", None)
+        .await
+        .unwrap();
 
+    // The handler refuses the write (409), yet what it may have half-changed is dropped.
     let response = app
         .client
         .put(app.url("/users/ann/things/9"))
@@ -356,11 +366,34 @@ async fn a_failed_write_invalidates_nothing() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CONFLICT);
+    for key in ["things:9", "users:ann:things", "things:9:owner"] {
+        assert_eq!(cache.get_raw(key).await.unwrap(), None, "{key} survived");
+    }
     assert_eq!(
         get_json(&app, "/users/ann/things/9").await.1.as_deref(),
-        Some("hit")
+        Some("miss")
     );
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_delete_answered_404_drops_an_entry_the_store_no_longer_has() {
+    let app = spawn_app().await;
+    // An answer cached for an item the repository does not have (a restart emptied it).
+    let cache = app.context.caches.persistent();
+    cache
+        .set_raw(
+            "items:7",
+            r#"{"id":7,"name":"ghost","description":null}"#,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(get_json(&app, "/items/7").await.1.as_deref(), Some("hit"));
+
+    assert_eq!(app.delete("/items/7").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(cache.get_raw("items:7").await.unwrap(), None);
+    assert_eq!(get_json(&app, "/items/7").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -134,6 +134,11 @@ async fn malformed_or_wrongly_shaped_bodies_are_400_and_store_nothing() {
         json!({ "name": "x".repeat(201) }),
         json!({ "id": 2, "name": "pen" }),
         json!(["pen"]),
+        // serde would read these arrays as the fields in order; only objects are items.
+        json!([null, "pen"]),
+        json!([1, "pen", null]),
+        json!("pen"),
+        json!(null),
     ] {
         let response = app.put_json("/items/1", &body).await;
         assert_json_error(response, StatusCode::BAD_REQUEST).await;

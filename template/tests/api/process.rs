@@ -8,6 +8,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long a test waits for a log line or an exit before it fails.
@@ -41,6 +42,8 @@ pub fn run(args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
 /// if a test ends without stopping it.
 pub struct Process {
     child: Child,
+    /// The thread reading stderr; it ends when the process closes stderr.
+    reader: Option<JoinHandle<()>>,
     /// Every stderr line, as it arrives.
     lines: mpsc::Receiver<String>,
     /// The lines read so far.
@@ -57,7 +60,7 @@ impl Process {
             .expect("start the binary");
         let stderr = child.stderr.take().expect("stderr is piped");
         let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if sender.send(line).is_err() {
                     break;
@@ -66,6 +69,7 @@ impl Process {
         });
         Self {
             child,
+            reader: Some(reader),
             lines,
             seen: Vec::new(),
         }
@@ -134,11 +138,16 @@ impl Process {
         assert!(status.success(), "kill -{signal} failed");
     }
 
-    /// Waits for the process to exit, so that a hang fails the test.
+    /// Waits for the process to exit, so that a hang fails the test; afterwards
+    /// [`Process::log`] holds every line it wrote.
     pub fn wait_for_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Some(status) = self.child.try_wait().expect("poll the process") {
+                // The reader ends at the end of stderr, so no last line is missed.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return status;
             }
             assert!(

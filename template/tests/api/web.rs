@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use crate::process::Process;
 {% if redis -%}
-use crate::redis_server::RedisServer;
+use crate::redis_server::{RedisServer, free_port};
 use crate::test_app::spawn_app_with;
 {% endif -%}
 use crate::test_app::{spawn_app, spawn_app_with_routes};
@@ -179,20 +179,19 @@ async fn a_request_slower_than_the_grace_period_does_not_hold_the_stop() {
     assert!(outcome.is_err(), "the request was cut off: {outcome:?}");
 }
 
-/// Starts `<binary> web <args>` on a free port, logging JSON, and waits for its
-/// "listening" line; returns the process and its port.
-fn start_web(args: &[&str]) -> (Process, u16) {
+/// Starts `<binary> web <args>` on a free port, logging JSON at info with `vars` on
+/// top, and waits for its "listening" line; returns the process and its port.
+fn start_web(args: &[&str], vars: &[(&str, &str)]) -> (Process, u16) {
     let mut command = vec!["web"];
     command.extend_from_slice(args);
-    let mut service = Process::start(
-        &command,
-        &[
-            ("APP_HOST", "127.0.0.1"),
-            ("APP_PORT", "0"),
-            ("LOG_FORMAT", "json"),
-            ("RUST_LOG", "info"),
-        ],
-    );
+    let mut env = vec![
+        ("APP_HOST", "127.0.0.1"),
+        ("APP_PORT", "0"),
+        ("LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
+    ];
+    env.extend_from_slice(vars);
+    let mut service = Process::start(&command, &env);
     let listening = service.wait_for_line(|line| line.contains("listening on http://"));
     let address = json_field(&listening, "address").expect("the listening line has an address");
     let port = address
@@ -201,6 +200,33 @@ fn start_web(args: &[&str]) -> (Process, u16) {
         .and_then(|port| port.parse().ok())
         .expect("a port in the address");
     (service, port)
+}
+
+/// Sends `head` (the request line and headers, without the blank line) and `body` on a
+/// fresh connection closed after the answer, and returns the whole answer as text.
+fn send(port: u16, head: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the service");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let request = format!(
+        "{head}\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    // A server that closes early (a refused request) may reset the connection: what was
+    // read so far is the answer.
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The status code of an answer read by [`send`].
+fn status_of(answer: &str) -> u16 {
+    answer
+        .get(9..12)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"))
 }
 
 /// `name` from a JSON log line, whether the formatter put fields at the top level or
@@ -238,7 +264,7 @@ fn start_upload(port: u16, path: &str, body_len: usize) -> TcpStream {
 
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
-    let (mut service, port) = start_web(&[]);
+    let (mut service, port) = start_web(&[], &[]);
     let body = br#"{"name":"uploaded during shutdown"}"#;
     let mut upload = start_upload(port, "/items/1", body.len());
 
@@ -266,19 +292,11 @@ fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
 }
 
 #[test]
-fn each_request_logs_one_line_with_the_id_it_answered_with() {
-    let (mut service, port) = start_web(&[]);
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    stream
-        .write_all(b"GET /items/404 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 404"), "{response}");
-    let request_id = response
+fn each_request_logs_one_lean_json_line_with_the_id_it_answered_with() {
+    let (mut service, port) = start_web(&[], &[]);
+    let answer = send(port, "GET /items/404?token=SECRET HTTP/1.1", "");
+    assert_eq!(status_of(&answer), 404, "{answer}");
+    let request_id = answer
         .lines()
         .find_map(|line| line.strip_prefix("x-request-id: "))
         .expect("an x-request-id header")
@@ -287,24 +305,203 @@ fn each_request_logs_one_line_with_the_id_it_answered_with() {
 
     let line = service
         .wait_for_line(|line| line.contains("request completed") && line.contains(&request_id));
-    assert_eq!(
-        json_field(&line, "status").as_deref(),
-        Some("404"),
+    let json: Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(json["status"], 404, "{line}");
+    assert_eq!(json["span"]["method"], "GET", "{line}");
+    assert_eq!(json["span"]["route"], "/items/{id}", "{line}");
+    assert_eq!(json["span"]["path"], "/items/404", "{line}");
+    // Each field once: no `spans` list repeating the span.
+    assert!(json.get("spans").is_none(), "{line}");
+    assert_eq!(line.matches(&request_id).count(), 1, "{line}");
+    // Rounded to two decimals: 0.38, not 0.38255100000000003.
+    let elapsed = json["elapsed_ms"].to_string();
+    assert!(
+        elapsed
+            .split('.')
+            .nth(1)
+            .is_none_or(|decimals| decimals.len() <= 2),
         "{line}"
     );
-    assert!(
-        line.contains("/items/404"),
-        "the line names the request: {line}"
-    );
+    assert!(line.len() < 500, "{} bytes: {line}", line.len());
+    // The query string may carry a secret: it is never logged.
+    assert!(!service.log().contains("SECRET"), "{}", service.log());
     service.signal("TERM");
     let status = service.wait_for_exit();
     assert!(status.success(), "{status}; stderr:\n{}", service.log());
 }
+
+#[test]
+fn probes_are_not_logged_at_info_and_clients_cannot_write_error_lines() {
+    let (mut service, port) = start_web(&[], &[]);
+    assert_eq!(status_of(&send(port, "GET /health HTTP/1.1", "")), 200);
+    assert_eq!(status_of(&send(port, "GET /ready HTTP/1.1", "")), 200);
+    // Requests that actix refuses itself, before any route: a garbage request line, a
+    // header that is not a number, a head larger than any buffer.
+    let garbage = send(port, "\u{1}\u{2} NOT HTTP AT ALL", "");
+    assert!(
+        garbage.is_empty() || status_of(&garbage) == 400,
+        "{garbage}"
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream
+        .write_all(b"PUT /items/1 HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    let long_uri = format!("GET /items/{} HTTP/1.1", "1".repeat(70_000));
+    let answer = send(port, &long_uri, "");
+    assert!(answer.is_empty() || status_of(&answer) >= 400, "{answer}");
+
+    // A request after them, whose line proves that the ones before were written.
+    send(port, "GET /items HTTP/1.1", "");
+    service.wait_for_line(|line| line.contains("request completed") && line.contains("/items"));
+    std::thread::sleep(Duration::from_millis(300));
+    let log = service.log();
+    for line in log.lines() {
+        let json: Value = serde_json::from_str(line).expect("every line is JSON");
+        assert_ne!(json["level"], "ERROR", "{line}");
+        let path = json["span"]["path"].as_str().unwrap_or_default();
+        assert!(
+            !["/health", "/ready"].contains(&path),
+            "a probe at info: {line}"
+        );
+    }
+    service.signal("TERM");
+    let status = service.wait_for_exit();
+    assert!(status.success(), "{status}; stderr:\n{}", service.log());
+}
+
+#[test]
+fn a_second_signal_during_the_grace_period_ends_the_process_at_once() {
+    let (mut service, port) = start_web(&[], &[("APP_SHUTDOWN_TIMEOUT_MS", "600000")]);
+    // A request in flight, so the graceful stop has something to wait for.
+    let _upload = start_upload(port, "/items/1", 10);
+    service.signal("TERM");
+    service.wait_for_line(|line| line.contains("shutting down"));
+    service.signal("INT");
+    let status = service.wait_for_exit();
+    assert_eq!(status.code(), Some(130), "stderr:\n{}", service.log());
+    let log = service.log();
+    let forced: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("received again"))
+        .collect();
+    assert_eq!(forced.len(), 1, "{log}");
+    assert!(forced[0].contains("WARN"), "{log}");
+}
+
+#[test]
+fn a_port_in_use_is_one_error_line_naming_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let address = format!("127.0.0.1:{port}");
+    for format in ["pretty", "json"] {
+        let mut service = Process::start(
+            &["web"],
+            &[
+                ("APP_HOST", "127.0.0.1"),
+                ("APP_PORT", &port),
+                ("LOG_FORMAT", format),
+            ],
+        );
+        let status = service.wait_for_exit();
+        assert_eq!(status.code(), Some(1), "{}", service.log());
+        let log = service.log();
+        let naming: Vec<&str> = log.lines().filter(|line| line.contains(&address)).collect();
+        assert_eq!(naming.len(), 1, "{log}");
+        assert_eq!(log.lines().last(), Some(naming[0]), "{log}");
+        if format == "json" {
+            for line in log.lines() {
+                let json: Value = serde_json::from_str(line)
+                    .unwrap_or_else(|_| panic!("not JSON with LOG_FORMAT=json: {line}"));
+                assert!(json["level"].is_string(), "{line}");
+            }
+        } else {
+            assert!(naming[0].starts_with("error: "), "{log}");
+        }
+    }
+}
+{%- if redis %}
+
+#[test]
+fn a_failing_readiness_probe_is_a_warning() {
+    let dead = format!("redis://127.0.0.1:{}", free_port());
+    let (mut service, port) = start_web(&[], &[("CACHE_REDIS_URL", &dead)]);
+    assert_eq!(status_of(&send(port, "GET /ready HTTP/1.1", "")), 503);
+    let line = service.wait_for_line(|line| line.contains("/ready"));
+    let json: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(json["level"], "WARN", "{line}");
+    assert_eq!(json["status"], 503, "{line}");
+    service.signal("TERM");
+    service.wait_for_exit();
+}
+
+#[test]
+fn after_a_restart_no_item_is_served_that_the_repository_does_not_have() {
+    let redis = RedisServer::start();
+    let vars = [("CACHE_REDIS_URL", redis.url())];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (mut first, port) = start_web(&[], &vars);
+    let put = send(
+        port,
+        "PUT /items/7 HTTP/1.1\r\nContent-Type: application/json",
+        r#"{"name":"pen"}"#,
+    );
+    assert_eq!(status_of(&put), 201, "{put}");
+    send(port, "GET /items/7 HTTP/1.1", "");
+    let hit = send(port, "GET /items/7 HTTP/1.1", "");
+    assert!(hit.contains("x-cache: hit"), "{hit}");
+    first.signal("TERM");
+    assert!(first.wait_for_exit().success(), "{}", first.log());
+
+    // The new process's repository is empty, so the cached answer must not survive.
+    let (mut second, port) = start_web(&[], &vars);
+    let answer = send(port, "GET /items/7 HTTP/1.1", "");
+    assert_eq!(status_of(&answer), 404, "{answer}");
+    let listing = send(port, "GET /items HTTP/1.1", "");
+    assert!(listing.ends_with("[]"), "{listing}");
+    second.signal("TERM");
+    assert!(second.wait_for_exit().success(), "{}", second.log());
+}
+{%- endif %}
+
+#[tokio::test]
+async fn head_works_wherever_get_does_and_probes_answer_405_to_other_methods() {
+    let app = spawn_app().await;
+    app.put_json("/items/1", &serde_json::json!({ "name": "pen" }))
+        .await;
+    for path in ["/health", "/ready", "/items", "/items/1"] {
+        let get = app.get(path).await;
+        let head = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        assert_eq!(
+            head.headers().get("content-length"),
+            get.headers().get("content-length"),
+            "HEAD {path}"
+        );
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "HEAD {path} has a body"
+        );
+    }
+    for path in ["/health", "/ready"] {
+        let post = app.client.post(app.url(path)).send().await.unwrap();
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED, "POST {path}");
+        assert_eq!(post.headers()["allow"], "GET, HEAD", "POST {path}");
+        let body: Value = post.json().await.expect("a JSON error");
+        assert_eq!(body["error"], "method_not_allowed");
+    }
+}
+
 {%- if worker %}
 
 #[test]
 fn with_worker_runs_both_and_stops_both_on_sigterm() {
-    let (mut service, port) = start_web(&["--with-worker"]);
+    let (mut service, port) = start_web(&["--with-worker"], &[]);
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))

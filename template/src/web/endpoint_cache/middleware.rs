@@ -1,5 +1,5 @@
 //! The per-request side of [`EndpointCache`]: read-through on `GET`, invalidation after
-//! writes, both failing open.
+//! every write, both failing open.
 
 use std::cell::RefCell;
 use std::future::{Future, Ready, ready};
@@ -216,10 +216,10 @@ where
         .map(|template| (template, config.render(template, path, true)))
         .collect();
 
-    let response = service.call(request).await?;
-    if !response.status().is_success() {
-        return Ok(response.map_into_boxed_body());
-    }
+    // Whatever the handler answers, even an error or a 404: dropping a key is never
+    // wrong, while keeping one after a write that half-happened, or for an item the
+    // store no longer has, serves a stale answer until the TTL.
+    let outcome = service.call(request).await;
     for (template, key) in keys {
         match key {
             Ok(key) => match cache.delete(&key).await {
@@ -242,5 +242,5 @@ where
             Err(error) => error.log(template),
         }
     }
-    Ok(response.map_into_boxed_body())
+    outcome.map(ServiceResponse::map_into_boxed_body)
 }

@@ -10,7 +10,7 @@
 //! web::resource("/items/{id}")
 //!     .wrap(EndpointCache::new("items:{id}").param::<u64>("id").invalidates("items:list"))
 //!     .route(web::get().to(get_item)) // read through the cache, `x-cache: hit|miss`
-//!     .route(web::put().to(put_item)) // on 2xx: delete `items:{id}` and `items:list`
+//!     .route(web::put().to(put_item)) // then delete `items:{id}` and `items:list`
 //!     .route(web::delete().to(delete_item));
 //! ```
 //!
@@ -21,10 +21,11 @@
 //!   says otherwise) and goes out with `x-cache: miss`. Other statuses are never stored.
 //!   Requests that miss one key at the same moment wait for the first one's answer
 //!   instead of all running the handler (no stampede on the database behind it).
-//! - `POST`, `PUT`, `PATCH`, `DELETE`: the handler runs first; only when it succeeds
-//!   (2xx) are the key, the extra keys ([`EndpointCache::invalidates`]) and the key
-//!   patterns ([`EndpointCache::invalidates_matching`]) deleted, before the response
-//!   leaves, so the client's next `GET` cannot see the old value.
+//! - `POST`, `PUT`, `PATCH`, `DELETE`: the handler runs first; then, whatever it
+//!   answered (a failed or `404` write too: dropping a key is never wrong), the key, the
+//!   extra keys ([`EndpointCache::invalidates`]) and the key patterns
+//!   ([`EndpointCache::invalidates_matching`]) are deleted before the response leaves,
+//!   so the client's next `GET` cannot see the old value.
 //! - It fails open: when the cache backend errors (Redis down), the request is served by
 //!   the handler as if nothing were cached and the error is logged.
 //!
@@ -76,9 +77,9 @@ pub struct EndpointCache {
     /// Path parameters that are parsed before they go into a key, so `/items/042` and
     /// `/items/42` share one entry.
     params: Vec<(String, Canonicalize)>,
-    /// More keys to delete after a successful write.
+    /// More keys to delete after every write.
     extra_keys: Vec<KeyTemplate>,
-    /// Glob patterns (`*`, `?`) of keys to delete after a successful write.
+    /// Glob patterns (`*`, `?`) of keys to delete after every write.
     patterns: Vec<KeyTemplate>,
 }
 
@@ -126,8 +127,8 @@ impl EndpointCache {
         self
     }
 
-    /// Also deletes `key` (a template, like [`EndpointCache::new`]'s) after a successful
-    /// write, e.g. a listing that contains the changed resource.
+    /// Also deletes `key` (a template, like [`EndpointCache::new`]'s) after every write,
+    /// e.g. a listing that contains the changed resource.
     #[must_use]
     pub fn invalidates(mut self, key: &str) -> Self {
         self.extra_keys.push(KeyTemplate::parse(key));
@@ -135,7 +136,7 @@ impl EndpointCache {
     }
 
     /// Also deletes every key matching `pattern` (a template; `*` matches any run of
-    /// characters, `?` one) after a successful write, e.g. `"items:{id}:*"` for a
+    /// characters, `?` one) after every write, e.g. `"items:{id}:*"` for a
     /// resource's sub-resources. Works on every backend; on Redis it scans, never `KEYS`.
     #[must_use]
     pub fn invalidates_matching(mut self, pattern: &str) -> Self {

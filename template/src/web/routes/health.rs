@@ -21,10 +21,11 @@ use crate::context::AppContext;
 use crate::services::cache::{Alias, CacheStats};
 {%- endif %}
 
-/// Mounts `/health` and `/ready`.
+/// Mounts `/health` and `/ready`. As resources (not `cfg.route`), so that another
+/// method gets a 405 with `allow` rather than a 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/ready", web::get().to(ready));
+    cfg.service(web::resource("/health").route(web::get().to(health)))
+        .service(web::resource("/ready").route(web::get().to(ready)));
 }
 
 /// The body of `GET /health`.

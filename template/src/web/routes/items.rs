@@ -12,14 +12,15 @@
 {%- if cache %}
 //! Caching is declared next to the routes with an [`EndpointCache`]: `GET` answers are
 //! read through the `persistent` alias (header `x-cache: hit` or `miss`) under
-//! `items:{id}` and `items:list`, and a successful `PUT` or `DELETE` drops both keys
-//! before it answers, so the next `GET` sees the change.
+//! `items:{id}` and `items:list`, and every `PUT` or `DELETE` drops both keys before it
+//! answers (even a `404`), so the next `GET` sees the change.
 {%- endif %}
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, ResponseError, web};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 use crate::context::AppContext;
 use crate::items::{InvalidItemName, Item, ItemName, RepositoryError, Upserted};
@@ -63,6 +64,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 {%- endif %}
+
+/// A request body that must be a JSON object. serde's derived structs also read a JSON
+/// array as the fields in order (`[null, "pen"]` would be an item), which no client
+/// means: only an object is accepted, anything else is a 400.
+#[derive(Debug)]
+pub struct JsonObject<T>(pub T);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonObject<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let object = serde_json::Map::deserialize(deserializer)?;
+        T::deserialize(serde_json::Value::Object(object))
+            .map(JsonObject)
+            .map_err(serde::de::Error::custom)
+    }
+}
 
 /// The body of `PUT /items/{id}`: the item without its id, which comes from the path.
 #[derive(Debug, Deserialize)]
@@ -147,11 +163,11 @@ async fn get_item(
 
 async fn put_item(
     id: web::Path<u64>,
-    input: web::Json<ItemInput>,
+    input: web::Json<JsonObject<ItemInput>>,
     context: web::Data<AppContext>,
 ) -> Result<HttpResponse, ItemError> {
     let id = id.into_inner();
-    let item = input.into_inner().into_item(id)?;
+    let item = input.into_inner().0.into_item(id)?;
     let response = match context.items.upsert(item.clone()).await? {
         Upserted::Created => HttpResponse::Created()
             .insert_header((LOCATION, format!("/items/{id}")))
@@ -175,7 +191,7 @@ async fn delete_item(
 
 #[cfg(test)]
 mod tests {
-    use super::{ItemError, ItemInput};
+    use super::{ItemError, ItemInput, JsonObject};
 
     fn input(id: Option<u64>, name: &str) -> ItemInput {
         ItemInput {
@@ -193,6 +209,19 @@ mod tests {
             input(Some(4), "pen").into_item(3),
             Err(ItemError::IdMismatch { path: 3, body: 4 })
         ));
+    }
+
+    #[test]
+    fn only_a_json_object_is_an_item() {
+        let parse = |json| serde_json::from_str::<JsonObject<ItemInput>>(json);
+        assert_eq!(parse(r#"{"name":"pen"}"#).unwrap().0.name, "pen");
+        for not_an_object in [r#"[null,"pen"]"#, r#""pen""#, "null", "7"] {
+            assert!(
+                parse(not_an_object).is_err(),
+                "{not_an_object} was accepted"
+            );
+        }
+        assert!(parse(r#"{"name":"pen","colour":"red"}"#).is_err());
     }
 
     #[test]
