@@ -18,19 +18,20 @@ pub mod cache;
 mod env;
 pub mod log;
 {%- if redis %}
+pub mod redis;
 mod secret;
 {%- endif %}
 {%- if worker %}
 pub mod worker;
 {%- endif %}
-{% if web %}
+{% if redis %}
+pub use self::redis::{NodeAddress, RedisMode, RedisSettings};
+{%- endif %}
+{%- if web %}
 pub use app::AppSettings;
 {%- endif %}
 {%- if cache %}
 pub use cache::CacheSettings;
-{%- endif %}
-{%- if redis %}
-pub use cache::RedisSettings;
 {%- endif %}
 pub use env::{DotenvError, EnvReader, InvalidVar, SettingsError, VarValue, read_dotenv};
 pub use log::{LogFormat, LogSettings};

@@ -18,9 +18,11 @@ use {{crate_name}}::services::cache::{Alias, Backend, CacheError, CacheStats, Ca
 use {{crate_name}}::settings::{Settings, SettingsError};
 
 /// Runs each listed semantic test once per backend, as `<test>::in_process`{% if redis %} and
-/// `<test>::redis`{% endif %}.
+/// `<test>::redis`, then all of them in turn on one Redis Cluster and on one
+/// Sentinel-watched primary (starting those per test would cost seconds each){% endif %}.
 macro_rules! on_each_backend {
-    ($($test:ident),* $(,)?) => {$(
+    ($($test:ident),* $(,)?) => {
+        $(
         mod $test {
             #[tokio::test]
             async fn in_process() {
@@ -35,7 +37,32 @@ macro_rules! on_each_backend {
             }
 {%- endif %}
         }
-    )*};
+        )*
+{%- if redis %}
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn every_semantic_holds_on_a_redis_cluster() {
+            let cluster = crate::redis_server::RedisCluster::start();
+            $(
+            eprintln!("on a cluster: {}", stringify!($test));
+            $test(Backing::with_redis(
+                stringify!($test),
+                vec![("CACHE_REDIS_CLUSTER_NODES", cluster.nodes_var())],
+            ))
+            .await;
+            )*
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn every_semantic_holds_on_a_sentinel_named_primary() {
+            let sentinel = crate::redis_server::RedisSentinel::start();
+            $(
+            eprintln!("through Sentinel: {}", stringify!($test));
+            $test(Backing::with_redis(stringify!($test), sentinel.vars().to_vec())).await;
+            )*
+        }
+{%- endif %}
+    };
 }
 
 on_each_backend!(
@@ -62,8 +89,8 @@ struct Backing {
     /// `CACHE_PREFIX` of this test's service.
     prefix: String,
 {%- if redis %}
-    /// `CACHE_REDIS_URL` when `persistent` is on Redis.
-    redis_url: Option<String>,
+    /// The `CACHE_REDIS_*` variables that put `persistent` on Redis; none: in-process.
+    redis_vars: Vec<(&'static str, String)>,
 {%- endif %}
     /// The backend `persistent` is expected to report.
     persistent: Backend,
@@ -74,11 +101,22 @@ impl Backing {
         Self {
             prefix: format!("test-{test}"),
 {%- if redis %}
-            redis_url: None,
+            redis_vars: Vec::new(),
 {%- endif %}
             persistent: Backend::Memory,
         }
     }
+{%- if redis %}
+
+    /// `persistent` on the Redis that `redis_vars` point to.
+    fn with_redis(test: &str, redis_vars: Vec<(&'static str, String)>) -> Self {
+        Self {
+            prefix: format!("test-{test}"),
+            redis_vars,
+            persistent: Backend::Redis,
+        }
+    }
+{%- endif %}
 
     /// Caches of this test's service, built from the environment a deployment would
     /// set, plus `vars`.
@@ -95,9 +133,11 @@ impl Backing {
     fn settings(&self, prefix: &str, vars: &[(&str, &str)]) -> Settings {
         let mut env = vec![("CACHE_PREFIX".to_owned(), prefix.to_owned())];
 {%- if redis %}
-        if let Some(url) = &self.redis_url {
-            env.push(("CACHE_REDIS_URL".to_owned(), url.clone()));
-        }
+        env.extend(
+            self.redis_vars
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone())),
+        );
 {%- endif %}
         env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         Settings::from_vars(env).expect("test settings are valid")
@@ -685,7 +725,7 @@ mod on_redis {
 
     use redis::Commands;
 
-    use {{crate_name}}::services::cache::{Backend, CacheError, CacheStats, Caches};
+    use {{crate_name}}::services::cache::{CacheError, CacheStats, Caches};
     use {{crate_name}}::settings::{CacheSettings, RedisSettings, Secret};
 
     use super::{Backing, order, read_settings};
@@ -693,11 +733,7 @@ mod on_redis {
 
     impl Backing {
         pub(super) fn redis(test: &str, server: &RedisServer) -> Self {
-            Self {
-                prefix: format!("test-{test}"),
-                redis_url: Some(server.url()),
-                persistent: Backend::Redis,
-            }
+            Self::with_redis(test, vec![("CACHE_REDIS_URL", server.url())])
         }
     }
 

@@ -246,11 +246,16 @@ async fn passwords_stay_out_of_errors_debug_output_and_logs() {
         .query(&mut redis)
         .unwrap();
 
+    // Unreachable: a listener that never answers. (A port found free a moment ago could
+    // be taken by another test's server by the time it is used.)
+    let silent = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     for url in [
         // Refused: wrong password.
         format!("redis://:hunter2-wrong@127.0.0.1:{}/0", server.port()),
-        // Unreachable: nothing listens there.
-        format!("redis://:hunter2-lost@127.0.0.1:{}/0", free_port()),
+        format!(
+            "redis://:hunter2-lost@127.0.0.1:{}/0",
+            silent.local_addr().unwrap().port()
+        ),
     ] {
         let settings = settings(url);
         let caches = Caches::from_settings(&settings);

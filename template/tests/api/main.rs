@@ -21,6 +21,9 @@ mod process;
 {%- if redis %}
 mod redis_server;
 {%- endif %}
+{%- if web and redis %}
+mod scale_out;
+{%- endif %}
 {%- if web %}
 mod test_app;
 mod web;

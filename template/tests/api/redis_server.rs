@@ -1,8 +1,9 @@
-//! A real `redis-server` for one test: started on a free loopback port with no
-//! persistence, stopped by pid (never by name), restartable on the same port to test
-//! reconnection.
+//! Real Redis for one test: a `redis-server` ([`RedisServer`]), a Redis Cluster of six
+//! ([`RedisCluster`]) and a primary with a replica watched by a sentinel
+//! ([`RedisSentinel`]). Every process listens on a free loopback port, keeps no data on
+//! disk, and is stopped by its pid (never by name) when the fixture is dropped.
 //!
-//! Set `REDIS_SERVER_BIN` to use a binary that is not on `PATH`.
+//! Set `REDIS_SERVER_BIN` (and `REDIS_CLI_BIN`) to use binaries that are not on `PATH`.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -58,32 +59,363 @@ impl RedisServer {
     /// Starts the server again on the same port, with an empty data set.
     pub fn restart(&mut self) {
         self.stop();
-        let child = Command::new(binary())
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+        self.child = Some(spawn_redis(self.port, &[]));
+        wait_for_ping(self.port);
+    }
+}
+
+/// Starts `redis-server` on `port` (loopback, no persistence) with `extra` arguments.
+fn spawn_redis(port: u16, extra: &[&str]) -> Child {
+    Command::new(binary())
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!(
+                "could not start {}: {error}. Install it (Debian/Ubuntu: apt-get install redis-server) or set REDIS_SERVER_BIN",
+                binary().display()
+            )
+        })
+}
+
+/// A plain client of the server on `port`.
+pub fn client_on(port: u16) -> redis::RedisResult<redis::Connection> {
+    redis::Client::open(format!("redis://127.0.0.1:{port}/0"))?
+        .get_connection_with_timeout(Duration::from_millis(500))
+}
+
+fn wait_for_ping(port: u16) {
+    wait_until(
+        || {
+            client_on(port)
+                .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection))
+                .is_ok()
+        },
+        "redis-server to accept connections",
+    );
+}
+
+/// Stops every child by its pid.
+fn stop_all(children: &mut [Option<Child>]) {
+    for child in children.iter_mut().filter_map(Option::take) {
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// A Redis Cluster of three primaries, each with one replica, created with
+/// `redis-cli --cluster create`. A short `cluster-node-timeout` makes a replica take
+/// over within a few seconds of its primary dying.
+pub struct RedisCluster {
+    ports: Vec<u16>,
+    children: Vec<Option<Child>>,
+    /// The nodes' cluster config files, removed on drop.
+    dir: PathBuf,
+}
+
+impl RedisCluster {
+    /// Starts six nodes, creates the cluster and waits until every slot is served.
+    pub fn start() -> Self {
+        let dir = tempdir("cluster");
+        let ports: Vec<u16> = (0..6).map(|_| free_cluster_port()).collect();
+        let children = ports
+            .iter()
+            .map(|port| {
+                let config = dir.join(format!("nodes-{port}.conf"));
+                Some(spawn_redis(
+                    *port,
+                    &[
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        &config.to_string_lossy(),
+                        "--cluster-node-timeout",
+                        "1000",
+                        "--dir",
+                        &dir.to_string_lossy(),
+                    ],
+                ))
+            })
+            .collect();
+        let cluster = Self {
+            ports,
+            children,
+            dir,
+        };
+        for port in &cluster.ports {
+            wait_for_ping(*port);
+        }
+        let nodes: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|port| format!("127.0.0.1:{port}"))
+            .collect();
+        let output = Command::new(cli_binary())
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .output()
+            .expect("run redis-cli --cluster create");
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        cluster.wait_until_healthy();
+        // A replica that has not finished its first sync cannot take over; tests that
+        // kill a primary rely on the takeover.
+        wait_until_for(
+            Duration::from_secs(30),
+            || cluster.replicas_in_sync() == 3,
+            "every replica to sync with its primary",
+        );
+        cluster
+    }
+
+    /// How many replicas have a live link to their primary.
+    fn replicas_in_sync(&self) -> usize {
+        self.live_ports()
+            .filter(|port| {
+                client_on(*port)
+                    .and_then(|mut connection| {
+                        redis::cmd("INFO")
+                            .arg("replication")
+                            .query::<String>(&mut connection)
+                    })
+                    .is_ok_and(|info| {
+                        info.contains("role:slave") && info.contains("master_link_status:up")
+                    })
+            })
+            .count()
+    }
+
+    /// `CACHE_REDIS_CLUSTER_NODES`: two of the nodes; the rest are discovered.
+    pub fn nodes_var(&self) -> String {
+        format!("127.0.0.1:{},127.0.0.1:{}", self.ports[0], self.ports[1])
+    }
+
+    /// Every node answers and reports the whole cluster as up.
+    pub fn wait_until_healthy(&self) {
+        wait_until_for(
+            Duration::from_secs(30),
+            || {
+                self.live_ports().all(|port| {
+                    client_on(port)
+                        .and_then(|mut connection| {
+                            redis::cmd("CLUSTER")
+                                .arg("INFO")
+                                .query::<String>(&mut connection)
+                        })
+                        .is_ok_and(|info| info.contains("cluster_state:ok"))
+                })
+            },
+            "the cluster to serve every slot",
+        );
+    }
+
+    /// The ports of the nodes that are running.
+    fn live_ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.ports
+            .iter()
+            .zip(&self.children)
+            .filter(|(_, child)| child.is_some())
+            .map(|(port, _)| *port)
+    }
+
+{%- if web %}
+
+    /// Kills (by pid) the primary that serves `key` and returns its port.
+    pub fn kill_primary_of(&mut self, key: &str) -> u16 {
+        let port = self.live_ports().next().expect("a live node");
+        let mut connection = client_on(port).expect("connect to a node");
+        let slot: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query(&mut connection)
+            .expect("CLUSTER KEYSLOT");
+        let nodes: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query(&mut connection)
+            .expect("CLUSTER NODES");
+        let primary = nodes
+            .lines()
+            .find(|line| {
+                line.contains("master")
+                    && line.split_whitespace().skip(8).any(|range| {
+                        let (start, end) = range.split_once('-').unwrap_or((range, range));
+                        match (start.parse::<u16>(), end.parse::<u16>()) {
+                            (Ok(start), Ok(end)) => (start..=end).contains(&slot),
+                            _ => false,
+                        }
+                    })
+            })
+            .expect("a primary serves the slot");
+        let address = primary.split_whitespace().nth(1).expect("an address");
+        let port: u16 = address
+            .split('@')
+            .next()
+            .and_then(|address| address.rsplit_once(':'))
+            .and_then(|(_, port)| port.parse().ok())
+            .expect("a port");
+        let index = self
+            .ports
+            .iter()
+            .position(|p| *p == port)
+            .expect("one of ours");
+        stop_all(&mut self.children[index..=index]);
+        port
+    }
+{%- endif %}
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        stop_all(&mut self.children);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A primary and its replica, watched by one sentinel that promotes the replica within
+/// a few seconds of the primary dying.
+pub struct RedisSentinel {
+{%- if web %}
+    /// The replica's port: the primary after a failover.
+    replica: u16,
+{%- endif %}
+    sentinel: u16,
+    children: Vec<Option<Child>>,
+    /// The sentinel's config file (the sentinel rewrites it), removed on drop.
+    dir: PathBuf,
+}
+
+impl RedisSentinel {
+    /// The name the sentinel knows the primary by.
+    pub const MASTER: &'static str = "cache-primary";
+
+    /// Starts the primary, the replica and the sentinel, and waits until the sentinel
+    /// names the primary.
+    pub fn start() -> Self {
+        let dir = tempdir("sentinel");
+        let (primary, replica, sentinel) = (free_port(), free_port(), free_port());
+        let primary_child = spawn_redis(primary, &[]);
+        wait_for_ping(primary);
+        let replica_child =
+            spawn_redis(replica, &["--replicaof", "127.0.0.1", &primary.to_string()]);
+        wait_for_ping(replica);
+        let config = dir.join("sentinel.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "port {sentinel}
+bind 127.0.0.1
+dir {dir}
+                 sentinel monitor {master} 127.0.0.1 {primary} 1
+                 sentinel down-after-milliseconds {master} 1000
+                 sentinel failover-timeout {master} 2000
+                 sentinel parallel-syncs {master} 1
+",
+                dir = dir.display(),
+                master = Self::MASTER,
+            ),
+        )
+        .expect("write the sentinel config");
+        let sentinel_child = Command::new(binary())
+            .arg(&config)
+            .arg("--sentinel")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|error| {
-                panic!(
-                    "could not start {}: {error}. Install it (Debian/Ubuntu: apt-get install redis-server) or set REDIS_SERVER_BIN",
-                    binary().display()
-                )
-            });
-        self.child = Some(child);
-        let url = self.url();
+            .expect("start the sentinel");
+        let fixture = Self {
+{%- if web %}
+            replica,
+{%- endif %}
+            sentinel,
+            children: vec![
+                Some(primary_child),
+                Some(replica_child),
+                Some(sentinel_child),
+            ],
+            dir,
+        };
         wait_until(
-            || {
-                redis::Client::open(url.as_str())
-                    .and_then(|client| {
-                        client.get_connection_with_timeout(Duration::from_millis(200))
-                    })
-                    .and_then(|mut connection| redis::cmd("PING").query::<String>(&mut connection))
-                    .is_ok()
-            },
-            "redis-server to accept connections",
+            || fixture.named_primary() == Some(primary),
+            "the sentinel to name the primary",
+        );
+        fixture
+    }
+
+    /// `CACHE_REDIS_SENTINEL_NODES` and `CACHE_REDIS_SENTINEL_MASTER`.
+    pub fn vars(&self) -> [(&'static str, String); 2] {
+        [
+            (
+                "CACHE_REDIS_SENTINEL_NODES",
+                format!("127.0.0.1:{}", self.sentinel),
+            ),
+            ("CACHE_REDIS_SENTINEL_MASTER", Self::MASTER.to_owned()),
+        ]
+    }
+
+    /// The port of the primary the sentinel names now.
+    pub fn named_primary(&self) -> Option<u16> {
+        let mut connection = client_on(self.sentinel).ok()?;
+        let (_, port): (String, String) = redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(Self::MASTER)
+            .query(&mut connection)
+            .ok()?;
+        port.parse().ok()
+    }
+
+{%- if web %}
+
+    /// Kills the primary (by pid) and waits until the sentinel names the replica.
+    pub fn fail_over(&mut self) {
+        stop_all(&mut self.children[0..1]);
+        let replica = self.replica;
+        wait_until_for(
+            Duration::from_secs(30),
+            || self.named_primary() == Some(replica),
+            "the sentinel to promote the replica",
         );
     }
+{%- endif %}
+}
+
+impl Drop for RedisSentinel {
+    fn drop(&mut self) {
+        stop_all(&mut self.children);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A fresh directory under the system's temporary directory for one fixture's files.
+fn tempdir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "redis-{what}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).expect("create a fixture directory");
+    dir
+}
+
+/// A free port whose cluster bus port (+10000) is free too.
+fn free_cluster_port() -> u16 {
+    loop {
+        let port = free_port();
+        if port <= 55_535 && TcpListener::bind((Ipv4Addr::LOCALHOST, port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn cli_binary() -> PathBuf {
+    std::env::var_os("REDIS_CLI_BIN").map_or_else(|| PathBuf::from("redis-cli"), PathBuf::from)
 }
 
 impl Drop for RedisServer {
@@ -108,8 +440,12 @@ pub fn free_port() -> u16 {
         .expect("find a free port")
 }
 
-fn wait_until(mut ready: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+fn wait_until(ready: impl FnMut() -> bool, what: &str) {
+    wait_until_for(Duration::from_secs(10), ready, what);
+}
+
+fn wait_until_for(patience: Duration, mut ready: impl FnMut() -> bool, what: &str) {
+    let deadline = Instant::now() + patience;
     while !ready() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));

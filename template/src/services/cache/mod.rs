@@ -50,6 +50,7 @@
 mod alias;
 {%- if redis %}
 mod breaker;
+mod connection;
 {%- endif %}
 mod error;
 mod glob;
@@ -199,10 +200,10 @@ impl fmt::Debug for Caches {
 /// The `persistent` alias's backend: Redis when configured, else its own in-process store.
 fn persistent_store(settings: &CacheSettings) -> Store {
 {%- if redis %}
-    if let Some(url) = settings.redis.connection_url() {
+    if let Some(mode) = settings.redis.mode() {
         return Store::Redis(Box::new(redis::RedisStore::new(
-            &url,
-            settings.redis.timeout,
+            &settings.redis,
+            &mode,
             &settings.prefix,
         )));
     }

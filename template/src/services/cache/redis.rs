@@ -1,25 +1,27 @@
-//! The Redis backend of the `persistent` alias.
+//! The Redis backend of the `persistent` alias, on one server, a Redis Cluster or the
+//! primary Sentinel names (see [`connection`](super::connection)).
 //!
-//! One multiplexed connection per process, run by redis's `ConnectionManager`. It is
-//! created by the first command (so the service starts while Redis is down) and
-//! reconnects by itself after Redis restarts. Connecting and every command are bounded
-//! by `CACHE_REDIS_TIMEOUT_MS`, and after a failure the [`Breaker`] makes commands fail
-//! at once rather than each waiting out that timeout.
+//! One multiplexed connection per process (per node on a cluster), created by the first
+//! command, so the service starts while Redis is down, and reconnecting by itself.
+//! Connecting and every command are bounded by `CACHE_REDIS_TIMEOUT_MS`, and after a
+//! failure the [`Breaker`] makes commands fail at once rather than each waiting out that
+//! timeout.
 //!
 //! Keys are `{CACHE_PREFIX}:{key}`; values are JSON strings written with a millisecond
 //! TTL (`SET key json PX ms`), so `redis-cli` shows them as they are. Clearing walks
-//! this prefix with `SCAN` and removes each batch with `UNLINK`: other services' keys in
-//! the same database are never touched, and no `KEYS` or `FLUSHDB` blocks the server.
+//! this prefix with `SCAN` (on every primary of a cluster) and removes each batch with
+//! `UNLINK`: other services' keys are never touched, and no `KEYS` or `FLUSHDB` blocks
+//! the server.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
 
 use super::breaker::{Breaker, RETRY_AFTER};
+use super::connection::{Connection, Link};
 use super::{Backend, CacheError};
-use crate::settings::Secret;
+use crate::settings::{RedisMode, RedisSettings, Secret};
 
 /// Keys asked for per `SCAN` step: few round trips, yet each step and the `UNLINK` after
 /// it stay far inside the timeout.
@@ -31,49 +33,49 @@ const UNLINK_IF_UNCHANGED: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then
 
 /// The `persistent` alias on Redis.
 pub(super) struct RedisStore {
-    /// The parsed URL, or why it could not be used (then every command fails with it).
-    client: Result<redis::Client, String>,
-    /// The managed connection, created by the first command because it needs the runtime.
-    connection: OnceLock<ConnectionManager>,
+    /// The client, or why it could not be built (then every command fails with it).
+    link: Result<Link, String>,
     /// Bound of connecting and of each command.
     timeout: Duration,
     /// `CACHE_PREFIX` and a colon, put in front of every key.
     key_prefix: String,
     /// Whether to fail fast because Redis failed recently.
     breaker: Breaker,
-    /// Texts that must never reach a message: the URL and the password in it.
+    /// Texts that must never reach a message: URLs and the password.
     secrets: Vec<Secret>,
 }
 
 impl RedisStore {
-    /// Prepares the client without connecting.
-    pub(super) fn new(url: &Secret, timeout: Duration, prefix: &str) -> Self {
-        let secret_url = url.clone();
-        let url = url.expose();
-        if url.starts_with("rediss://") {
+    /// Prepares the client for `mode` without connecting.
+    pub(super) fn new(settings: &RedisSettings, mode: &RedisMode, prefix: &str) -> Self {
+        if matches!(mode, RedisMode::Single(url) if url.expose().starts_with("rediss://")) {
             // rustls needs a process-wide crypto provider before the first TLS handshake;
             // ring is the one compiled in. Err only means one is installed already.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        let mut secrets = vec![secret_url];
-        let client = redis::Client::open(url);
-        if let Ok(client) = &client
+        let mut secrets: Vec<Secret> = settings.password.iter().cloned().collect();
+        match mode {
+            RedisMode::Single(url) => secrets.push(url.clone()),
+            RedisMode::Cluster(urls) => secrets.extend(urls.iter().cloned()),
+            RedisMode::Sentinel { .. } => {}
+        }
+        if let RedisMode::Single(url) = mode
+            && let Ok(client) = redis::Client::open(url.expose())
             && let Some(password) = client.get_connection_info().redis_settings().password()
         {
             secrets.push(Secret::new(password));
         }
-        let client = client.map_err(|error| {
+        let link = Link::new(settings, mode).map_err(|error| {
             let reason = format!(
-                "the Redis URL is invalid ({})",
+                "the Redis settings cannot be used ({})",
                 scrub(&error.to_string(), &secrets)
             );
             tracing::error!("{reason}; every operation on the persistent alias will fail");
             reason
         });
         Self {
-            client,
-            connection: OnceLock::new(),
-            timeout,
+            link,
+            timeout: settings.timeout,
             key_prefix: format!("{prefix}:"),
             breaker: Breaker::new(),
             secrets,
@@ -131,25 +133,34 @@ impl RedisStore {
 
     pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         let pattern = scan_pattern(&self.key_prefix, pattern);
-        let mut cursor = 0_u64;
+        let nodes = self
+            .run(async |connection| connection.scan_nodes().await)
+            .await?;
         let mut removed = 0;
-        loop {
-            let mut scan = redis::cmd("SCAN");
-            scan.arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(SCAN_BATCH);
-            // Raw bytes: another writer may have put a non-UTF-8 key under our prefix.
-            let (next, keys): (u64, Vec<Vec<u8>>) = self.query(&scan).await?;
-            if !keys.is_empty() {
-                removed += self.query::<u64>(redis::cmd("UNLINK").arg(&keys)).await?;
+        for node in &nodes {
+            let mut cursor = 0_u64;
+            loop {
+                let mut scan = redis::cmd("SCAN");
+                scan.arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(SCAN_BATCH);
+                // Raw bytes: another writer may have put a non-UTF-8 key under our prefix.
+                let (next, keys): (u64, Vec<Vec<u8>>) = self
+                    .run(async |connection| connection.query_on(node, &scan).await)
+                    .await?;
+                if !keys.is_empty() {
+                    // On a cluster the crate splits this by slot and adds the counts up.
+                    removed += self.query::<u64>(redis::cmd("UNLINK").arg(&keys)).await?;
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
             }
-            if next == 0 {
-                return Ok(removed);
-            }
-            cursor = next;
         }
+        Ok(removed)
     }
 
     pub(super) async fn clear(&self) -> Result<u64, CacheError> {
@@ -186,51 +197,54 @@ impl RedisStore {
 
     /// Sends `command` within the timeout and tells the breaker how it went.
     async fn send<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, CacheError> {
-        let mut connection = self.connection()?;
-        let attempts = async {
-            match command.query_async::<T>(&mut connection).await {
+        self.run(async |connection| {
+            match command.query_async::<T>(connection).await {
                 // A connection that died while idle (Redis restarted, a proxy dropped it)
                 // is only found out by using it, and the manager is already replacing it:
                 // one more try tells whether Redis itself is down. Every command this
                 // store sends is safe to repeat.
                 Err(error) if error.is_unrecoverable_error() => {
-                    command.query_async::<T>(&mut connection).await
+                    command.query_async::<T>(connection).await
                 }
                 outcome => outcome,
             }
+        })
+        .await
+    }
+
+    /// Runs `operation` on the connection (connecting first if needed) within the
+    /// timeout, and tells the breaker and the link how it went.
+    async fn run<T>(
+        &self,
+        operation: impl AsyncFnOnce(&mut Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, CacheError> {
+        let link = self
+            .link
+            .as_ref()
+            .map_err(|reason| CacheError::Unavailable(reason.clone()))?;
+        let attempt = async {
+            let mut connection = link.connection().await?;
+            operation(&mut connection).await
         };
-        match tokio::time::timeout(self.timeout, attempts).await {
+        match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(value)) => {
                 self.reachable();
                 Ok(value)
             }
             Ok(Err(error)) if answered(&error) => {
+                link.failed(&error);
                 self.reachable();
                 Err(CacheError::Backend(self.scrub(&error)))
             }
-            Ok(Err(error)) => Err(self.unreachable(CacheError::Unavailable(self.scrub(&error)))),
-            Err(_elapsed) => Err(self.unreachable(CacheError::Timeout(self.timeout))),
+            Ok(Err(error)) => {
+                link.failed(&error);
+                Err(self.unreachable(CacheError::Unavailable(self.scrub(&error))))
+            }
+            Err(_elapsed) => {
+                link.timed_out();
+                Err(self.unreachable(CacheError::Timeout(self.timeout)))
+            }
         }
-    }
-
-    fn connection(&self) -> Result<ConnectionManager, CacheError> {
-        if let Some(connection) = self.connection.get() {
-            return Ok(connection.clone());
-        }
-        let client = self
-            .client
-            .as_ref()
-            .map_err(|reason| CacheError::Unavailable(reason.clone()))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            // Reconnection runs in the background between commands; keeping its pauses
-            // short means a returning Redis is found within about a second.
-            .set_max_delay(RETRY_AFTER);
-        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(|error| CacheError::Unavailable(self.scrub(&error)))?;
-        // Two first commands racing may both build one; the loser's is dropped unused.
-        Ok(self.connection.get_or_init(|| manager).clone())
     }
 
     fn reachable(&self) {

@@ -1,0 +1,297 @@
+//! How the Redis store reaches Redis: one server, a Redis Cluster, or the primary that
+//! Sentinel names (`CACHE_REDIS_*` chooses). Each is the `redis` crate's own client, so
+//! reconnecting, slot maps, redirections and primary discovery are the crate's work;
+//! this file only builds the client, connects on first use, and tells the store where
+//! `SCAN` must run (on a cluster: on every primary).
+//!
+//! - One server: a `ConnectionManager`, created lazily; it reconnects by itself.
+//! - Cluster: the crate's async `ClusterConnection`, which follows `MOVED` and
+//!   refreshes its slot map when a primary fails over.
+//! - Sentinel: the sentinels are asked for the primary, which is then used like one
+//!   server. A connection failure or a `READONLY` answer (the old primary came back as a
+//!   replica) forgets it, so the next command asks the sentinels again. The crate has no
+//!   connection that follows a failover on its own, which is why this part is written
+//!   here.
+
+use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis::{Cmd, ConnectionAddr, FromRedisValue, RedisError, RedisFuture, RedisResult, Value};
+
+use super::breaker::RETRY_AFTER;
+use crate::settings::{RedisMode, RedisSettings};
+
+/// The client for the configured mode; connects on first use.
+pub(super) struct Link {
+    /// What to connect to.
+    topology: Topology,
+    /// The connection in use; `None` until the first command, and again after a Sentinel
+    /// primary was found gone.
+    current: RwLock<Option<Connection>>,
+    /// Lets one command connect while the others wait for its connection.
+    connecting: tokio::sync::Mutex<()>,
+    /// Bound of connecting and of each command.
+    timeout: Duration,
+}
+
+/// The configured way to Redis.
+enum Topology {
+    /// One server.
+    Single(redis::Client),
+    /// A Redis Cluster.
+    Cluster(ClusterClient),
+    /// The sentinels; `&mut` access is the crate's API, hence the lock.
+    Sentinel(tokio::sync::Mutex<SentinelClient>),
+}
+
+/// A live connection. Cloning is cheap: each variant is a handle on one multiplexed
+/// connection (per node, on a cluster) that every task shares.
+#[derive(Clone)]
+pub(super) enum Connection {
+    /// One server, or the primary Sentinel named.
+    Single(ConnectionManager),
+    /// Every node of a cluster.
+    Cluster(ClusterConnection),
+}
+
+/// Where one `SCAN` runs: the only server, or one cluster primary.
+pub(super) enum ScanNode {
+    /// The server the connection talks to.
+    Any,
+    /// The cluster primary at this address.
+    Primary(String, u16),
+}
+
+impl Link {
+    /// Builds the client for `settings`' mode without connecting.
+    ///
+    /// # Errors
+    /// A message (without secrets, which the caller scrubs) when the settings cannot make
+    /// a client; start-up checks make that rare.
+    pub(super) fn new(settings: &RedisSettings, mode: &RedisMode) -> RedisResult<Self> {
+        let timeout = settings.timeout;
+        let topology = match mode {
+            RedisMode::Single(url) => Topology::Single(redis::Client::open(url.expose())?),
+            RedisMode::Cluster(urls) => Topology::Cluster(
+                ClusterClientBuilder::new(urls.iter().map(|url| url.expose()))
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    .build()?,
+            ),
+            RedisMode::Sentinel { nodes, master } => {
+                let sentinels = nodes
+                    .iter()
+                    .map(|node| ConnectionAddr::Tcp(node.host.clone(), node.port));
+                let mut builder =
+                    SentinelClientBuilder::new(sentinels, master, SentinelServerType::Master)?
+                        .set_client_to_redis_db(i64::try_from(settings.db).unwrap_or(0));
+                if let Some(username) = &settings.username {
+                    builder = builder.set_client_to_redis_username(username);
+                }
+                if let Some(password) = &settings.password {
+                    builder = builder.set_client_to_redis_password(password.expose());
+                }
+                Topology::Sentinel(tokio::sync::Mutex::new(builder.build()?))
+            }
+        };
+        Ok(Self {
+            topology,
+            current: RwLock::new(None),
+            connecting: tokio::sync::Mutex::new(()),
+            timeout,
+        })
+    }
+
+    /// The connection, made now if there is none yet. The caller bounds the wait.
+    ///
+    /// # Errors
+    /// When Redis (or, with Sentinel, every sentinel) cannot be reached.
+    pub(super) async fn connection(&self) -> RedisResult<Connection> {
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
+        let _only_one = self.connecting.lock().await;
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
+        let connection = match &self.topology {
+            Topology::Single(client) => Connection::Single(self.manager(client.clone())?),
+            // Boxed: these futures are deep types, and every cache operation's future
+            // would otherwise contain them.
+            Topology::Cluster(client) => {
+                Connection::Cluster(Box::pin(client.get_async_connection()).await?)
+            }
+            Topology::Sentinel(sentinels) => {
+                let mut sentinels = sentinels.lock().await;
+                let primary = Box::pin(sentinels.async_get_client()).await?;
+                Connection::Single(self.manager(primary)?)
+            }
+        };
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Tells the link a command failed with `error`. With Sentinel, a failure to reach
+    /// the primary or a `READONLY` answer means it may have moved: the next command asks
+    /// the sentinels again.
+    pub(super) fn failed(&self, error: &RedisError) {
+        let moved = error.is_unrecoverable_error()
+            || error.is_io_error()
+            || error.is_connection_refusal()
+            || error.code() == Some("READONLY");
+        if moved && matches!(self.topology, Topology::Sentinel(_)) {
+            self.forget();
+        }
+    }
+
+    /// Drops the connection in use (Sentinel: after a timeout too, since a primary that
+    /// vanished may not even refuse connections).
+    pub(super) fn timed_out(&self) {
+        if matches!(self.topology, Topology::Sentinel(_)) {
+            self.forget();
+        }
+    }
+
+    fn forget(&self) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn current(&self) -> Option<Connection> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn manager(&self, client: redis::Client) -> RedisResult<ConnectionManager> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            // Reconnection runs in the background between commands; keeping its pauses
+            // short means a returning Redis is found within about a second.
+            .set_max_delay(RETRY_AFTER);
+        ConnectionManager::new_lazy_with_config(client, config)
+    }
+}
+
+impl Connection {
+    /// Where a full `SCAN` of this service's keys must run: the server, or every
+    /// primary of a cluster (each holds its own slots' keys).
+    ///
+    /// # Errors
+    /// When the cluster cannot say which nodes are its primaries.
+    pub(super) async fn scan_nodes(&mut self) -> RedisResult<Vec<ScanNode>> {
+        let Self::Cluster(cluster) = self else {
+            return Ok(vec![ScanNode::Any]);
+        };
+        let nodes = Box::pin(cluster.route_command(
+            redis::cmd("CLUSTER").arg("NODES").clone(),
+            RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+        ))
+        .await?;
+        Ok(primaries(&String::from_redis_value(nodes)?))
+    }
+
+    /// Sends `command` to `node`.
+    ///
+    /// # Errors
+    /// Whatever Redis or the connection reports.
+    pub(super) async fn query_on<T: FromRedisValue>(
+        &mut self,
+        node: &ScanNode,
+        command: &Cmd,
+    ) -> RedisResult<T> {
+        match (self, node) {
+            (Self::Cluster(cluster), ScanNode::Primary(host, port)) => {
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                });
+                let value = Box::pin(cluster.route_command(command.clone(), routing)).await?;
+                Ok(T::from_redis_value(value)?)
+            }
+            (connection, _) => command.query_async(connection).await,
+        }
+    }
+}
+
+/// The primaries in `CLUSTER NODES` output that are not marked as failing.
+fn primaries(cluster_nodes: &str) -> Vec<ScanNode> {
+    cluster_nodes
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let address = fields.nth(1)?;
+            let flags = fields.next()?;
+            let flags: Vec<&str> = flags.split(',').collect();
+            if !flags.contains(&"master") || flags.contains(&"fail") || flags.contains(&"noaddr") {
+                return None;
+            }
+            // `ip:port@cport[,hostname]`
+            let (host, port) = address.split('@').next()?.rsplit_once(':')?;
+            Some(ScanNode::Primary(host.to_owned(), port.parse().ok()?))
+        })
+        .collect()
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ScanNode, primaries};
+
+    #[test]
+    fn scans_run_on_live_primaries_only() {
+        let nodes = "\
+a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-5460
+b2 127.0.0.1:7001@17001,host-b master - 0 0 2 connected 5461-10922
+c3 127.0.0.1:7002@17002 master,fail - 0 0 3 connected
+d4 127.0.0.1:7003@17003 slave a1 0 0 1 connected
+";
+        let found: Vec<(String, u16)> = primaries(nodes)
+            .into_iter()
+            .map(|node| match node {
+                ScanNode::Primary(host, port) => (host, port),
+                ScanNode::Any => panic!("a cluster lists primaries"),
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("127.0.0.1".to_owned(), 7000),
+                ("127.0.0.1".to_owned(), 7001)
+            ]
+        );
+    }
+}
