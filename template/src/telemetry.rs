@@ -8,6 +8,8 @@
 //! them; a fatal error that ends the process is printed by [`report_error`], in the
 //! same format as every other line.
 
+mod json_lines;
+
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -18,6 +20,7 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
 use crate::settings::{LogFormat, LogSettings};
+pub use json_lines::{JsonFields, JsonLines};
 
 /// Added to every filter that does not mention `actix_http`: the HTTP/1 dispatcher
 /// logs a malformed request line, an oversized head or `Content-Length: abc` as an
@@ -66,10 +69,8 @@ pub fn init(settings: &LogSettings, default_filter: &str) -> TelemetryGuard {
         // One object per line, each field once: the event's fields at the top level and
         // the request span's fields (request id, method, route, path) under `span`.
         LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .fmt_fields(JsonFields)
+            .event_format(JsonLines)
             .try_init(),
         LogFormat::Pretty => builder
             .with_ansi(std::io::stderr().is_terminal())

@@ -174,7 +174,7 @@ fn modes(combination: &Combination) -> Vec<&'static str> {
 pub fn problems(root: &Path, package: &str, combination: &Combination) -> Vec<String> {
     let mut problems = Vec::new();
     problems.extend(dockerfile_problems(root, package, combination));
-    problems.extend(compose_problems(root, combination));
+    problems.extend(compose_problems(root, package, combination));
     problems
 }
 
@@ -275,10 +275,33 @@ fn dockerfile_problems(root: &Path, package: &str, combination: &Combination) ->
             );
         }
     }
+    // The probe is the binary's `healthcheck` command, which exists with web and cli.
+    let probe = combination.is_on("web") && combination.is_on("cli");
+    match (probe, runtime.last("HEALTHCHECK")) {
+        (true, Some(check)) => {
+            let runs = check
+                .arguments
+                .split_once("CMD")
+                .map(|(_, command)| command.trim())
+                .and_then(|command| serde_yaml::from_str::<Vec<String>>(command).ok());
+            if runs != Some(vec![destination.clone(), "healthcheck".to_owned()]) {
+                problems.push(format!(
+                    "Dockerfile: HEALTHCHECK {} should run [{destination:?}, \"healthcheck\"]",
+                    check.arguments
+                ));
+            }
+        }
+        (true, None) => problems.push("Dockerfile: no HEALTHCHECK for the web image".to_owned()),
+        (false, Some(_)) => problems.push(
+            "Dockerfile: a HEALTHCHECK although the healthcheck command (web and cli) is absent"
+                .to_owned(),
+        ),
+        (false, None) => {}
+    }
     problems
 }
 
-fn compose_problems(root: &Path, combination: &Combination) -> Vec<String> {
+fn compose_problems(root: &Path, package: &str, combination: &Combination) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(root.join("compose.yaml")) else {
         return vec!["compose.yaml: missing".to_owned()];
     };
@@ -315,18 +338,6 @@ fn compose_problems(root: &Path, combination: &Combination) -> Vec<String> {
                 "compose.yaml: service `{mode}` runs {command:?}, expected [{mode:?}]"
             ));
         }
-        if redis {
-            let depends = service.get("depends_on");
-            let on_redis = depends.and_then(|d| d.get("redis")).is_some()
-                || depends
-                    .and_then(Value::as_sequence)
-                    .is_some_and(|list| list.iter().any(|d| d.as_str() == Some("redis")));
-            if !on_redis {
-                problems.push(format!(
-                    "compose.yaml: service `{mode}` does not depend on redis"
-                ));
-            }
-        }
     }
     if let Some(web) = service("web") {
         let ports = web.get("ports").and_then(Value::as_sequence);
@@ -338,14 +349,37 @@ fn compose_problems(root: &Path, combination: &Combination) -> Vec<String> {
             problems.push("compose.yaml: service `web` does not publish port 8080".to_owned());
         }
     }
-    for (name, definition) in services {
-        let name = name.as_str().unwrap_or_default();
-        if definition.get("build").is_none() {
-            continue;
-        }
-        if definition.get("build").and_then(Value::as_str) != Some(".") {
+    // Every service of this project runs one image, built by exactly one of them.
+    let ours: Vec<(&str, &Value)> = services
+        .iter()
+        .filter(|(_, definition)| runs_this_project(definition, package))
+        .map(|(name, definition)| (name.as_str().unwrap_or_default(), definition))
+        .collect();
+    let builders: Vec<&str> = ours
+        .iter()
+        .filter(|(_, definition)| definition.get("build").is_some())
+        .map(|(name, _)| *name)
+        .collect();
+    if builders.len() != 1 {
+        problems.push(format!(
+            "compose.yaml: {builders:?} build the image; exactly one service should, the others run it"
+        ));
+    }
+    for (name, definition) in &ours {
+        let field = |key: &str| definition.get(key).and_then(Value::as_str);
+        let (expected_build, expected_pull) = if definition.get("build").is_some() {
+            (Some("."), "build")
+        } else {
+            (None, "never")
+        };
+        if field("build") != expected_build || field("image") != Some(package) {
             problems.push(format!(
-                "compose.yaml: service `{name}` does not build this project (build: .)"
+                "compose.yaml: service `{name}` should run image {package:?}, built from `.` by one service only"
+            ));
+        }
+        if field("pull_policy") != Some(expected_pull) {
+            problems.push(format!(
+                "compose.yaml: service `{name}` should have pull_policy: {expected_pull}, so the image is never pulled from a registry"
             ));
         }
         let redis_host = definition
@@ -360,6 +394,39 @@ fn compose_problems(root: &Path, combination: &Combination) -> Vec<String> {
             (false, Some(_)) => problems.push(format!(
                 "compose.yaml: service `{name}` sets CACHE_REDIS_HOST although redis is off"
             )),
+        }
+        if redis && !depends_on_redis(definition) {
+            problems.push(format!(
+                "compose.yaml: service `{name}` does not depend on redis"
+            ));
+        }
+        // The image's HEALTHCHECK probes the web server: only `web` may keep it.
+        let probe = definition.get("healthcheck");
+        let disabled = probe
+            .and_then(|check| check.get("disable"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        let image_probes = combination.is_on("web") && combination.is_on("cli");
+        if *name == "web" && image_probes && (disabled || probe.is_none()) {
+            problems.push("compose.yaml: service `web` has no healthcheck".to_owned());
+        }
+        if *name != "web" && image_probes && !disabled {
+            problems.push(format!(
+                "compose.yaml: service `{name}` would inherit the image's web probe; disable it"
+            ));
+        }
+    }
+    if let Some(web) = service("web") {
+        // Longer than APP_SHUTDOWN_TIMEOUT_MS (30 s), or Docker kills requests in flight.
+        let grace = web
+            .get("stop_grace_period")
+            .and_then(Value::as_str)
+            .and_then(|period| period.strip_suffix('s'))
+            .and_then(|seconds| seconds.parse::<u64>().ok());
+        if !grace.is_some_and(|seconds| seconds > 30) {
+            problems.push(format!(
+                "compose.yaml: service `web` has stop_grace_period {grace:?} s; it must exceed the 30 s grace"
+            ));
         }
     }
     let redis_image = service("redis")
@@ -376,9 +443,24 @@ fn compose_problems(root: &Path, combination: &Combination) -> Vec<String> {
     problems
 }
 
-/// The `command` of every compose service that builds this project (the cli service has
+/// Whether a compose service runs this project's image (builds it, or names it).
+fn runs_this_project(definition: &Value, package: &str) -> bool {
+    definition.get("build").is_some()
+        || definition.get("image").and_then(Value::as_str) == Some(package)
+}
+
+/// Whether a compose service waits for the `redis` service.
+fn depends_on_redis(definition: &Value) -> bool {
+    let depends = definition.get("depends_on");
+    depends.and_then(|d| d.get("redis")).is_some()
+        || depends
+            .and_then(Value::as_sequence)
+            .is_some_and(|list| list.iter().any(|d| d.as_str() == Some("redis")))
+}
+
+/// The `command` of every compose service that runs this project (the cli service has
 /// none: `docker compose run cli <command>`).
-fn compose_commands(root: &Path) -> Vec<Vec<String>> {
+fn compose_commands(root: &Path, package: &str) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(root.join("compose.yaml")).unwrap_or_default();
     let compose: Value = serde_yaml::from_str(&text).unwrap_or(Value::Null);
     compose
@@ -387,7 +469,7 @@ fn compose_commands(root: &Path) -> Vec<Vec<String>> {
         .map(|services| {
             services
                 .values()
-                .filter(|service| service.get("build").is_some())
+                .filter(|service| runs_this_project(service, package))
                 .filter_map(|service| service.get("command"))
                 .filter_map(|command| serde_yaml::from_value(command.clone()).ok())
                 .collect()
@@ -504,7 +586,7 @@ fn run_builder_stage(context: &Path, package: &str) -> Result<(), String> {
             binary.display()
         ));
     }
-    let mut starts: Vec<Vec<String>> = compose_commands(context);
+    let mut starts: Vec<Vec<String>> = compose_commands(context, package);
     starts.extend(exec_form(runtime.last("CMD")));
     if starts.is_empty() {
         return Err("neither the image nor compose starts a subcommand".into());
