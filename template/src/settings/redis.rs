@@ -4,9 +4,12 @@
 //! (`CACHE_REDIS_HOST` or `CACHE_REDIS_URL`), a Redis Cluster
 //! (`CACHE_REDIS_CLUSTER_NODES`), or the primary that Sentinel names
 //! (`CACHE_REDIS_SENTINEL_NODES` with `CACHE_REDIS_SENTINEL_MASTER`). None of them set:
-//! the persistent alias stays in-process. Credentials and the timeout apply to every mode.
+//! the persistent alias stays in-process. Credentials, TLS and the timeout apply to
+//! every mode.
 
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -43,8 +46,56 @@ pub struct RedisSettings {
     pub sentinel_nodes: Vec<NodeAddress>,
     /// `CACHE_REDIS_SENTINEL_MASTER`: the name the sentinels know the primary by.
     pub sentinel_master: Option<String>,
+    /// `CACHE_REDIS_TLS`: TLS to every node (`rediss://` in `CACHE_REDIS_URL` does the
+    /// same for one server).
+    pub tls: bool,
+    /// `CACHE_REDIS_TLS_CA_FILE`: the CA bundle trusted for the server's certificate,
+    /// instead of the system's roots.
+    pub tls_ca_file: Option<PemFile>,
+    /// `CACHE_REDIS_TLS_CERT_FILE`: a client certificate, for `tls-auth-clients yes`.
+    pub tls_cert_file: Option<PemFile>,
+    /// `CACHE_REDIS_TLS_KEY_FILE`: the client certificate's private key.
+    pub tls_key_file: Option<PemFile>,
+    /// `CACHE_REDIS_TLS_INSECURE`: accept any server certificate. Development only; a
+    /// warning says so at every start.
+    pub tls_insecure: bool,
     /// `CACHE_REDIS_TIMEOUT_MS`: bound of connecting and of every command.
     pub timeout: Duration,
+}
+
+/// A PEM file read at start-up. `Debug` shows the path only: a key's contents never
+/// reach a log line or an error.
+#[derive(Clone)]
+pub struct PemFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The file's contents.
+    contents: Arc<[u8]>,
+}
+
+impl PemFile {
+    /// Reads `path` and checks that it holds PEM.
+    fn read(path: &str) -> Result<Self, &'static str> {
+        let contents = std::fs::read(path).map_err(|_| "a readable file")?;
+        if !contents.windows(11).any(|window| window == b"-----BEGIN ") {
+            return Err("a PEM file (-----BEGIN ...)");
+        }
+        Ok(Self {
+            path: PathBuf::from(path),
+            contents: contents.into(),
+        })
+    }
+
+    /// The PEM text, to hand to the TLS client.
+    pub fn contents(&self) -> &[u8] {
+        &self.contents
+    }
+}
+
+impl fmt::Debug for PemFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PemFile({})", self.path.display())
+    }
 }
 
 /// A `host:port` from a node list.
@@ -95,6 +146,11 @@ impl Default for RedisSettings {
             cluster_nodes: Vec::new(),
             sentinel_nodes: Vec::new(),
             sentinel_master: None,
+            tls: false,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_insecure: false,
             timeout: Duration::from_millis(DEFAULT_REDIS_TIMEOUT_MS),
         }
     }
@@ -112,6 +168,11 @@ struct RedisVars {
     cluster_nodes: Option<String>,
     sentinel_nodes: Option<String>,
     sentinel_master: Option<String>,
+    tls: Option<String>,
+    tls_ca_file: Option<String>,
+    tls_cert_file: Option<String>,
+    tls_key_file: Option<String>,
+    tls_insecure: Option<String>,
     timeout_ms: Option<String>,
 }
 
@@ -128,6 +189,11 @@ impl RedisSettings {
             cluster_nodes: node_list(env, "CACHE_REDIS_CLUSTER_NODES", vars.cluster_nodes),
             sentinel_nodes: node_list(env, "CACHE_REDIS_SENTINEL_NODES", vars.sentinel_nodes),
             sentinel_master: vars.sentinel_master,
+            tls: env.bool("CACHE_REDIS_TLS", vars.tls, false),
+            tls_ca_file: pem_file(env, "CACHE_REDIS_TLS_CA_FILE", vars.tls_ca_file),
+            tls_cert_file: pem_file(env, "CACHE_REDIS_TLS_CERT_FILE", vars.tls_cert_file),
+            tls_key_file: pem_file(env, "CACHE_REDIS_TLS_KEY_FILE", vars.tls_key_file),
+            tls_insecure: env.bool("CACHE_REDIS_TLS_INSECURE", vars.tls_insecure, false),
             timeout: env.millis(
                 "CACHE_REDIS_TIMEOUT_MS",
                 vars.timeout_ms,
@@ -135,6 +201,7 @@ impl RedisSettings {
             ),
         };
         settings.check(env);
+        settings.check_tls(env);
         settings
     }
 
@@ -151,6 +218,13 @@ impl RedisSettings {
             });
         }
         if let Some(url) = &self.url {
+            // redis-rs reads `#insecure` at the end of a URL as "skip verification".
+            if self.tls_insecure && !url.expose().contains("#insecure") {
+                return Some(RedisMode::Single(Secret::new(format!(
+                    "{}#insecure",
+                    url.expose()
+                ))));
+            }
             return Some(RedisMode::Single(url.clone()));
         }
         let host = self.host.as_deref()?;
@@ -173,7 +247,22 @@ impl RedisSettings {
             None if !user.is_empty() => format!("{user}@"),
             None => String::new(),
         };
-        Secret::new(format!("redis://{auth}{node}/{db}"))
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        let insecure = if self.tls && self.tls_insecure {
+            "#insecure"
+        } else {
+            ""
+        };
+        Secret::new(format!("{scheme}://{auth}{node}/{db}{insecure}"))
+    }
+
+    /// Whether connections use TLS: `CACHE_REDIS_TLS`, or a `rediss://` URL.
+    pub fn uses_tls(&self) -> bool {
+        self.tls
+            || self
+                .url
+                .as_ref()
+                .is_some_and(|url| url.expose().starts_with("rediss://"))
     }
 
     /// Refuses combinations Redis cannot serve, each in one line naming the variables.
@@ -236,6 +325,11 @@ impl RedisSettings {
                 None,
                 "a valid URL such as redis://:password@host:6379/0",
             ),
+            (Some(url), _) if self.tls && url.expose().starts_with("redis://") => env.reject(
+                "CACHE_REDIS_TLS",
+                Some("true".to_owned()),
+                "false with a redis:// CACHE_REDIS_URL: write rediss:// in the URL for TLS",
+            ),
             (None, Some(RedisMode::Single(url))) if redis::Client::open(url.expose()).is_err() => {
                 env.reject(
                     "CACHE_REDIS_HOST",
@@ -244,6 +338,33 @@ impl RedisSettings {
                 );
             }
             _ => {}
+        }
+    }
+
+    /// Refuses TLS files that would be ignored, and a certificate without its key.
+    fn check_tls(&self, env: &mut EnvReader) {
+        let files = [
+            ("CACHE_REDIS_TLS_CA_FILE", &self.tls_ca_file),
+            ("CACHE_REDIS_TLS_CERT_FILE", &self.tls_cert_file),
+            ("CACHE_REDIS_TLS_KEY_FILE", &self.tls_key_file),
+        ];
+        for (name, file) in files {
+            if let Some(file) = file
+                && !self.uses_tls()
+            {
+                env.reject(
+                    name,
+                    Some(file.path.display().to_string()),
+                    "a file used only with TLS, which is off: set CACHE_REDIS_TLS=true or use rediss://",
+                );
+            }
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            env.reject(
+                "CACHE_REDIS_TLS_KEY_FILE",
+                None,
+                "CACHE_REDIS_TLS_CERT_FILE and CACHE_REDIS_TLS_KEY_FILE together, or neither",
+            );
         }
     }
 
@@ -273,11 +394,37 @@ impl RedisSettings {
             ("CACHE_REDIS_CLUSTER_NODES", nodes(&self.cluster_nodes)),
             ("CACHE_REDIS_SENTINEL_NODES", nodes(&self.sentinel_nodes)),
             ("CACHE_REDIS_SENTINEL_MASTER", self.sentinel_master.clone()),
+            ("CACHE_REDIS_TLS", Some(self.tls.to_string())),
+            ("CACHE_REDIS_TLS_CA_FILE", path(&self.tls_ca_file)),
+            ("CACHE_REDIS_TLS_CERT_FILE", path(&self.tls_cert_file)),
+            ("CACHE_REDIS_TLS_KEY_FILE", path(&self.tls_key_file)),
+            (
+                "CACHE_REDIS_TLS_INSECURE",
+                Some(self.tls_insecure.to_string()),
+            ),
             (
                 "CACHE_REDIS_TIMEOUT_MS",
                 Some(self.timeout.as_millis().to_string()),
             ),
         ]
+    }
+}
+
+/// The path of a PEM file setting, as `config check` shows it.
+fn path(file: &Option<PemFile>) -> Option<String> {
+    file.as_ref().map(|file| file.path.display().to_string())
+}
+
+/// Reads the PEM file `raw` names; a missing or non-PEM file is refused, naming the
+/// variable and the path (never the contents).
+fn pem_file(env: &mut EnvReader, name: &'static str, raw: Option<String>) -> Option<PemFile> {
+    let path = raw?;
+    match PemFile::read(&path) {
+        Ok(file) => Some(file),
+        Err(expected) => {
+            env.reject(name, Some(path), expected);
+            None
+        }
     }
 }
 
@@ -463,6 +610,64 @@ mod tests {
             message.contains("CACHE_REDIS_HOST and CACHE_REDIS_SENTINEL_NODES"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn tls_switches_the_scheme_and_its_files_must_be_pem_and_used() {
+        let dir = std::env::temp_dir().join(format!("pem-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = dir.join("ca.pem");
+        let ca_text = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        std::fs::write(&pem, ca_text).unwrap();
+        let not_pem = dir.join("key.txt");
+        std::fs::write(&not_pem, "secret key material").unwrap();
+        let (pem, not_pem) = (
+            pem.to_string_lossy().into_owned(),
+            not_pem.to_string_lossy().into_owned(),
+        );
+
+        let settings = read(&[
+            ("CACHE_REDIS_HOST", "cache.internal"),
+            ("CACHE_REDIS_TLS", "true"),
+            ("CACHE_REDIS_TLS_CA_FILE", &pem),
+        ])
+        .unwrap();
+        assert!(
+            matches!(settings.mode(), Some(RedisMode::Single(url)) if url.expose() == "rediss://cache.internal:6379/0")
+        );
+        assert_eq!(
+            settings.tls_ca_file.as_ref().unwrap().contents(),
+            ca_text.as_bytes()
+        );
+
+        let message = read(&[
+            ("CACHE_REDIS_HOST", "cache.internal"),
+            ("CACHE_REDIS_TLS", "true"),
+            ("CACHE_REDIS_TLS_CERT_FILE", &pem),
+            ("CACHE_REDIS_TLS_KEY_FILE", &not_pem),
+        ])
+        .unwrap_err();
+        assert!(
+            message.contains("CACHE_REDIS_TLS_KEY_FILE")
+                && message.contains("key.txt")
+                && message.contains("PEM"),
+            "{message}"
+        );
+        assert!(!message.contains("secret key material"), "{message}");
+
+        let message = read(&[
+            ("CACHE_REDIS_HOST", "h"),
+            ("CACHE_REDIS_TLS_CA_FILE", "/no/such/ca.pem"),
+        ])
+        .unwrap_err();
+        assert!(
+            message.contains("CACHE_REDIS_TLS_CA_FILE=\"/no/such/ca.pem\""),
+            "{message}"
+        );
+        let message =
+            read(&[("CACHE_REDIS_HOST", "h"), ("CACHE_REDIS_TLS_CA_FILE", &pem)]).unwrap_err();
+        assert!(message.contains("TLS, which is off"), "{message}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

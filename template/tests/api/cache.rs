@@ -18,7 +18,7 @@ use {{crate_name}}::services::cache::{Alias, Backend, CacheError, CacheStats, Ca
 use {{crate_name}}::settings::{Settings, SettingsError};
 
 /// Runs each listed semantic test once per backend, as `<test>::in_process`{% if redis %} and
-/// `<test>::redis`, then all of them in turn on one Redis Cluster and on one
+/// `<test>::redis`, then all of them in turn over TLS, on one Redis Cluster and on one
 /// Sentinel-watched primary (starting those per test would cost seconds each){% endif %}.
 macro_rules! on_each_backend {
     ($($test:ident),* $(,)?) => {
@@ -48,6 +48,20 @@ macro_rules! on_each_backend {
             $test(Backing::with_redis(
                 stringify!($test),
                 vec![("CACHE_REDIS_CLUSTER_NODES", cluster.nodes_var())],
+            ))
+            .await;
+            )*
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn every_semantic_holds_over_tls() {
+            let server = crate::redis_server::TlsRedisServer::start(false);
+            let ca = server.certificates.path("ca.pem");
+            $(
+            eprintln!("over TLS: {}", stringify!($test));
+            $test(Backing::with_redis(
+                stringify!($test),
+                vec![("CACHE_REDIS_URL", server.url()), ("CACHE_REDIS_TLS_CA_FILE", ca.clone())],
             ))
             .await;
             )*

@@ -19,6 +19,7 @@ mod items;
 {%- endif %}
 mod process;
 {%- if redis %}
+mod redis_connections;
 mod redis_server;
 {%- endif %}
 {%- if web and redis %}

@@ -6,7 +6,7 @@
 //! Set `REDIS_SERVER_BIN` (and `REDIS_CLI_BIN`) to use binaries that are not on `PATH`.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// Its working directory, removed on drop.
+    dir: PathBuf,
 }
 
 impl RedisServer {
@@ -22,6 +24,7 @@ impl RedisServer {
         let mut server = Self {
             port: free_port(),
             child: None,
+            dir: tempdir("server"),
         };
         server.restart();
         server
@@ -59,16 +62,20 @@ impl RedisServer {
     /// Starts the server again on the same port, with an empty data set.
     pub fn restart(&mut self) {
         self.stop();
-        self.child = Some(spawn_redis(self.port, &[]));
+        self.child = Some(spawn_redis(self.port, &self.dir, &[]));
         wait_for_ping(self.port);
     }
 }
 
-/// Starts `redis-server` on `port` (loopback, no persistence) with `extra` arguments.
-fn spawn_redis(port: u16, extra: &[&str]) -> Child {
+/// Starts `redis-server` on `port` (loopback, no persistence) with `extra` arguments,
+/// working in `dir`: a replica writes the data it receives there, and a server started
+/// later in the same directory would load it.
+fn spawn_redis(port: u16, dir: &Path, extra: &[&str]) -> Child {
     Command::new(binary())
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+        .arg("--dir")
+        .arg(dir)
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -126,8 +133,11 @@ impl RedisCluster {
             .iter()
             .map(|port| {
                 let config = dir.join(format!("nodes-{port}.conf"));
+                let node_dir = dir.join(port.to_string());
+                std::fs::create_dir_all(&node_dir).expect("create a node directory");
                 Some(spawn_redis(
                     *port,
+                    &node_dir,
                     &[
                         "--cluster-enabled",
                         "yes",
@@ -135,8 +145,6 @@ impl RedisCluster {
                         &config.to_string_lossy(),
                         "--cluster-node-timeout",
                         "1000",
-                        "--dir",
-                        &dir.to_string_lossy(),
                     ],
                 ))
             })
@@ -301,10 +309,17 @@ impl RedisSentinel {
     pub fn start() -> Self {
         let dir = tempdir("sentinel");
         let (primary, replica, sentinel) = (free_port(), free_port(), free_port());
-        let primary_child = spawn_redis(primary, &[]);
+        let (primary_dir, replica_dir) = (dir.join("primary"), dir.join("replica"));
+        for node_dir in [&primary_dir, &replica_dir] {
+            std::fs::create_dir_all(node_dir).expect("create a node directory");
+        }
+        let primary_child = spawn_redis(primary, &primary_dir, &[]);
         wait_for_ping(primary);
-        let replica_child =
-            spawn_redis(replica, &["--replicaof", "127.0.0.1", &primary.to_string()]);
+        let replica_child = spawn_redis(
+            replica,
+            &replica_dir,
+            &["--replicaof", "127.0.0.1", &primary.to_string()],
+        );
         wait_for_ping(replica);
         let config = dir.join("sentinel.conf");
         std::fs::write(
@@ -424,6 +439,7 @@ impl Drop for RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -449,5 +465,175 @@ fn wait_until_for(patience: Duration, mut ready: impl FnMut() -> bool, what: &st
     while !ready() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A CA, a server certificate for `127.0.0.1` and `localhost`, and a client
+/// certificate, made with the `openssl` command for one test.
+pub struct TestCertificates {
+    /// The directory holding them, removed on drop.
+    pub dir: PathBuf,
+}
+
+impl TestCertificates {
+    /// Makes the CA and both certificates (ECDSA P-256, valid for a day).
+    pub fn make() -> Self {
+        let dir = tempdir("tls");
+        let openssl = |args: &[&str]| {
+            let output = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("run openssl (Debian/Ubuntu: apt-get install openssl)");
+            assert!(
+                output.status.success(),
+                "openssl {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let key = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &key,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=Test CA",
+                ],
+            ]
+            .concat(),
+        );
+        for (name, extension) in [
+            ("server", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
+            ("client", "extendedKeyUsage=clientAuth"),
+        ] {
+            let (key_file, csr, pem) = (
+                format!("{name}.key"),
+                format!("{name}.csr"),
+                format!("{name}.pem"),
+            );
+            openssl(
+                &[
+                    &["req"][..],
+                    &key,
+                    &[
+                        "-keyout",
+                        &key_file,
+                        "-out",
+                        &csr,
+                        "-subj",
+                        &format!("/CN={name}"),
+                    ],
+                ]
+                .concat(),
+            );
+            std::fs::write(dir.join(format!("{name}.ext")), extension)
+                .expect("write an extension file");
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "1",
+                "-extfile",
+                &format!("{name}.ext"),
+            ]);
+        }
+        Self { dir }
+    }
+
+    /// The path of `file` (`ca.pem`, `client.pem`, `client.key`, ...) as text.
+    pub fn path(&self, file: &str) -> String {
+        self.dir.join(file).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TestCertificates {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A `redis-server` that speaks only TLS, with [`TestCertificates`]' server certificate.
+pub struct TlsRedisServer {
+    port: u16,
+    child: Option<Child>,
+    /// The certificates it was started with.
+    pub certificates: TestCertificates,
+}
+
+impl TlsRedisServer {
+    /// Starts it; with `client_certificates`, clients must present a certificate the CA
+    /// signed (`tls-auth-clients yes`).
+    pub fn start(client_certificates: bool) -> Self {
+        let certificates = TestCertificates::make();
+        let port = free_port();
+        let child = Command::new(binary())
+            .args([
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&certificates.dir)
+            .args(["--tls-cert-file", &certificates.path("server.pem")])
+            .args(["--tls-key-file", &certificates.path("server.key")])
+            .args(["--tls-ca-cert-file", &certificates.path("ca.pem")])
+            .args([
+                "--tls-auth-clients",
+                if client_certificates { "yes" } else { "no" },
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a TLS redis-server");
+        let server = Self {
+            port,
+            child: Some(child),
+            certificates,
+        };
+        wait_until(
+            || TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok(),
+            "the TLS redis-server to listen",
+        );
+        server
+    }
+
+    /// `rediss://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("rediss://127.0.0.1:{}/0", self.port)
+    }
+}
+
+impl Drop for TlsRedisServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

@@ -21,8 +21,12 @@ use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
-use redis::{Cmd, ConnectionAddr, FromRedisValue, RedisError, RedisFuture, RedisResult, Value};
+use redis::{
+    ClientTlsConfig, Cmd, ConnectionAddr, FromRedisValue, RedisError, RedisFuture, RedisResult,
+    TlsCertificates, TlsMode, Value,
+};
 
+use super::CacheError;
 use super::breaker::RETRY_AFTER;
 use crate::settings::{RedisMode, RedisSettings};
 
@@ -37,6 +41,8 @@ pub(super) struct Link {
     connecting: tokio::sync::Mutex<()>,
     /// Bound of connecting and of each command.
     timeout: Duration,
+    /// Where Redis was looked for, for messages: `host:port`, or the node list.
+    address: String,
 }
 
 /// The configured way to Redis.
@@ -75,14 +81,38 @@ impl Link {
     /// a client; start-up checks make that rare.
     pub(super) fn new(settings: &RedisSettings, mode: &RedisMode) -> RedisResult<Self> {
         let timeout = settings.timeout;
-        let topology = match mode {
-            RedisMode::Single(url) => Topology::Single(redis::Client::open(url.expose())?),
-            RedisMode::Cluster(urls) => Topology::Cluster(
-                ClusterClientBuilder::new(urls.iter().map(|url| url.expose()))
+        let certificates = certificates(settings);
+        let (topology, address) = match mode {
+            RedisMode::Single(url) => {
+                let client = match certificates {
+                    Some(certificates) => {
+                        redis::Client::build_with_tls(url.expose(), certificates)?
+                    }
+                    None => redis::Client::open(url.expose())?,
+                };
+                let address = client.get_connection_info().addr().to_string();
+                (Topology::Single(client), address)
+            }
+            RedisMode::Cluster(urls) => {
+                let mut builder = ClusterClientBuilder::new(urls.iter().map(|url| url.expose()))
                     .connection_timeout(timeout)
-                    .response_timeout(timeout)
-                    .build()?,
-            ),
+                    .response_timeout(timeout);
+                if settings.tls {
+                    builder = builder.tls(tls_mode(settings));
+                }
+                if let Some(certificates) = certificates {
+                    builder = builder.certs(certificates);
+                }
+                let nodes: Vec<String> = settings
+                    .cluster_nodes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                (
+                    Topology::Cluster(builder.build()?),
+                    format!("the cluster nodes {}", nodes.join(",")),
+                )
+            }
             RedisMode::Sentinel { nodes, master } => {
                 let sentinels = nodes
                     .iter()
@@ -96,7 +126,25 @@ impl Link {
                 if let Some(password) = &settings.password {
                     builder = builder.set_client_to_redis_password(password.expose());
                 }
-                Topology::Sentinel(tokio::sync::Mutex::new(builder.build()?))
+                if settings.tls {
+                    // Sentinels of a TLS deployment speak TLS too.
+                    builder = builder
+                        .set_client_to_redis_tls_mode(tls_mode(settings))
+                        .set_client_to_sentinel_tls_mode(tls_mode(settings));
+                }
+                if let Some(certificates) = certificates {
+                    builder = builder
+                        .set_client_to_redis_certificates(certificates.clone())
+                        .set_client_to_sentinel_certificates(certificates);
+                }
+                let list: Vec<String> = nodes.iter().map(ToString::to_string).collect();
+                (
+                    Topology::Sentinel(tokio::sync::Mutex::new(builder.build()?)),
+                    format!(
+                        "the primary named {master:?} by the sentinels {}",
+                        list.join(",")
+                    ),
+                )
             }
         };
         Ok(Self {
@@ -104,7 +152,33 @@ impl Link {
             current: RwLock::new(None),
             connecting: tokio::sync::Mutex::new(()),
             timeout,
+            address,
         })
+    }
+
+    /// What `error` means for someone running the service, when it is one of the
+    /// failures people mistake for each other: refused, TLS, wrong or missing
+    /// credentials. `scrub` removes secrets from the crate's words.
+    pub(super) fn explain(
+        &self,
+        error: &RedisError,
+        scrub: impl Fn(&str) -> String,
+    ) -> Option<CacheError> {
+        let text = error.to_string();
+        if error.is_connection_refusal() {
+            return Some(CacheError::Refused(self.address.clone()));
+        }
+        match error.code() {
+            Some("WRONGPASS") => return Some(CacheError::AuthenticationFailed),
+            Some("NOAUTH") => return Some(CacheError::AuthenticationRequired),
+            _ => {}
+        }
+        if error.kind() == redis::ErrorKind::AuthenticationFailed
+            || text.contains("called without any password configured")
+        {
+            return Some(CacheError::AuthenticationFailed);
+        }
+        (error.is_io_error() && is_tls_failure(&text)).then(|| CacheError::Tls(scrub(&text)))
     }
 
     /// The connection, made now if there is none yet. The caller bounds the wait.
@@ -120,7 +194,7 @@ impl Link {
             return Ok(connection);
         }
         let connection = match &self.topology {
-            Topology::Single(client) => Connection::Single(self.manager(client.clone())?),
+            Topology::Single(client) => Connection::Single(self.manager(client.clone()).await?),
             // Boxed: these futures are deep types, and every cache operation's future
             // would otherwise contain them.
             Topology::Cluster(client) => {
@@ -129,7 +203,7 @@ impl Link {
             Topology::Sentinel(sentinels) => {
                 let mut sentinels = sentinels.lock().await;
                 let primary = Box::pin(sentinels.async_get_client()).await?;
-                Connection::Single(self.manager(primary)?)
+                Connection::Single(self.manager(primary).await?)
             }
         };
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
@@ -168,14 +242,18 @@ impl Link {
             .clone()
     }
 
-    fn manager(&self, client: redis::Client) -> RedisResult<ConnectionManager> {
+    /// A managed connection to `client`'s server, connected now so that a refusal, a
+    /// TLS failure or wrong credentials come back as such rather than as a timeout.
+    async fn manager(&self, client: redis::Client) -> RedisResult<ConnectionManager> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout))
-            // Reconnection runs in the background between commands; keeping its pauses
-            // short means a returning Redis is found within about a second.
+            // The first connection is tried once: the store's breaker decides when to
+            // try again. Reconnection after that runs in the background; short pauses
+            // mean a returning Redis is found within about a second.
+            .set_number_of_retries(0)
             .set_max_delay(RETRY_AFTER);
-        ConnectionManager::new_lazy_with_config(client, config)
+        Box::pin(ConnectionManager::new_with_config(client, config)).await
     }
 }
 
@@ -218,6 +296,48 @@ impl Connection {
             (connection, _) => command.query_async(connection).await,
         }
     }
+}
+
+/// The CA and client certificate to use instead of the system's roots, if any are set.
+fn certificates(settings: &RedisSettings) -> Option<TlsCertificates> {
+    let client_tls = match (&settings.tls_cert_file, &settings.tls_key_file) {
+        (Some(cert), Some(key)) => Some(ClientTlsConfig {
+            client_cert: cert.contents().to_vec(),
+            client_key: key.contents().to_vec(),
+        }),
+        _ => None,
+    };
+    let root_cert = settings
+        .tls_ca_file
+        .as_ref()
+        .map(|ca| ca.contents().to_vec());
+    (client_tls.is_some() || root_cert.is_some()).then_some(TlsCertificates {
+        client_tls,
+        root_cert,
+    })
+}
+
+fn tls_mode(settings: &RedisSettings) -> TlsMode {
+    if settings.tls_insecure {
+        TlsMode::Insecure
+    } else {
+        TlsMode::Secure
+    }
+}
+
+/// Whether an I/O error's text is rustls' (or the server's TLS alert).
+fn is_tls_failure(text: &str) -> bool {
+    [
+        "certificate",
+        "handshake",
+        "alert",
+        "tls",
+        "TLS",
+        "corrupt message",
+        "peer is incompatible",
+    ]
+    .iter()
+    .any(|sign| text.contains(sign))
 }
 
 /// The primaries in `CLUSTER NODES` output that are not marked as failing.

@@ -15,18 +15,40 @@ use std::time::Duration;
 ///
 /// let error = CacheError::Timeout(Duration::from_millis(500));
 /// assert!(error.is_unavailable());
-/// assert_eq!(error.to_string(), "Redis did not answer within 500 ms");
+/// assert!(error.to_string().starts_with("Redis did not answer within 500 ms"));
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CacheError {
-    /// Redis could not be reached (refused, reset, DNS, TLS, authentication) or the
-    /// client could not be set up; the message says which.
+    /// Redis could not be reached for a reason none of the variants below names
+    /// (reset, DNS, ...) or the client could not be set up; the message says which.
     #[error("Redis is unreachable: {0}")]
     Unavailable(String),
+    /// Nothing accepted a connection at the address.
+    #[error(
+        "Redis at {0} refused the connection: check that Redis runs there and that the host and port settings point to it"
+    )]
+    Refused(String),
     /// Redis did not answer within `CACHE_REDIS_TIMEOUT_MS`.
-    #[error("Redis did not answer within {} ms", .0.as_millis())]
+    #[error(
+        "Redis did not answer within {} ms: check that the address is right and reachable, or raise CACHE_REDIS_TIMEOUT_MS",
+        .0.as_millis()
+    )]
     Timeout(Duration),
+    /// The TLS handshake failed: the server's certificate is not trusted or not for this
+    /// name, the server wants a client certificate, or it does not speak TLS.
+    #[error(
+        "the TLS handshake with Redis failed ({0}): check CACHE_REDIS_TLS_CA_FILE (the CA that signed the server's certificate), that the host name matches the certificate, CACHE_REDIS_TLS_CERT_FILE and CACHE_REDIS_TLS_KEY_FILE if the server asks for a client certificate, and that the server listens for TLS on that port"
+    )]
+    Tls(String),
+    /// Redis refused the user name or password.
+    #[error("Redis refused the credentials: check CACHE_REDIS_USERNAME and CACHE_REDIS_PASSWORD")]
+    AuthenticationFailed,
+    /// Redis requires a password and none was given.
+    #[error(
+        "Redis requires authentication: set CACHE_REDIS_PASSWORD (and CACHE_REDIS_USERNAME for an ACL user)"
+    )]
+    AuthenticationRequired,
     /// Redis failed recently, so the operation was not even tried; the next attempt
     /// goes out after the given wait.
     #[error("Redis is unreachable (failed recently; next attempt in {} ms)", .0.as_millis())]
@@ -57,7 +79,13 @@ impl CacheError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            CacheError::Unavailable(_) | CacheError::Timeout(_) | CacheError::Backoff(_)
+            CacheError::Unavailable(_)
+                | CacheError::Refused(_)
+                | CacheError::Timeout(_)
+                | CacheError::Tls(_)
+                | CacheError::AuthenticationFailed
+                | CacheError::AuthenticationRequired
+                | CacheError::Backoff(_)
         )
     }
 }

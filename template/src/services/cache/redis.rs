@@ -48,10 +48,20 @@ pub(super) struct RedisStore {
 impl RedisStore {
     /// Prepares the client for `mode` without connecting.
     pub(super) fn new(settings: &RedisSettings, mode: &RedisMode, prefix: &str) -> Self {
-        if matches!(mode, RedisMode::Single(url) if url.expose().starts_with("rediss://")) {
+        if settings.uses_tls() {
             // rustls needs a process-wide crypto provider before the first TLS handshake;
             // ring is the one compiled in. Err only means one is installed already.
             let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let url_insecure = settings
+            .url
+            .as_ref()
+            .is_some_and(|url| url.expose().contains("#insecure"));
+        if settings.tls_insecure || url_insecure {
+            tracing::warn!(
+                "Redis TLS certificates are not checked (CACHE_REDIS_TLS_INSECURE or #insecure in the URL): \
+                 anyone on the network path can read and change cached data; for development only"
+            );
         }
         let mut secrets: Vec<Secret> = settings.password.iter().cloned().collect();
         match mode {
@@ -231,14 +241,16 @@ impl RedisStore {
                 self.reachable();
                 Ok(value)
             }
-            Ok(Err(error)) if answered(&error) => {
-                link.failed(&error);
-                self.reachable();
-                Err(CacheError::Backend(self.scrub(&error)))
-            }
             Ok(Err(error)) => {
                 link.failed(&error);
-                Err(self.unreachable(CacheError::Unavailable(self.scrub(&error))))
+                match link.explain(&error, |text| scrub(text, &self.secrets)) {
+                    Some(explained) => Err(self.unreachable(explained)),
+                    None if answered(&error) => {
+                        self.reachable();
+                        Err(CacheError::Backend(self.scrub(&error)))
+                    }
+                    None => Err(self.unreachable(CacheError::Unavailable(self.scrub(&error)))),
+                }
             }
             Err(_elapsed) => {
                 link.timed_out();
