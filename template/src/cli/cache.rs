@@ -343,16 +343,9 @@ async fn stats(
 
 /// Reports a cache failure on stderr and picks the exit code for it.
 fn failed(cache: &Cache, error: &CacheError) -> ExitCode {
-{%- if redis %}
-    let fix = match cache.backend() {
-        Backend::Redis => "; check that Redis is running and that CACHE_REDIS_* point to it",
-        _ => "",
-    };
-{%- else %}
-    let fix = "";
-{%- endif %}
+    // The error names the cause and what to check (address, TLS, credentials, timeout).
     eprintln!(
-        "error: the {} cache ({}) failed: {error}{fix}",
+        "error: the {} cache ({}) failed: {error}",
         cache.alias(),
         cache.backend()
     );

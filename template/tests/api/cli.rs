@@ -406,6 +406,26 @@ fn a_miss_prints_nothing_and_exits_1() {
 }
 
 #[test]
+fn a_value_that_is_not_json_is_a_miss_removed_with_one_warning() {
+    let server = RedisServer::start();
+    let _: () = redis::cmd("SET")
+        .arg("cli-test:k")
+        .arg("not json{")
+        .query(&mut server.client())
+        .unwrap();
+    let output = run_against(&server, &["cache", "get", "k", "--alias", "persistent"]);
+    assert_exit(&output, 1);
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+    assert_eq!(stored(&server, "cli-test:k"), None, "the value is removed");
+    let warnings: Vec<String> = stderr(&output)
+        .lines()
+        .filter(|line| line.contains("WARN"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", stderr(&output));
+}
+
+#[test]
 fn invalid_json_stores_nothing() {
     let server = RedisServer::start();
     let output = run_against(
