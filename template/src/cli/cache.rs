@@ -169,12 +169,21 @@ async fn get(cache: &Cache, key: &str, out: &mut impl std::io::Write) -> anyhow:
         eprintln!("miss: CACHE_ENABLED=false, so every read is a miss");
         return Ok(ExitCode::from(EXIT_MISS));
     }
-    // Text that is not JSON (written by hand with redis-cli) is a miss, removed with a
-    // warning, exactly as the service itself treats it.
-    match cache.get_json(key).await {
-        Ok(Some(json)) => {
+    match cache.get_raw(key).await {
+        Ok(Some(json)) if serde_json::from_str::<serde::de::IgnoredAny>(&json).is_ok() => {
             writeln!(out, "{json}")?;
             Ok(ExitCode::SUCCESS)
+        }
+        Ok(Some(_)) => {
+            // Written by hand (redis-cli) and not JSON: a miss, removed, as the service
+            // treats it (`get_json` removes it unless it changed meanwhile).
+            if let Err(error) = cache.get_json(key).await {
+                return Ok(failed(cache, &error));
+            }
+            eprintln!(
+                "warning: the value under {key:?} is not JSON; it was removed and counts as a miss"
+            );
+            Ok(ExitCode::from(EXIT_MISS))
         }
         Ok(None) => {
             let hint = if cache.alias() == Alias::Memory && cache.backend() != Backend::Disabled {

@@ -26,7 +26,7 @@ pub enum CacheError {
     Unavailable(String),
     /// Nothing accepted a connection at the address.
     #[error(
-        "Redis at {0} refused the connection: check that Redis runs there and that the host and port settings point to it"
+        "Redis at {0} refused the connection: check that Redis runs there and that CACHE_REDIS_HOST and CACHE_REDIS_PORT (or the URL or node list) point to it"
     )]
     Refused(String),
     /// Redis did not answer within `CACHE_REDIS_TIMEOUT_MS`.
