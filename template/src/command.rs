@@ -150,17 +150,13 @@ impl Command {
         }
     }
 }
-{%- if cli and redis %}
+{%- if cli and cache %}
 
-/// Commands log warnings, but not the Redis backend's: a long-running mode needs to hear
-/// that Redis is down and will be retried, while a command reports the failure itself,
-/// in one line, and exits. (The backend's errors, and the cache's other warnings, such
-/// as a stored value that is not JSON, still show.)
-const COMMAND_LOG_FILTER: &str = concat!(
-    "warn,",
-    env!("CARGO_CRATE_NAME"),
-    "::services::cache::redis=error"
-);
+/// Commands log warnings, but not the cache's: a long-running mode needs to hear that
+/// Redis is down and will be retried, while a command reports the failure itself, in
+/// one line, and exits. (The cache's errors still show.)
+const COMMAND_LOG_FILTER: &str =
+    concat!("warn,", env!("CARGO_CRATE_NAME"), "::services::cache=error");
 {%- elsif cli %}
 
 /// Commands log warnings and errors only, so their stderr stays readable.
