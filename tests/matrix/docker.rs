@@ -423,7 +423,7 @@ fn compose_problems(root: &Path, package: &str, combination: &Combination) -> Ve
             .and_then(Value::as_str)
             .and_then(|period| period.strip_suffix('s'))
             .and_then(|seconds| seconds.parse::<u64>().ok());
-        if !grace.is_some_and(|seconds| seconds > 30) {
+        if grace.is_none_or(|seconds| seconds <= 30) {
             problems.push(format!(
                 "compose.yaml: service `web` has stop_grace_period {grace:?} s; it must exceed the 30 s grace"
             ));
