@@ -16,8 +16,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::Directive;
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 
 use crate::settings::{LogFormat, LogSettings};
 pub use json_lines::{JsonFields, JsonLines};
@@ -108,23 +106,13 @@ pub fn report_error(format: LogFormat, message: &str) {
 /// let line = error_line(LogFormat::Json, "APP_PORT is invalid");
 /// let json: serde_json::Value = serde_json::from_str(&line).unwrap();
 /// assert_eq!((json["level"].as_str(), json["message"].as_str()), (Some("ERROR"), Some("APP_PORT is invalid")));
+/// assert!(line.starts_with("{\"timestamp\":"), "the same shape as every other line");
 /// assert_eq!(error_line(LogFormat::Pretty, "APP_PORT is invalid"), "error: APP_PORT is invalid");
 /// ```
 pub fn error_line(format: LogFormat, message: &str) -> String {
     match format {
         LogFormat::Pretty => format!("error: {message}"),
-        LogFormat::Json => {
-            let mut timestamp = String::new();
-            // Formatting into a String cannot fail; the field is then only empty.
-            let _ = SystemTime.format_time(&mut Writer::new(&mut timestamp));
-            serde_json::json!({
-                "timestamp": timestamp,
-                "level": "ERROR",
-                "message": message,
-                "target": env!("CARGO_CRATE_NAME"),
-            })
-            .to_string()
-        }
+        LogFormat::Json => json_lines::error_line(message, env!("CARGO_CRATE_NAME")),
     }
 }
 

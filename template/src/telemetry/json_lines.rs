@@ -53,6 +53,19 @@ where
     }
 }
 
+/// A line like [`JsonLines`] writes for an `ERROR` event with only a message.
+pub(super) fn error_line(message: &str, target: &str) -> String {
+    let mut line = String::from("{\"timestamp\":\"");
+    // Writing into a String cannot fail; `let _` keeps the signature infallible.
+    let _ = SystemTime.format_time(&mut Writer::new(&mut line));
+    line.push_str("\",\"level\":\"ERROR\",\"message\":");
+    let _ = write_string(&mut line, message);
+    line.push_str(",\"target\":");
+    let _ = write_string(&mut line, target);
+    line.push('}');
+    line
+}
+
 /// Formats a span's fields as `"name":value,` pairs, kept with the span.
 pub struct JsonFields;
 
