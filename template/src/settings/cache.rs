@@ -126,12 +126,23 @@ impl CacheSettings {
                     Some(self.memory_max_capacity.to_string()),
                 ),
             ],
-{%- if redis %}
-            self.redis.vars(),
-{%- endif %}
+            self.backend_vars(),
         ]
         .concat()
     }
+{%- if redis %}
+
+    /// The variables of the persistent alias's Redis backend.
+    fn backend_vars(&self) -> Vec<VarValue> {
+        self.redis.vars()
+    }
+{%- else %}
+
+    /// None: this service was built without a Redis backend.
+    fn backend_vars(&self) -> Vec<VarValue> {
+        Vec::new()
+    }
+{%- endif %}
 }
 
 {%- unless redis %}
