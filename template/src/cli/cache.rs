@@ -318,7 +318,6 @@ async fn stats(
                     "hits": stats.hits,
                     "misses": stats.misses,
                     "errors": stats.errors,
-                    "l1_hits": stats.l1_hits,
                 });
                 (cache.alias().to_string(), row)
             })
@@ -327,20 +326,19 @@ async fn stats(
     } else {
         writeln!(
             out,
-            "{:<12}{:<10}{:>6}{:>8}{:>8}{:>9}  STATUS",
-            "ALIAS", "BACKEND", "HITS", "MISSES", "ERRORS", "L1 HITS"
+            "{:<12}{:<10}{:>6}{:>8}{:>8}  STATUS",
+            "ALIAS", "BACKEND", "HITS", "MISSES", "ERRORS"
         )?;
         for (cache, status) in &rows {
             let stats = cache.stats();
             writeln!(
                 out,
-                "{:<12}{:<10}{:>6}{:>8}{:>8}{:>9}  {status}",
+                "{:<12}{:<10}{:>6}{:>8}{:>8}  {status}",
                 cache.alias().to_string(),
                 cache.backend().to_string(),
                 stats.hits,
                 stats.misses,
                 stats.errors,
-                stats.l1_hits,
             )?;
         }
         writeln!(out, "(counters cover this command's own operations only)")?;

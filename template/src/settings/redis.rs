@@ -23,10 +23,6 @@ pub const DEFAULT_REDIS_PORT: u16 = 6379;
 pub const DEFAULT_REDIS_DB: u64 = 0;
 /// `CACHE_REDIS_TIMEOUT_MS` when unset.
 pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 500;
-/// `CACHE_PERSISTENT_L1_CAPACITY` when unset, in entries.
-pub const DEFAULT_L1_CAPACITY: u64 = 10_000;
-/// `CACHE_PERSISTENT_L1_TTL` when unset, in seconds.
-pub const DEFAULT_L1_TTL_SECS: u64 = 60;
 
 /// Where and how to reach Redis, as configured.
 #[derive(Debug, Clone)]
@@ -65,12 +61,6 @@ pub struct RedisSettings {
     pub tls_insecure: bool,
     /// `CACHE_REDIS_TIMEOUT_MS`: bound of connecting and of every command.
     pub timeout: Duration,
-    /// `CACHE_PERSISTENT_L1_CAPACITY` (entries): the in-process copy of recently read
-    /// Redis entries, kept coherent by Redis' client tracking; `0` turns it off.
-    pub l1_capacity: u64,
-    /// `CACHE_PERSISTENT_L1_TTL` (seconds): how long an L1 copy may live at most; never
-    /// beyond the entry's own TTL in Redis.
-    pub l1_ttl: Duration,
 }
 
 /// A PEM file read at start-up. `Debug` shows the path only: a key's contents never
@@ -162,8 +152,6 @@ impl Default for RedisSettings {
             tls_key_file: None,
             tls_insecure: false,
             timeout: Duration::from_millis(DEFAULT_REDIS_TIMEOUT_MS),
-            l1_capacity: DEFAULT_L1_CAPACITY,
-            l1_ttl: Duration::from_secs(DEFAULT_L1_TTL_SECS),
         }
     }
 }
@@ -188,17 +176,9 @@ struct RedisVars {
     timeout_ms: Option<String>,
 }
 
-/// `CACHE_PERSISTENT_L1_*` as text, as envy reads it.
-#[derive(Debug, Default, Deserialize)]
-struct L1Vars {
-    capacity: Option<String>,
-    ttl: Option<String>,
-}
-
 impl RedisSettings {
     pub(super) fn read(env: &mut EnvReader) -> Self {
         let vars: RedisVars = env.prefixed("CACHE_REDIS_");
-        let l1: L1Vars = env.prefixed("CACHE_PERSISTENT_L1_");
         let settings = Self {
             host: vars.host,
             port: env.port("CACHE_REDIS_PORT", vars.port, DEFAULT_REDIS_PORT, false),
@@ -218,17 +198,6 @@ impl RedisSettings {
                 "CACHE_REDIS_TIMEOUT_MS",
                 vars.timeout_ms,
                 Duration::from_millis(DEFAULT_REDIS_TIMEOUT_MS),
-            ),
-            l1_capacity: env.number(
-                "CACHE_PERSISTENT_L1_CAPACITY",
-                l1.capacity,
-                DEFAULT_L1_CAPACITY,
-                0,
-            ),
-            l1_ttl: env.seconds(
-                "CACHE_PERSISTENT_L1_TTL",
-                l1.ttl,
-                Duration::from_secs(DEFAULT_L1_TTL_SECS),
             ),
         };
         settings.check(env);
@@ -436,14 +405,6 @@ impl RedisSettings {
             (
                 "CACHE_REDIS_TIMEOUT_MS",
                 Some(self.timeout.as_millis().to_string()),
-            ),
-            (
-                "CACHE_PERSISTENT_L1_CAPACITY",
-                Some(self.l1_capacity.to_string()),
-            ),
-            (
-                "CACHE_PERSISTENT_L1_TTL",
-                Some(self.l1_ttl.as_secs().to_string()),
             ),
         ]
     }

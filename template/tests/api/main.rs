@@ -17,9 +17,6 @@ mod endpoint_cache;
 {%- if web %}
 mod items;
 {%- endif %}
-{%- if web and redis %}
-mod l1;
-{%- endif %}
 mod process;
 {%- if redis %}
 mod redis_connections;

@@ -12,29 +12,18 @@
 //!   replica) forgets it, so the next command asks the sentinels again. The crate has no
 //!   connection that follows a failover on its own, which is why this part is written
 //!   here.
-//!
-//! With `CACHE_PERSISTENT_L1_CAPACITY` above 0, every connection speaks RESP3 and turns
-//! on client tracking: the crate keeps recently read `GET` answers in a bounded LRU and
-//! Redis pushes an invalidation for each key whose copy may have changed (the store's
-//! "L1" section says which reads use it). The crate starts a new generation ("epoch") of
-//! that LRU whenever it replaces a connection (a reconnect, a cluster node connection
-//! re-made), so nothing read before a gap in the invalidation stream is served after
-//! it; a Sentinel primary found gone drops its whole connection, L1 included.
 
-use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::caching::{CacheConfig, CacheMode};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
-    ClientTlsConfig, Cmd, ConnectionAddr, FromRedisValue, IntoConnectionInfo, ProtocolVersion,
-    RedisError, RedisFuture, RedisResult, TlsCertificates, TlsMode, Value,
+    ClientTlsConfig, Cmd, ConnectionAddr, FromRedisValue, RedisError, RedisFuture, RedisResult,
+    TlsCertificates, TlsMode, Value,
 };
 
 use super::CacheError;
@@ -54,11 +43,6 @@ pub(super) struct Link {
     timeout: Duration,
     /// Where Redis was looked for, for messages: `host:port`, or the node list.
     address: String,
-    /// The L1's bounds; `None`: no L1, RESP2, no tracking (as before the L1 existed).
-    l1: Option<CacheConfig>,
-    /// L1 hits of connections dropped since (a Sentinel primary found gone), so that
-    /// [`Link::l1_hits`] never goes backwards.
-    l1_hits_before: AtomicU64,
 }
 
 /// The configured way to Redis.
@@ -98,20 +82,13 @@ impl Link {
     pub(super) fn new(settings: &RedisSettings, mode: &RedisMode) -> RedisResult<Self> {
         let timeout = settings.timeout;
         let certificates = certificates(settings);
-        let l1 = l1_config(settings);
         let (topology, address) = match mode {
             RedisMode::Single(url) => {
-                let mut info = url.expose().into_connection_info()?;
-                if l1.is_some() {
-                    let resp3 = info
-                        .redis_settings()
-                        .clone()
-                        .set_protocol(ProtocolVersion::RESP3);
-                    info = info.set_redis_settings(resp3);
-                }
                 let client = match certificates {
-                    Some(certificates) => redis::Client::build_with_tls(info, certificates)?,
-                    None => redis::Client::open(info)?,
+                    Some(certificates) => {
+                        redis::Client::build_with_tls(url.expose(), certificates)?
+                    }
+                    None => redis::Client::open(url.expose())?,
                 };
                 let address = client.get_connection_info().addr().to_string();
                 (Topology::Single(client), address)
@@ -125,11 +102,6 @@ impl Link {
                 }
                 if let Some(certificates) = certificates {
                     builder = builder.certs(certificates);
-                }
-                if let Some(l1) = l1 {
-                    builder = builder
-                        .use_protocol(ProtocolVersion::RESP3)
-                        .cache_config(l1);
                 }
                 let nodes: Vec<String> = settings
                     .cluster_nodes
@@ -153,9 +125,6 @@ impl Link {
                 }
                 if let Some(password) = &settings.password {
                     builder = builder.set_client_to_redis_password(password.expose());
-                }
-                if l1.is_some() {
-                    builder = builder.set_client_to_redis_protocol(ProtocolVersion::RESP3);
                 }
                 if settings.tls {
                     // Sentinels of a TLS deployment speak TLS too.
@@ -184,21 +153,7 @@ impl Link {
             connecting: tokio::sync::Mutex::new(()),
             timeout,
             address,
-            l1,
-            l1_hits_before: AtomicU64::new(0),
         })
-    }
-
-    /// Whether an L1 is in front of Redis.
-    pub(super) fn has_l1(&self) -> bool {
-        self.l1.is_some()
-    }
-
-    /// Reads the L1 answered without asking Redis (a value, or a key known to be
-    /// absent), since start-up.
-    pub(super) fn l1_hits(&self) -> u64 {
-        let current = self.current().map_or(0, |connection| connection.l1_hits());
-        self.l1_hits_before.load(Ordering::Relaxed) + current
     }
 
     /// What `error` means for someone running the service, when it is one of the
@@ -277,16 +232,7 @@ impl Link {
     }
 
     fn forget(&self) {
-        let gone = self
-            .current
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(gone) = gone {
-            // Its L1 goes with it; its count stays in the statistics.
-            self.l1_hits_before
-                .fetch_add(gone.l1_hits(), Ordering::Relaxed);
-        }
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     fn current(&self) -> Option<Connection> {
@@ -307,26 +253,11 @@ impl Link {
             // mean a returning Redis is found within about a second.
             .set_number_of_retries(0)
             .set_max_delay(RETRY_AFTER);
-        let config = match self.l1 {
-            Some(l1) => config.set_cache_config(l1),
-            None => config,
-        };
         Box::pin(ConnectionManager::new_with_config(client, config)).await
     }
 }
 
 impl Connection {
-    /// Reads this connection's L1 answered (0 without an L1).
-    fn l1_hits(&self) -> u64 {
-        let statistics = match self {
-            Self::Single(connection) => connection.get_cache_statistics(),
-            Self::Cluster(connection) => connection.get_cache_statistics(),
-        };
-        statistics.map_or(0, |statistics| {
-            u64::try_from(statistics.hit).unwrap_or(u64::MAX)
-        })
-    }
-
     /// Where a full `SCAN` of this service's keys must run: the server, or every
     /// primary of a cluster (each holds its own slots' keys).
     ///
@@ -365,23 +296,6 @@ impl Connection {
             (connection, _) => command.query_async(connection).await,
         }
     }
-}
-
-/// The L1 for `settings`: `None` when `CACHE_PERSISTENT_L1_CAPACITY` is 0.
-///
-/// Opt-in: only the reads the store marks (`GET` of the persistent alias) are kept;
-/// `EVAL`, `SCAN`, `PTTL` and every write always go to Redis. Each copy lives at most
-/// `CACHE_PERSISTENT_L1_TTL`, and never beyond the key's `PTTL`, which the crate asks
-/// for together with the value.
-fn l1_config(settings: &RedisSettings) -> Option<CacheConfig> {
-    let capacity = usize::try_from(settings.l1_capacity).unwrap_or(usize::MAX);
-    let capacity = NonZeroUsize::new(capacity)?;
-    Some(
-        CacheConfig::new()
-            .set_mode(CacheMode::OptIn)
-            .set_size(capacity)
-            .set_default_client_ttl(settings.l1_ttl),
-    )
 }
 
 /// The CA and client certificate to use instead of the system's roots, if any are set.

@@ -73,11 +73,6 @@ impl MemoryStore {
         Backend::Memory
     }
 
-    /// No L1 in front of an in-process store.
-    pub(super) fn l1_hits(&self) -> u64 {
-        0
-    }
-
     /// The live value under `key`; an expired one is dropped and reads as absent.
     pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
         let Some(entry) = self.lookup(key) else {

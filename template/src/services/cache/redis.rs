@@ -12,28 +12,11 @@
 //! this prefix with `SCAN` (on every primary of a cluster) and removes each batch with
 //! `UNLINK`: other services' keys are never touched, and no `KEYS` or `FLUSHDB` blocks
 //! the server.
-//!
-//! # L1
-//!
-//! With `CACHE_PERSISTENT_L1_CAPACITY` above 0, `GET` answers are also kept in this
-//! process, by the `redis` crate's server-assisted client-side caching: Redis tracks
-//! which keys this connection read and pushes an invalidation when anyone changes,
-//! deletes, expires or evicts one of them. A copy lives at most `CACHE_PERSISTENT_L1_TTL`
-//! and never beyond the key's TTL in Redis. A read answered by the L1 still goes through
-//! the breaker, so while Redis is failing the L1 is bypassed, and a replaced connection
-//! starts an empty L1 (see [`connection`](super::connection)).
-//!
-//! One ordering needs help: Redis sends the invalidation for a key this connection
-//! itself changed *after* the reply to the change, so a read right after our own write
-//! could still find the old copy before the crate has handled that push. Each write
-//! therefore carries a cheap keyed read (`PTTL`) in the same pipeline, or is followed by
-//! a `PING` on the node: its reply comes after the push, which the crate handles in
-//! order, so when a write returns its invalidation has been applied.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::{Cmd, CommandCacheConfig, ErrorKind, FromRedisValue, RedisError};
+use redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
 
 use super::breaker::{Breaker, RETRY_AFTER};
 use super::connection::{Connection, Link};
@@ -116,12 +99,7 @@ impl RedisStore {
     pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
         // Bytes, not a String: another client may have written something that is not
         // even text under our key, and that must read as a miss, not as an error.
-        let mut command = redis::cmd("GET");
-        command.arg(self.key(key));
-        if self.has_l1() {
-            command.set_cache_config(CommandCacheConfig::new());
-        }
-        let stored: Option<Vec<u8>> = self.query(&command).await?;
+        let stored: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(self.key(key))).await?;
         let Some(stored) = stored else {
             return Ok(None);
         };
@@ -140,17 +118,18 @@ impl RedisStore {
 
     pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-        let key = self.key(key);
-        self.write(
-            redis::cmd("SET").arg(&key).arg(json).arg("PX").arg(millis),
-            &key,
+        self.query(
+            redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(json)
+                .arg("PX")
+                .arg(millis),
         )
         .await
     }
 
     pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
-        let key = self.key(key);
-        let removed: u64 = self.write(redis::cmd("UNLINK").arg(&key), &key).await?;
+        let removed: u64 = self.query(redis::cmd("UNLINK").arg(self.key(key))).await?;
         Ok(removed > 0)
     }
 
@@ -184,15 +163,6 @@ impl RedisStore {
                 if !keys.is_empty() {
                     // On a cluster the crate splits this by slot and adds the counts up.
                     removed += self.query::<u64>(redis::cmd("UNLINK").arg(&keys)).await?;
-                    if self.has_l1() {
-                        // The invalidations of our own UNLINK come after its replies;
-                        // PING's reply on the same node comes after them (see the top).
-                        let ping = redis::cmd("PING");
-                        self.run(async |connection| {
-                            connection.query_on::<String>(node, &ping).await
-                        })
-                        .await?;
-                    }
                 }
                 if next == 0 {
                     break;
@@ -213,52 +183,13 @@ impl RedisStore {
     }
 
     async fn unlink_if_unchanged(&self, key: &str, stored: &[u8]) -> Result<(), CacheError> {
-        let key = self.key(key);
         let mut command = redis::cmd("EVAL");
         command
             .arg(UNLINK_IF_UNCHANGED)
             .arg(1)
-            .arg(&key)
+            .arg(self.key(key))
             .arg(stored);
-        self.write::<u64>(&command, &key).await.map(drop)
-    }
-
-    fn has_l1(&self) -> bool {
-        self.link.as_ref().is_ok_and(Link::has_l1)
-    }
-
-    /// Reads the L1 answered without asking Redis.
-    pub(super) fn l1_hits(&self) -> u64 {
-        self.link.as_ref().map_or(0, Link::l1_hits)
-    }
-
-    /// Sends `command`, which changes the key `full_key`; with an L1, together with a
-    /// `PTTL` of that key, so that the invalidation of our own L1 copy has been applied
-    /// when this returns (see the top of this file).
-    async fn write<T: FromRedisValue>(
-        &self,
-        command: &Cmd,
-        full_key: &str,
-    ) -> Result<T, CacheError> {
-        if !self.has_l1() {
-            return self.query(command).await;
-        }
-        self.breaker.admit().map_err(CacheError::Backoff)?;
-        let mut pipeline = redis::pipe();
-        pipeline.add_command(command.clone());
-        pipeline.cmd("PTTL").arg(full_key).ignore();
-        let (value,): (T,) = self
-            .run(async |connection| {
-                match pipeline.query_async(connection).await {
-                    // As in `send`.
-                    Err(error) if error.is_unrecoverable_error() => {
-                        pipeline.query_async(connection).await
-                    }
-                    outcome => outcome,
-                }
-            })
-            .await?;
-        Ok(value)
+        self.query::<u64>(&command).await.map(drop)
     }
 
     fn key(&self, key: &str) -> String {

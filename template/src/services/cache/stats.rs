@@ -14,20 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// A read that fails counts as an error, not a miss, so `hits + misses` is the number of
 /// reads the backend answered.
 ///
-/// `l1_hits` tells the two tiers apart on Redis: of those reads, how many the in-process
-/// L1 answered without asking Redis (`CACHE_PERSISTENT_L1_CAPACITY`). It counts a key
-/// the L1 knows to be absent too, so it is part of `hits + misses`; always 0 without an
-/// L1.
-///
 /// ```
 /// use {{crate_name}}::services::cache::CacheStats;
 ///
-/// let stats = CacheStats { hits: 3, misses: 1, errors: 0, l1_hits: 2 };
+/// let stats = CacheStats { hits: 3, misses: 1, errors: 0 };
 /// assert_eq!(stats.hit_ratio(), Some(0.75));
-/// assert_eq!(
-///     serde_json::to_string(&stats)?,
-///     r#"{"hits":3,"misses":1,"errors":0,"l1_hits":2}"#
-/// );
+/// assert_eq!(serde_json::to_string(&stats)?, r#"{"hits":3,"misses":1,"errors":0}"#);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -38,8 +30,6 @@ pub struct CacheStats {
     pub misses: u64,
     /// Operations that returned an error.
     pub errors: u64,
-    /// Reads the L1 in front of Redis answered without a round trip.
-    pub l1_hits: u64,
 }
 
 impl CacheStats {
@@ -89,7 +79,6 @@ impl Counters {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
-            l1_hits: 0,
         }
     }
 }

@@ -78,10 +78,6 @@ impl Store {
         route!(self, store => store.backend(), disabled => Backend::Disabled)
     }
 
-    pub(super) fn l1_hits(&self) -> u64 {
-        route!(self, store => store.l1_hits(), disabled => 0)
-    }
-
     pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
         route!(self, store => store.get(key).await, disabled => Ok(None))
     }

@@ -65,8 +65,7 @@ struct Check {
     /// Why it is down; absent when it is up.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
-    /// The alias's hit, miss and error counters since start-up, and how many reads the
-    /// L1 in front of Redis answered (`l1_hits`).
+    /// The alias's hit, miss and error counters since start-up.
     stats: CacheStats,
 }
 
