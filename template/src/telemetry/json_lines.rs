@@ -184,24 +184,26 @@ struct Escaped<'a, W>(&'a mut W);
 
 impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
+        // Bytes, not chars: everything escaped is ASCII, so each escape sits on a char
+        // boundary, and most text is copied in one piece without decoding UTF-8.
         let mut plain = 0;
-        for (index, c) in text.char_indices() {
-            let escape = match c {
-                '"' => "\\\"",
-                '\\' => "\\\\",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                c if c < ' ' => "",
+        for (index, &byte) in text.as_bytes().iter().enumerate() {
+            let escape = match byte {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..=0x1f => "",
                 _ => continue,
             };
             self.0.write_str(&text[plain..index])?;
             if escape.is_empty() {
-                write!(self.0, "\\u{:04x}", u32::from(c))?;
+                write!(self.0, "\\u{byte:04x}")?;
             } else {
                 self.0.write_str(escape)?;
             }
-            plain = index + c.len_utf8();
+            plain = index + 1;
         }
         self.0.write_str(&text[plain..])
     }
