@@ -211,9 +211,8 @@ impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex, PoisonError};
-
     use super::{JsonFields, JsonLines, write_string};
+    use crate::telemetry::CapturedLogs;
 
     #[test]
     fn strings_are_escaped_for_json() {
@@ -225,12 +224,12 @@ mod tests {
 
     #[test]
     fn each_line_is_one_object_with_each_field_once() {
-        let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let writer = Arc::clone(&lines);
+        let logs = CapturedLogs::default();
+        let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
             .fmt_fields(JsonFields)
             .event_format(JsonLines)
-            .with_writer(move || WriteTo(Arc::clone(&writer)))
+            .with_writer(move || writer.clone())
             .finish();
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("request", request_id = "r-1", path = "/a\"b");
@@ -242,7 +241,7 @@ mod tests {
                 "probe \"failed\""
             );
         });
-        let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+        let text = logs.text();
         let line: serde_json::Value = serde_json::from_str(text.trim_end()).expect(&text);
         assert_eq!(line["level"], "WARN");
         assert_eq!(line["message"], "probe \"failed\"");
@@ -260,22 +259,5 @@ mod tests {
         );
         assert_eq!(text.matches("r-1").count(), 1, "{text}");
         assert!(text.ends_with("}\n") && text.lines().count() == 1, "{text}");
-    }
-
-    /// Collects what the subscriber writes.
-    struct WriteTo(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for WriteTo {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 }
