@@ -1,4 +1,4 @@
-//! The cache's semantics, as DESIGN.md lists them, checked through the public API.
+//! The cache's semantics, as the README's cache guide states them, checked through the public API.
 //!
 //! Each semantic test is an `async fn(Backing)` run twice by `on_each_backend!`: with the
 //! `persistent` alias on the in-process fallback{% if redis %} and on a real `redis-server` started
