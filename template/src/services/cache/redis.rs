@@ -13,6 +13,7 @@
 //! `UNLINK`: other services' keys are never touched, and no `KEYS` or `FLUSHDB` blocks
 //! the server.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -144,7 +145,7 @@ impl RedisStore {
     pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         let pattern = scan_pattern(&self.key_prefix, pattern);
         let nodes = self
-            .run(async |connection| connection.scan_nodes().await)
+            .run_admitted(|mut connection| async move { connection.scan_nodes().await })
             .await?;
         let mut removed = 0;
         for node in &nodes {
@@ -158,7 +159,10 @@ impl RedisStore {
                     .arg(SCAN_BATCH);
                 // Raw bytes: another writer may have put a non-UTF-8 key under our prefix.
                 let (next, keys): (u64, Vec<Vec<u8>>) = self
-                    .run(async |connection| connection.query_on(node, &scan).await)
+                    .run_admitted(|mut connection| {
+                        let scan = &scan;
+                        async move { connection.query_on(node, scan).await }
+                    })
                     .await?;
                 if !keys.is_empty() {
                     // On a cluster the crate splits this by slot and adds the counts up.
@@ -201,40 +205,49 @@ impl RedisStore {
 
     /// Sends `command` unless Redis failed recently.
     async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, CacheError> {
-        self.breaker.admit().map_err(CacheError::Backoff)?;
-        self.send(command).await
-    }
-
-    /// Sends `command` within the timeout and tells the breaker how it went.
-    async fn send<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, CacheError> {
-        self.run(async |connection| {
-            match command.query_async::<T>(connection).await {
-                // A connection that died while idle (Redis restarted, a proxy dropped it)
-                // is only found out by using it, and the manager is already replacing it:
-                // one more try tells whether Redis itself is down. Every command this
-                // store sends is safe to repeat.
-                Err(error) if error.is_unrecoverable_error() => {
-                    command.query_async::<T>(connection).await
-                }
-                outcome => outcome,
-            }
+        self.run_admitted(|mut connection| async move {
+            command.query_async::<T>(&mut connection).await
         })
         .await
     }
 
+    /// Sends `command` even while failing fast, within the timeout.
+    async fn send<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, CacheError> {
+        self.run(|mut connection| async move { command.query_async::<T>(&mut connection).await })
+            .await
+    }
+
+    /// [`RedisStore::run`], unless Redis failed recently.
+    async fn run_admitted<T, F>(&self, operation: impl Fn(Connection) -> F) -> Result<T, CacheError>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        self.breaker.admit().map_err(CacheError::Backoff)?;
+        self.run(operation).await
+    }
+
     /// Runs `operation` on the connection (connecting first if needed) within the
     /// timeout, and tells the breaker and the link how it went.
-    async fn run<T>(
-        &self,
-        operation: impl AsyncFnOnce(&mut Connection) -> redis::RedisResult<T>,
-    ) -> Result<T, CacheError> {
+    /// `operation` gets its own handle on the connection (a cheap clone), so it can be
+    /// run a second time.
+    async fn run<T, F>(&self, operation: impl Fn(Connection) -> F) -> Result<T, CacheError>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
         let link = self
             .link
             .as_ref()
             .map_err(|reason| CacheError::Unavailable(reason.clone()))?;
         let attempt = async {
-            let mut connection = link.connection().await?;
-            operation(&mut connection).await
+            let connection = link.connection().await?;
+            match operation(connection.clone()).await {
+                // A connection that died while idle (Redis restarted, a proxy dropped it)
+                // is only found out by using it, and the manager is already replacing it:
+                // one more try tells whether Redis itself is down. Every operation this
+                // store runs (commands, SCAN steps, CLUSTER NODES) is safe to repeat.
+                Err(error) if error.is_unrecoverable_error() => operation(connection).await,
+                outcome => outcome,
+            }
         };
         match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(value)) => {
