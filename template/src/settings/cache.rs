@@ -29,6 +29,12 @@ pub const DEFAULT_PERSISTENT_TTL_SECS: u64 = 3600;
 pub const DEFAULT_PREFIX: &str = env!("CARGO_PKG_NAME");
 /// `CACHE_MEMORY_MAX_CAPACITY` when unset, in entries.
 pub const DEFAULT_MEMORY_MAX_CAPACITY: u64 = 10_000;
+{%- if redis %}
+/// `CACHE_PERSISTENT_L1_CAPACITY` when unset, in entries.
+pub const DEFAULT_PERSISTENT_L1_CAPACITY: u64 = 10_000;
+/// `CACHE_PERSISTENT_L1_TTL` when unset, in seconds.
+pub const DEFAULT_PERSISTENT_L1_TTL_SECS: u64 = 60;
+{%- endif %}
 
 /// Configuration of both cache aliases.
 #[derive(Debug, Clone)]
@@ -46,6 +52,12 @@ pub struct CacheSettings {
     /// `CACHE_MEMORY_MAX_CAPACITY` (entries): bound of each in-process store.
     pub memory_max_capacity: u64,
 {%- if redis %}
+    /// `CACHE_PERSISTENT_L1_CAPACITY` (entries): bound of the in-process L1 that keeps
+    /// recently read Redis entries; `0` turns the L1 off.
+    pub persistent_l1_capacity: u64,
+    /// `CACHE_PERSISTENT_L1_TTL` (seconds): the longest an L1 copy is kept, even with no
+    /// invalidation from Redis; never beyond the entry's own TTL in Redis.
+    pub persistent_l1_ttl: Duration,
     /// `CACHE_REDIS_*`: Redis for the `persistent` alias, when one is configured.
     pub redis: RedisSettings,
 {%- endif %}
@@ -62,6 +74,8 @@ impl Default for CacheSettings {
             prefix: DEFAULT_PREFIX.to_owned(),
             memory_max_capacity: DEFAULT_MEMORY_MAX_CAPACITY,
 {%- if redis %}
+            persistent_l1_capacity: DEFAULT_PERSISTENT_L1_CAPACITY,
+            persistent_l1_ttl: Duration::from_secs(DEFAULT_PERSISTENT_L1_TTL_SECS),
             redis: RedisSettings::default(),
 {%- endif %}
         }
@@ -76,6 +90,10 @@ struct CacheVars {
     persistent_ttl: Option<String>,
     prefix: Option<String>,
     memory_max_capacity: Option<String>,
+{%- if redis %}
+    persistent_l1_capacity: Option<String>,
+    persistent_l1_ttl: Option<String>,
+{%- endif %}
 }
 
 impl CacheSettings {
@@ -101,6 +119,17 @@ impl CacheSettings {
                 1,
             ),
 {%- if redis %}
+            persistent_l1_capacity: env.number(
+                "CACHE_PERSISTENT_L1_CAPACITY",
+                vars.persistent_l1_capacity,
+                defaults.persistent_l1_capacity,
+                0,
+            ),
+            persistent_l1_ttl: env.seconds(
+                "CACHE_PERSISTENT_L1_TTL",
+                vars.persistent_l1_ttl,
+                defaults.persistent_l1_ttl,
+            ),
             redis: RedisSettings::read(env),
 {%- endif %}
         }
@@ -132,9 +161,22 @@ impl CacheSettings {
     }
 {%- if redis %}
 
-    /// The variables of the persistent alias's Redis backend.
+    /// The variables of the persistent alias's Redis backend and its L1.
     fn backend_vars(&self) -> Vec<VarValue> {
-        self.redis.vars()
+        [
+            vec![
+                (
+                    "CACHE_PERSISTENT_L1_CAPACITY",
+                    Some(self.persistent_l1_capacity.to_string()),
+                ),
+                (
+                    "CACHE_PERSISTENT_L1_TTL",
+                    Some(self.persistent_l1_ttl.as_secs().to_string()),
+                ),
+            ],
+            self.redis.vars(),
+        ]
+        .concat()
     }
 {%- else %}
 
@@ -180,6 +222,8 @@ mod tests {
         assert_eq!(settings.prefix, env!("CARGO_PKG_NAME"));
         assert_eq!(settings.memory_max_capacity, 10_000);
 {%- if redis %}
+        assert_eq!(settings.persistent_l1_capacity, 10_000);
+        assert_eq!(settings.persistent_l1_ttl, Duration::from_secs(60));
         assert!(settings.redis.mode().is_none());
 {%- endif %}
     }

@@ -188,6 +188,12 @@ enum Status {
     Shipped { carrier: String, parcels: Vec<u32> },
 }
 
+/// Hits, misses and errors: what every backend counts alike (whether the L1 in front of
+/// Redis answered a read depends on when its tracking started).
+fn counts(stats: CacheStats) -> (u64, u64, u64) {
+    (stats.hits, stats.misses, stats.errors)
+}
+
 fn order(id: u64) -> Order {
     Order {
         id,
@@ -227,14 +233,7 @@ async fn a_missing_key_is_a_miss(backing: Backing) {
     for cache in caches.iter() {
         assert_eq!(cache.get::<String>("absent").await.unwrap(), None);
         assert_eq!(cache.get_raw("absent").await.unwrap(), None);
-        assert_eq!(
-            cache.stats(),
-            CacheStats {
-                hits: 0,
-                misses: 2,
-                errors: 0
-            }
-        );
+        assert_eq!(counts(cache.stats()), (0, 2, 0));
     }
 }
 
@@ -518,12 +517,8 @@ async fn json_text_is_read_and_loaded_as_stored(backing: Backing) {
             Some("[true, null]")
         );
         assert_eq!(
-            cache.stats(),
-            CacheStats {
-                hits: 4,
-                misses: 2,
-                errors: 0
-            },
+            counts(cache.stats()),
+            (4, 2, 0),
             "one miss per absent read, even when a load follows it"
         );
     }
@@ -646,24 +641,10 @@ async fn stats_count_hits_misses_and_errors_per_alias(backing: Backing) {
         memory.set("a", &1, Some(Duration::ZERO)).await,
         Err(CacheError::ZeroTtl)
     ));
-    assert_eq!(
-        memory.stats(),
-        CacheStats {
-            hits: 4,
-            misses: 2,
-            errors: 1
-        }
-    );
+    assert_eq!(counts(memory.stats()), (4, 2, 1));
 
     caches.persistent().get::<i32>("a").await.unwrap();
-    assert_eq!(
-        caches.persistent().stats(),
-        CacheStats {
-            hits: 0,
-            misses: 1,
-            errors: 0
-        }
-    );
+    assert_eq!(counts(caches.persistent().stats()), (0, 1, 0));
     let clone = caches.clone();
     clone.persistent().get::<i32>("a").await.unwrap();
     assert_eq!(
@@ -739,10 +720,10 @@ mod on_redis {
 
     use redis::Commands;
 
-    use {{crate_name}}::services::cache::{CacheError, CacheStats, Caches};
+    use {{crate_name}}::services::cache::{CacheError, Caches};
     use {{crate_name}}::settings::{CacheSettings, RedisSettings, Secret};
 
-    use super::{Backing, order, read_settings};
+    use super::{Backing, counts, order, read_settings};
     use crate::redis_server::RedisServer;
 
     impl Backing {
@@ -855,14 +836,7 @@ mod on_redis {
             let exists: bool = redis.exists(format!("svc:{key}")).unwrap();
             assert!(!exists, "the corrupted value under {key} was removed");
         }
-        assert_eq!(
-            caches.persistent().stats(),
-            CacheStats {
-                hits: 0,
-                misses: 2,
-                errors: 0
-            }
-        );
+        assert_eq!(counts(caches.persistent().stats()), (0, 2, 0));
     }
 
     #[tokio::test]
@@ -886,14 +860,7 @@ mod on_redis {
         assert_eq!(&*json, "{\"id\":7}", "the loader answered instead");
         let stored: String = redis.get("svc:page").unwrap();
         assert_eq!(stored, "{\"id\":7}", "and its JSON replaced the bad value");
-        assert_eq!(
-            cache.stats(),
-            CacheStats {
-                hits: 0,
-                misses: 2,
-                errors: 0
-            }
-        );
+        assert_eq!(counts(cache.stats()), (0, 2, 0));
     }
 
     #[tokio::test]

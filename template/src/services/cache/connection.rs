@@ -22,8 +22,8 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
-    ClientTlsConfig, Cmd, ConnectionAddr, FromRedisValue, RedisError, RedisFuture, RedisResult,
-    TlsCertificates, TlsMode, Value,
+    ClientTlsConfig, Cmd, ConnectionAddr, ConnectionInfo, FromRedisValue, ProtocolVersion,
+    RedisError, RedisFuture, RedisResult, TlsCertificates, TlsMode, Value,
 };
 
 use super::CacheError;
@@ -49,8 +49,9 @@ pub(super) struct Link {
 enum Topology {
     /// One server.
     Single(redis::Client),
-    /// A Redis Cluster.
-    Cluster(ClusterClient),
+    /// A Redis Cluster, and how to reach one of its nodes on its own (the first node's
+    /// settings, for the L1's tracking connections).
+    Cluster(ClusterClient, ConnectionInfo),
     /// The sentinels; `&mut` access is the crate's API, hence the lock.
     Sentinel(tokio::sync::Mutex<SentinelClient>),
 }
@@ -94,6 +95,11 @@ impl Link {
                 (Topology::Single(client), address)
             }
             RedisMode::Cluster(urls) => {
+                let first = urls.first().map(|url| url.expose()).unwrap_or_default();
+                let node = match certificates.clone() {
+                    Some(certificates) => redis::Client::build_with_tls(first, certificates)?,
+                    None => redis::Client::open(first)?,
+                };
                 let mut builder = ClusterClientBuilder::new(urls.iter().map(|url| url.expose()))
                     .connection_timeout(timeout)
                     .response_timeout(timeout);
@@ -109,7 +115,7 @@ impl Link {
                     .map(ToString::to_string)
                     .collect();
                 (
-                    Topology::Cluster(builder.build()?),
+                    Topology::Cluster(builder.build()?, node.get_connection_info().clone()),
                     format!("the cluster nodes {}", nodes.join(",")),
                 )
             }
@@ -197,7 +203,7 @@ impl Link {
             Topology::Single(client) => Connection::Single(self.manager(client.clone()).await?),
             // Boxed: these futures are deep types, and every cache operation's future
             // would otherwise contain them.
-            Topology::Cluster(client) => {
+            Topology::Cluster(client, _) => {
                 Connection::Cluster(Box::pin(client.get_async_connection()).await?)
             }
             Topology::Sentinel(sentinels) => {
@@ -229,6 +235,72 @@ impl Link {
         if matches!(self.topology, Topology::Sentinel(_)) {
             self.forget();
         }
+    }
+
+    /// Every primary as `host:port` and a RESP3 client for it alone, with this
+    /// configuration's credentials and TLS: the server, the one Sentinel names now, or
+    /// each live cluster primary.
+    ///
+    /// # Errors
+    /// When Redis, the sentinels or the cluster cannot say.
+    pub(super) async fn primaries(&self) -> RedisResult<Vec<(String, redis::Client)>> {
+        let nodes = match &self.topology {
+            Topology::Single(client) => vec![client.get_connection_info().clone()],
+            Topology::Sentinel(sentinels) => {
+                let primary = Box::pin(sentinels.lock().await.async_get_client()).await?;
+                vec![primary.get_connection_info().clone()]
+            }
+            Topology::Cluster(_, node) => {
+                let mut connection = self.connection().await?;
+                connection
+                    .scan_nodes()
+                    .await?
+                    .into_iter()
+                    .filter_map(|primary| match primary {
+                        ScanNode::Primary(host, port) => Some(at_address(node, host, port)),
+                        ScanNode::Any => None,
+                    })
+                    .collect()
+            }
+        };
+        nodes
+            .into_iter()
+            .map(|info| {
+                let address = info.addr().to_string();
+                let redis = info
+                    .redis_settings()
+                    .clone()
+                    .set_protocol(ProtocolVersion::RESP3);
+                Ok((
+                    address,
+                    redis::Client::open(info.set_redis_settings(redis))?,
+                ))
+            })
+            .collect()
+    }
+
+    /// On a cluster, the live primaries as `host:port` (as [`Link::primaries`] names
+    /// them); `None` elsewhere, where the one primary is watched through its role.
+    ///
+    /// # Errors
+    /// When the cluster cannot say.
+    pub(super) async fn primary_addresses(&self) -> RedisResult<Option<Vec<String>>> {
+        let Topology::Cluster(_, node) = &self.topology else {
+            return Ok(None);
+        };
+        let mut connection = self.connection().await?;
+        let primaries = connection.scan_nodes().await?;
+        Ok(Some(
+            primaries
+                .into_iter()
+                .filter_map(|primary| match primary {
+                    ScanNode::Primary(host, port) => {
+                        Some(at_address(node, host, port).addr().to_string())
+                    }
+                    ScanNode::Any => None,
+                })
+                .collect(),
+        ))
     }
 
     fn forget(&self) {
@@ -296,6 +368,24 @@ impl Connection {
             (connection, _) => command.query_async(connection).await,
         }
     }
+}
+
+/// `node`'s settings (credentials, TLS) for the server at `host:port`.
+fn at_address(node: &ConnectionInfo, host: String, port: u16) -> ConnectionInfo {
+    let addr = match node.addr() {
+        ConnectionAddr::TcpTls {
+            insecure,
+            tls_params,
+            ..
+        } => ConnectionAddr::TcpTls {
+            host,
+            port,
+            insecure: *insecure,
+            tls_params: tls_params.clone(),
+        },
+        _ => ConnectionAddr::Tcp(host, port),
+    };
+    node.clone().set_addr(addr)
 }
 
 /// The CA and client certificate to use instead of the system's roots, if any are set.

@@ -467,7 +467,7 @@ impl Cache {
             .await
     }
 
-    /// Hits, misses and errors counted so far.
+    /// Hits, misses, errors and L1 hits counted so far.
     ///
     /// ```
     /// # use {{crate_name}}::services::cache::{CacheStats, Caches};
@@ -479,12 +479,15 @@ impl Cache {
     /// cache.get::<u8>("nothing").await?;
     /// cache.set("something", &1, None).await?;
     /// cache.get::<u8>("something").await?;
-    /// assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 1, errors: 0 });
+    /// assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 1, errors: 0, l1_hits: 0 });
     /// # Ok(())
     /// # }
     /// ```
     pub fn stats(&self) -> CacheStats {
-        self.inner.counters.snapshot()
+        CacheStats {
+            l1_hits: self.inner.store.l1_hits(),
+            ..self.inner.counters.snapshot()
+        }
     }
 
     /// Where this alias keeps its values.

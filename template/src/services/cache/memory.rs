@@ -6,13 +6,13 @@
 //! whole cache. Each entry therefore carries its own deadline, and an entry read after it
 //! is a miss and is dropped.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use foldhash::fast::RandomState;
 use mini_moka::sync::{Cache as Moka, ConcurrentCacheExt};
 
+use super::key_buffer::with_key;
 use super::{Backend, CacheError, glob};
 
 /// One bounded in-process store.
@@ -37,26 +37,6 @@ impl Entry {
     fn is_live(&self, now: Instant) -> bool {
         now < self.expires_at
     }
-}
-
-thread_local! {
-    /// mini-moka takes keys as `&String`, not `&str`; reusing one buffer per thread keeps
-    /// the read path free of allocation.
-    static KEY_BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-/// Runs `f` with `key` copied into this thread's buffer. `f` must not call back in here.
-fn with_key<R>(key: &str, f: impl FnOnce(&String) -> R) -> R {
-    KEY_BUFFER.with_borrow_mut(|buffer| {
-        buffer.clear();
-        buffer.push_str(key);
-        let result = f(buffer);
-        // A rare huge key must not keep its memory for the life of the thread.
-        if buffer.capacity() > 4096 {
-            *buffer = String::new();
-        }
-        result
-    })
 }
 
 impl MemoryStore {

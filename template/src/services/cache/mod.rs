@@ -56,6 +56,10 @@ mod error;
 mod glob;
 mod global;
 mod handle;
+mod key_buffer;
+{%- if redis %}
+mod l1;
+{%- endif %}
 mod memory;
 {%- if redis %}
 mod redis;
@@ -63,6 +67,9 @@ mod redis;
 mod single_flight;
 mod stats;
 mod store;
+{%- if redis %}
+mod tracking;
+{%- endif %}
 
 use std::fmt;
 use std::sync::Arc;
@@ -205,6 +212,7 @@ fn persistent_store(settings: &CacheSettings) -> Store {
             &settings.redis,
             &mode,
             &settings.prefix,
+            (settings.persistent_l1_capacity, settings.persistent_l1_ttl),
         )));
     }
 {%- endif %}

@@ -7,6 +7,12 @@
 //! failure the [`Breaker`] makes commands fail at once rather than each waiting out that
 //! timeout.
 //!
+//! With `CACHE_PERSISTENT_L1_CAPACITY` above 0, reads are answered from an in-process
+//! [`L1`] when it holds the key, and fill it otherwise; Redis keeps it coherent (see
+//! [`tracking`](super::tracking)). This service's own writes drop their key's copy
+//! before they are sent and again once Redis answered, so a read that follows a write
+//! here never sees the old value.
+//!
 //! Keys are `{CACHE_PREFIX}:{key}`; values are JSON strings written with a millisecond
 //! TTL (`SET key json PX ms`), so `redis-cli` shows them as they are. Clearing walks
 //! this prefix with `SCAN` (on every primary of a cluster) and removes each batch with
@@ -14,14 +20,16 @@
 //! the server.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
 
 use super::breaker::{Breaker, RETRY_AFTER};
 use super::connection::{Connection, Link};
-use super::{Backend, CacheError};
+use super::l1::L1;
+use super::{Backend, CacheError, tracking};
 use crate::settings::{RedisMode, RedisSettings, Secret};
 
 /// Keys asked for per `SCAN` step: few round trips, yet each step and the `UNLINK` after
@@ -35,7 +43,14 @@ const UNLINK_IF_UNCHANGED: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then
 /// The `persistent` alias on Redis.
 pub(super) struct RedisStore {
     /// The client, or why it could not be built (then every command fails with it).
-    link: Result<Link, String>,
+    link: Result<Arc<Link>, String>,
+    /// Recently read entries; `None` when `CACHE_PERSISTENT_L1_CAPACITY` is 0.
+    l1: Option<Arc<L1>>,
+    /// Starts the L1's tracking at the first read (it needs a runtime, which building
+    /// the store does not).
+    tracking: Once,
+    /// Reads the L1 answered.
+    l1_hits: AtomicU64,
     /// Bound of connecting and of each command.
     timeout: Duration,
     /// `CACHE_PREFIX` and a colon, put in front of every key.
@@ -47,8 +62,14 @@ pub(super) struct RedisStore {
 }
 
 impl RedisStore {
-    /// Prepares the client for `mode` without connecting.
-    pub(super) fn new(settings: &RedisSettings, mode: &RedisMode, prefix: &str) -> Self {
+    /// Prepares the client for `mode`, and an L1 of `l1_capacity` entries kept at most
+    /// `l1_ttl`, without connecting.
+    pub(super) fn new(
+        settings: &RedisSettings,
+        mode: &RedisMode,
+        prefix: &str,
+        (l1_capacity, l1_ttl): (u64, Duration),
+    ) -> Self {
         if settings.uses_tls() {
             // rustls needs a process-wide crypto provider before the first TLS handshake;
             // ring is the one compiled in. Err only means one is installed already.
@@ -76,7 +97,7 @@ impl RedisStore {
         {
             secrets.push(Secret::new(password));
         }
-        let link = Link::new(settings, mode).map_err(|error| {
+        let link = Link::new(settings, mode).map(Arc::new).map_err(|error| {
             let reason = format!(
                 "the Redis settings cannot be used ({})",
                 scrub(&error.to_string(), &secrets)
@@ -86,6 +107,9 @@ impl RedisStore {
         });
         Self {
             link,
+            l1: L1::new(l1_capacity, l1_ttl).map(Arc::new),
+            tracking: Once::new(),
+            l1_hits: AtomicU64::new(0),
             timeout: settings.timeout,
             key_prefix: format!("{prefix}:"),
             breaker: Breaker::new(),
@@ -98,14 +122,37 @@ impl RedisStore {
     }
 
     pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        let ticket = match &self.l1 {
+            Some(l1) => {
+                if let Some(json) = l1.get(key) {
+                    self.l1_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Some(json));
+                }
+                self.start_tracking(l1);
+                l1.ticket(key)
+            }
+            None => None,
+        };
         // Bytes, not a String: another client may have written something that is not
         // even text under our key, and that must read as a miss, not as an error.
-        let stored: Option<Vec<u8>> = self.query(redis::cmd("GET").arg(self.key(key))).await?;
+        let (stored, redis_ttl) = match ticket {
+            Some(_) => self.get_with_ttl(key).await?,
+            None => (
+                self.query(redis::cmd("GET").arg(self.key(key))).await?,
+                None,
+            ),
+        };
         let Some(stored) = stored else {
             return Ok(None);
         };
         match String::from_utf8(stored) {
-            Ok(json) => Ok(Some(Arc::from(json))),
+            Ok(json) => {
+                let json: Arc<str> = Arc::from(json);
+                if let (Some(l1), Some(ticket)) = (&self.l1, ticket) {
+                    l1.store(key, Arc::clone(&json), redis_ttl, ticket);
+                }
+                Ok(Some(json))
+            }
             Err(not_text) => {
                 tracing::warn!(
                     key,
@@ -117,20 +164,22 @@ impl RedisStore {
         }
     }
 
+    /// Reads made through the L1 and answered by it.
+    pub(super) fn l1_hits(&self) -> u64 {
+        self.l1_hits.load(Ordering::Relaxed)
+    }
+
     pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-        self.query(
-            redis::cmd("SET")
-                .arg(self.key(key))
-                .arg(json)
-                .arg("PX")
-                .arg(millis),
-        )
-        .await
+        let mut command = redis::cmd("SET");
+        command.arg(self.key(key)).arg(json).arg("PX").arg(millis);
+        self.write(key, self.query(&command)).await
     }
 
     pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
-        let removed: u64 = self.query(redis::cmd("UNLINK").arg(self.key(key))).await?;
+        let mut command = redis::cmd("UNLINK");
+        command.arg(self.key(key));
+        let removed: u64 = self.write(key, self.query(&command)).await?;
         Ok(removed > 0)
     }
 
@@ -143,6 +192,13 @@ impl RedisStore {
     }
 
     pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
+        self.flush_l1();
+        let removed = self.unlink_matching(pattern).await;
+        self.flush_l1();
+        removed
+    }
+
+    async fn unlink_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         let pattern = scan_pattern(&self.key_prefix, pattern);
         let nodes = self
             .run_admitted(|mut connection| async move { connection.scan_nodes().await })
@@ -193,7 +249,65 @@ impl RedisStore {
             .arg(1)
             .arg(self.key(key))
             .arg(stored);
-        self.query::<u64>(&command).await.map(drop)
+        self.write(key, self.query::<u64>(&command)).await.map(drop)
+    }
+
+    /// `GET` and `PTTL` of `key` in one round trip: the value, and how long an L1 copy
+    /// of it may live (`None`: no expiry in Redis).
+    async fn get_with_ttl(
+        &self,
+        key: &str,
+    ) -> Result<(Option<Vec<u8>>, Option<Duration>), CacheError> {
+        let key = self.key(key);
+        let mut pipeline = redis::pipe();
+        pipeline.cmd("GET").arg(&key).cmd("PTTL").arg(&key);
+        let (stored, pttl): (Option<Vec<u8>>, i64) = self
+            .run_admitted(|mut connection| {
+                let pipeline = &pipeline;
+                async move { pipeline.query_async(&mut connection).await }
+            })
+            .await?;
+        // -1: no expiry; -2: gone since the GET (a zero TTL: no copy is kept).
+        let redis_ttl = match pttl {
+            -1 => None,
+            millis => Some(Duration::from_millis(u64::try_from(millis).unwrap_or(0))),
+        };
+        Ok((stored, redis_ttl))
+    }
+
+    /// Runs `write` of `key`, dropping the key's L1 copy before it is sent (so no read
+    /// that starts later stores the old value) and after Redis answered (so none that was
+    /// already in flight does).
+    async fn write<T>(
+        &self,
+        key: &str,
+        write: impl Future<Output = Result<T, CacheError>>,
+    ) -> Result<T, CacheError> {
+        if let Some(l1) = &self.l1 {
+            l1.invalidate(key.as_bytes());
+        }
+        let outcome = write.await;
+        if let Some(l1) = &self.l1 {
+            l1.invalidate(key.as_bytes());
+        }
+        outcome
+    }
+
+    /// Drops every L1 copy: this service is removing many of its keys.
+    fn flush_l1(&self) {
+        if let Some(l1) = &self.l1 {
+            l1.flush();
+        }
+    }
+
+    /// Starts keeping the L1 coherent, once.
+    fn start_tracking(&self, l1: &Arc<L1>) {
+        let Ok(link) = &self.link else {
+            return;
+        };
+        self.tracking.call_once(|| {
+            tracking::start(Arc::clone(link), l1, self.key_prefix.clone(), self.timeout);
+        });
     }
 
     fn key(&self, key: &str) -> String {

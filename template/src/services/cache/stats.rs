@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// - `hits`: reads that returned a value;
 /// - `misses`: reads that found nothing usable (absent, expired, or stored under a
 ///   shape that no longer decodes);
+/// - `l1_hits`: reads of the `persistent` alias on Redis that its in-process L1
+///   answered without a round trip (counted in `hits` too, or in `misses` when the copy
+///   does not decode as the type asked for); always 0 elsewhere;
 /// - `errors`: operations of any kind that returned an error (Redis unreachable or
 ///   timing out, a value that cannot be encoded, an invalid TTL).
 ///
@@ -17,9 +20,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// ```
 /// use {{crate_name}}::services::cache::CacheStats;
 ///
-/// let stats = CacheStats { hits: 3, misses: 1, errors: 0 };
+/// let stats = CacheStats { hits: 3, misses: 1, errors: 0, l1_hits: 2 };
 /// assert_eq!(stats.hit_ratio(), Some(0.75));
-/// assert_eq!(serde_json::to_string(&stats)?, r#"{"hits":3,"misses":1,"errors":0}"#);
+/// assert_eq!(
+///     serde_json::to_string(&stats)?,
+///     r#"{"hits":3,"misses":1,"errors":0,"l1_hits":2}"#
+/// );
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -30,6 +36,8 @@ pub struct CacheStats {
     pub misses: u64,
     /// Operations that returned an error.
     pub errors: u64,
+    /// Reads the L1 in front of Redis answered.
+    pub l1_hits: u64,
 }
 
 impl CacheStats {
@@ -79,6 +87,7 @@ impl Counters {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
+            l1_hits: 0,
         }
     }
 }

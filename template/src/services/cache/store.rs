@@ -106,6 +106,16 @@ impl Store {
         route!(self, store => store.clear().await, disabled => Ok(0))
     }
 
+    /// Reads answered by an L1 in front of the backend (only Redis has one).
+    pub(super) fn l1_hits(&self) -> u64 {
+        match self {
+{%- if redis %}
+            Store::Redis(store) => store.l1_hits(),
+{%- endif %}
+            _ => 0,
+        }
+    }
+
     pub(super) async fn ping(&self) -> Result<(), CacheError> {
         route!(self, store => store.ping().await, disabled => Ok(()))
     }
