@@ -17,6 +17,9 @@ mod endpoint_cache;
 {%- if web %}
 mod items;
 {%- endif %}
+{%- if redis %}
+mod l1;
+{%- endif %}
 mod process;
 {%- if redis %}
 mod redis_connections;

@@ -189,3 +189,140 @@ impl L1 {
         (self.hasher.hash_one(key) % STRIPES as u64) as usize
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use mini_moka::sync::ConcurrentCacheExt;
+
+    use super::L1;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    /// An L1 whose tracking is on, as after the tracker's first session.
+    fn tracking(capacity: u64, ttl: Duration) -> L1 {
+        let l1 = L1::new(capacity, ttl).expect("capacity above 0");
+        l1.tracking_started();
+        l1
+    }
+
+    /// Reads `key` "from Redis" through `l1`, as the store does on a miss.
+    fn fill(l1: &L1, key: &str, json: &str, redis_ttl: Option<Duration>) {
+        let ticket = l1.ticket(key).expect("tracking is on");
+        l1.store(key, Arc::from(json), redis_ttl, ticket);
+    }
+
+    #[test]
+    fn a_capacity_of_zero_is_no_l1() {
+        assert!(L1::new(0, MINUTE).is_none());
+    }
+
+    #[test]
+    fn it_holds_at_most_its_capacity() {
+        let l1 = tracking(100, MINUTE);
+        for n in 0..1_000 {
+            let key = format!("k{n}");
+            fill(&l1, &key, "1", None);
+            // Reading makes keys frequent enough for mini-moka to admit newcomers.
+            l1.get(&key);
+        }
+        l1.entries.sync();
+        let held = l1.entries.iter().count();
+        assert!(held <= 100, "{held} entries held");
+        assert!(held > 0, "the L1 keeps what fits");
+    }
+
+    #[test]
+    fn nothing_is_stored_or_served_before_tracking_starts() {
+        let l1 = L1::new(10, MINUTE).unwrap();
+        assert_eq!(l1.ticket("k"), None, "a read's reply must not be stored");
+        l1.tracking_started();
+        fill(&l1, "k", "1", None);
+        assert_eq!(l1.get("k").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_copy_never_outlives_its_redis_ttl_nor_the_l1_ttl() {
+        let l1 = tracking(10, Duration::from_millis(200));
+        fill(&l1, "short", "1", Some(Duration::from_millis(50)));
+        fill(&l1, "no-expiry", "2", None);
+        fill(&l1, "long", "3", Some(MINUTE));
+        fill(&l1, "gone", "4", Some(Duration::ZERO));
+        assert_eq!(
+            l1.get("gone"),
+            None,
+            "a key Redis no longer has is not kept"
+        );
+        assert_eq!(l1.get("short").as_deref(), Some("1"));
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(l1.get("short"), None, "dropped with its Redis TTL");
+        assert_eq!(l1.get("long").as_deref(), Some("3"));
+        std::thread::sleep(Duration::from_millis(150));
+        assert_eq!(l1.get("long"), None, "the L1 TTL caps a long Redis TTL");
+        assert_eq!(l1.get("no-expiry"), None, "and applies without one");
+    }
+
+    #[test]
+    fn an_invalidation_drops_the_copy() {
+        let l1 = tracking(10, MINUTE);
+        fill(&l1, "a", "1", None);
+        fill(&l1, "b", "2", None);
+        l1.invalidate(b"a");
+        assert_eq!(l1.get("a"), None);
+        assert_eq!(l1.get("b").as_deref(), Some("2"), "other keys stay");
+    }
+
+    #[test]
+    fn a_reply_in_flight_during_an_invalidation_is_not_stored() {
+        let l1 = tracking(10, MINUTE);
+        let ticket = l1.ticket("a").unwrap();
+        // Another client changes `a` after Redis answered our read, and its invalidation
+        // is applied before our reply is.
+        l1.invalidate(b"a");
+        l1.store("a", Arc::from("old"), None, ticket);
+        assert_eq!(l1.get("a"), None, "the old value must not be kept");
+    }
+
+    #[test]
+    fn losing_tracking_empties_the_l1_and_bypasses_it_until_it_is_back() {
+        let l1 = tracking(10, MINUTE);
+        fill(&l1, "a", "before", None);
+        let in_flight = l1.ticket("b").unwrap();
+        l1.tracking_lost();
+        assert_eq!(l1.get("a"), None);
+        assert_eq!(
+            l1.ticket("a"),
+            None,
+            "nothing is stored while tracking is off"
+        );
+        l1.tracking_started();
+        assert_eq!(
+            l1.get("a"),
+            None,
+            "nothing read before the gap is served after it"
+        );
+        l1.store("b", Arc::from("before"), None, in_flight);
+        assert_eq!(l1.get("b"), None, "nor stored after it");
+        fill(&l1, "a", "after", None);
+        assert_eq!(l1.get("a").as_deref(), Some("after"));
+    }
+
+    #[test]
+    fn a_flush_drops_every_copy_and_tracking_goes_on() {
+        let l1 = tracking(10, MINUTE);
+        fill(&l1, "a", "1", None);
+        let in_flight = l1.ticket("b").unwrap();
+        l1.flush();
+        assert_eq!(l1.get("a"), None);
+        l1.store("b", Arc::from("2"), None, in_flight);
+        assert_eq!(
+            l1.get("b"),
+            None,
+            "a read from before the flush is not kept"
+        );
+        fill(&l1, "a", "3", None);
+        assert_eq!(l1.get("a").as_deref(), Some("3"));
+    }
+}

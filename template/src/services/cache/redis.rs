@@ -46,8 +46,8 @@ pub(super) struct RedisStore {
     link: Result<Arc<Link>, String>,
     /// Recently read entries; `None` when `CACHE_PERSISTENT_L1_CAPACITY` is 0.
     l1: Option<Arc<L1>>,
-    /// Starts the L1's tracking at the first read (it needs a runtime, which building
-    /// the store does not).
+    /// Starts the L1's tracking at the first read, so commands that never read (and
+    /// stores that are never used) open no tracking connection.
     tracking: Once,
     /// Reads the L1 answered.
     l1_hits: AtomicU64,

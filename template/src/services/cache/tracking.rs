@@ -13,8 +13,8 @@
 //! a primary. A connection that drops, a primary that becomes a replica, a primary that
 //! does not answer within the timeout, or a cluster whose primaries changed, empties the
 //! L1 and turns it off; a new session (new connections, tracking on again) turns it back
-//! on. A background task does this, checking every [`HEARTBEAT`]; it ends when the store
-//! is dropped.
+//! on. A background thread does this, checking every [`HEARTBEAT`]; it ends when the
+//! store is dropped.
 //!
 //! The `redis` crate carries the messages; what it does not do (a reconnecting tracking
 //! session over several nodes, with a liveness check) is written here.
@@ -33,8 +33,14 @@ use super::l1::L1;
 /// How often the tracking connections are checked for life and role.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// Starts the task that keeps `l1` coherent with the Redis behind `link`, for keys that
-/// start with `key_prefix` (`CACHE_PREFIX` and a colon).
+/// Starts the thread that keeps `l1` coherent with the Redis behind `link`, for keys
+/// that start with `key_prefix` (`CACHE_PREFIX` and a colon). If it cannot start, the L1
+/// stays off.
+///
+/// A thread with its own runtime rather than a task: invalidations are then applied the
+/// moment they arrive, however busy the request workers are, and the tracker does not
+/// depend on the runtime of whichever caller read first (which may end before the
+/// process does: a test's, or a command's).
 pub(super) fn start(link: Arc<Link>, l1: &Arc<L1>, key_prefix: String, timeout: Duration) {
     let tracker = Tracker {
         link,
@@ -42,14 +48,30 @@ pub(super) fn start(link: Arc<Link>, l1: &Arc<L1>, key_prefix: String, timeout: 
         key_prefix: Arc::from(key_prefix),
         timeout,
     };
-    tokio::spawn(tracker.run());
+    let started = std::thread::Builder::new()
+        .name("redis-tracking".to_owned())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(tracker.run()),
+                Err(error) => tracing::warn!(%error, "{NOT_STARTED}"),
+            }
+        });
+    if let Err(error) = started {
+        tracing::warn!(%error, "{NOT_STARTED}");
+    }
 }
 
-/// What the background task needs.
+/// Why the L1 may stay off for the life of the process.
+const NOT_STARTED: &str = "cannot start keeping the persistent L1 coherent; it stays off";
+
+/// What the background thread needs.
 struct Tracker {
     /// How to reach Redis, and which nodes are its primaries.
     link: Arc<Link>,
-    /// The L1 to keep; the task ends once it is gone.
+    /// The L1 to keep; the thread ends once it is gone.
     l1: Weak<L1>,
     /// Only keys under this are tracked, and it is stripped before the L1 sees them.
     key_prefix: Arc<str>,
