@@ -19,7 +19,9 @@
 //! The Redis rows write under the `bench` key prefix of the given database and remove
 //! those keys at the end. Compare them with `redis-benchmark -t get,set -q` against the
 //! same server, `-c 64` for the 64-task rows and `-c 1` for the others: that is what the
-//! server allows on this machine.
+//! server allows on this machine. They run without the L1, so that every read is a
+//! round trip; the "with the L1" rows then read the same keys through it, and the last
+//! row times how long a write made through another client takes to reach the L1.
 {%- else %}
 //!
 //! ```sh
@@ -166,7 +168,11 @@ impl Workload {
     }
 
     fn wants(&self, row: &Row) -> bool {
-        let name = row.name.to_lowercase();
+        self.wants_name(row.name)
+    }
+
+    fn wants_name(&self, name: &str) -> bool {
+        let name = name.to_lowercase();
         self.filters.is_empty()
             || self
                 .filters
@@ -344,13 +350,13 @@ fn memory_rows(workload: &Workload) -> anyhow::Result<()> {
 fn redis_rows(workload: &Workload) -> anyhow::Result<()> {
     let rows = [
         Row {
-            name: "persistent get hit, Redis (1 task)",
+            name: "persistent get hit, Redis without L1 (1 task)",
             op: Op::Get,
             tasks: 1,
             on_this_thread: false,
         },
         Row {
-            name: "persistent get hit, Redis (64 tasks)",
+            name: "persistent get hit, Redis without L1 (64 tasks)",
             op: Op::Get,
             tasks: TASKS,
             on_this_thread: false,
@@ -384,6 +390,8 @@ fn redis_rows(workload: &Workload) -> anyhow::Result<()> {
         timeout: Duration::from_secs(2),
         ..RedisSettings::default()
     };
+    let with_l1 = settings.clone();
+    settings.persistent_l1_capacity = 0;
     // A worker thread per core, as the service runs.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -397,10 +405,76 @@ fn redis_rows(workload: &Workload) -> anyhow::Result<()> {
         for row in &rows {
             workload.run(cache, row).await?;
         }
+        let l1_caches = Caches::from_settings(&with_l1);
+        let l1_rows = [
+            Row {
+                name: "persistent get hit, Redis with L1 (1 task)",
+                op: Op::Get,
+                tasks: 1,
+                on_this_thread: false,
+            },
+            Row {
+                name: "persistent get hit, Redis with L1 (64 tasks)",
+                op: Op::Get,
+                tasks: TASKS,
+                on_this_thread: false,
+            },
+        ];
+        for row in &l1_rows {
+            workload.run(l1_caches.persistent(), row).await?;
+        }
+        if workload.wants_name("invalidation") {
+            invalidation_latency(cache, l1_caches.persistent()).await?;
+        }
         let removed = cache.delete_matching("product:*").await?;
         println!("(removed the {removed} benchmark keys from Redis)");
         anyhow::Ok(())
     })
+}
+
+/// How long a write made through `writer` (another instance, as far as the L1 knows)
+/// takes to drop `reader`'s L1 copy: from sending the write to the first read through
+/// the L1 that sees the new value, over [`SAMPLES`] writes.
+async fn invalidation_latency(writer: &Cache, reader: &Cache) -> anyhow::Result<()> {
+    /// Writes timed.
+    const SAMPLES: u64 = 1_000;
+    let key = "product:invalidation";
+    let mut micros = Vec::new();
+    for value in 0..SAMPLES {
+        writer.set(key, &value, None).await?;
+        // Wait until the reader's L1 holds this value: two reads in a row from the L1.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let before = reader.stats().l1_hits;
+            let seen = reader.get::<u64>(key).await?;
+            if seen == Some(value) && reader.stats().l1_hits > before {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("the L1 never held {key}: is CLIENT TRACKING allowed on this Redis?");
+            }
+        }
+        let sent = Instant::now();
+        let write = {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.set(key, &(value + 1), None).await })
+        };
+        while reader.get::<u64>(key).await? == Some(value) {
+            if sent.elapsed() > Duration::from_secs(10) {
+                bail!("a write never reached the L1");
+            }
+        }
+        micros.push(sent.elapsed().as_secs_f64() * 1e6);
+        write.await??;
+    }
+    micros.sort_by(f64::total_cmp);
+    let quantile = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "L1 invalidation latency ({SAMPLES} writes elsewhere): p50 {:.0} µs, p99 {:.0} µs",
+        quantile(0.5),
+        quantile(0.99)
+    );
+    Ok(())
 }
 {%- endif %}
 

@@ -318,6 +318,7 @@ async fn stats(
                     "hits": stats.hits,
                     "misses": stats.misses,
                     "errors": stats.errors,
+                    "l1_hits": stats.l1_hits,
                 });
                 (cache.alias().to_string(), row)
             })
@@ -326,19 +327,20 @@ async fn stats(
     } else {
         writeln!(
             out,
-            "{:<12}{:<10}{:>6}{:>8}{:>8}  STATUS",
-            "ALIAS", "BACKEND", "HITS", "MISSES", "ERRORS"
+            "{:<12}{:<10}{:>6}{:>8}{:>8}{:>9}  STATUS",
+            "ALIAS", "BACKEND", "HITS", "MISSES", "ERRORS", "L1_HITS"
         )?;
         for (cache, status) in &rows {
             let stats = cache.stats();
             writeln!(
                 out,
-                "{:<12}{:<10}{:>6}{:>8}{:>8}  {status}",
+                "{:<12}{:<10}{:>6}{:>8}{:>8}{:>9}  {status}",
                 cache.alias().to_string(),
                 cache.backend().to_string(),
                 stats.hits,
                 stats.misses,
                 stats.errors,
+                stats.l1_hits,
             )?;
         }
         writeln!(out, "(counters cover this command's own operations only)")?;
