@@ -87,9 +87,10 @@ mod tests {
         assert!(text.contains("\nLOG_FORMAT=json\n"), "{text}");
         assert!(text.contains("\n# RUST_LOG is unset\n"), "{text}");
         for line in text.lines().filter(|line| !line.is_empty()) {
-            let is_assignment = line
-                .split_once('=')
-                .is_some_and(|(name, _)| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
+            let is_assignment = line.split_once('=').is_some_and(|(name, _)| {
+                name.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            });
             assert!(line.starts_with('#') || is_assignment, "{line}");
         }
     }

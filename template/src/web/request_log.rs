@@ -35,12 +35,14 @@ impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = request.extensions().get::<RequestId>().copied();
         // The route template (`/items/{id}`) groups requests; unmatched paths have none.
-        let route = request.match_pattern();
+        // Finding it matches the path against every route again (the regex of a route
+        // with parameters), so it is worked out only when the span is recorded: inside
+        // the macro, whose fields are evaluated only then.
         tracing::info_span!(
             "request",
             request_id = request_id.map(tracing::field::display),
             method = %request.method(),
-            route = route.as_deref(),
+            route = request.match_pattern().as_deref(),
             path = request.path(),
         )
     }

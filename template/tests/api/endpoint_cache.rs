@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::HttpResponse;
 use actix_web::web::{self, ServiceConfig};
@@ -485,12 +485,24 @@ async fn a_value_in_redis_that_is_not_json_is_a_miss_and_is_replaced() {
         .arg("{\"name\": \"pen")
         .query::<()>(&mut client);
     set.expect("corrupt the entry");
-    let response = app.get("/items/1").await;
-    let cache = x_cache(&response);
-    let body = response.text().await.unwrap();
-    assert_eq!(cache.as_deref(), Some("miss"), "served: {body}");
-    let body: Value = serde_json::from_str(&body).expect("the answer is JSON");
-    assert_eq!(body["name"], "pen");
+    // The L1 drops its copy when Redis' invalidation arrives, a moment after the write:
+    // until then the good copy is served; never the broken text.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let response = app.get("/items/1").await;
+        let cache = x_cache(&response);
+        let body: Value =
+            serde_json::from_str(&response.text().await.unwrap()).expect("the answer is JSON");
+        assert_eq!(body["name"], "pen");
+        if cache.as_deref() == Some("miss") {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the broken value never replaced the L1's copy"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
 
     let stored: String = redis::cmd("GET").arg(&key).query(&mut client).unwrap();
     assert_eq!(serde_json::from_str::<Value>(&stored).unwrap(), body);

@@ -51,7 +51,7 @@ enum Topology {
     Single(redis::Client),
     /// A Redis Cluster, and how to reach one of its nodes on its own (the first node's
     /// settings, for the L1's tracking connections).
-    Cluster(ClusterClient, ConnectionInfo),
+    Cluster(ClusterClient, Box<ConnectionInfo>),
     /// The sentinels; `&mut` access is the crate's API, hence the lock.
     Sentinel(tokio::sync::Mutex<SentinelClient>),
 }
@@ -115,7 +115,10 @@ impl Link {
                     .map(ToString::to_string)
                     .collect();
                 (
-                    Topology::Cluster(builder.build()?, node.get_connection_info().clone()),
+                    Topology::Cluster(
+                        builder.build()?,
+                        Box::new(node.get_connection_info().clone()),
+                    ),
                     format!("the cluster nodes {}", nodes.join(",")),
                 )
             }

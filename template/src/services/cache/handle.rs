@@ -128,9 +128,10 @@ impl Cache {
     ///
     /// The text is always JSON. Values in an in-process store were written by this
     /// process through [`Cache::set`] or [`Cache::set_raw`], so they are served as
-    /// they are. Redis can be written by anyone (`redis-cli SET`), so text from there is
-    /// checked first, without building anything; text that is not JSON is a miss, logged
-    /// and removed, as in [`Cache::get`].
+    /// they are. Redis can be written by anyone (`redis-cli SET`), so the Redis store
+    /// checks text as it reads it from there (once: not again when its L1 answers),
+    /// without building anything; text that is not JSON is a miss, logged and removed, as
+    /// in [`Cache::get`].
     ///
     /// # Errors
     /// [`CacheError`] when the backend fails.
@@ -149,24 +150,18 @@ impl Cache {
     /// # }
     /// ```
     pub async fn get_json(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        // Every store hands out JSON only: in-process text was serialised by this
+        // process, and the Redis store checks what it reads before passing it on.
         let Some(json) = self.read(key).await? else {
             return Ok(None);
         };
-{%- if redis %}
-        // Only text from Redis is checked: anyone can write there, while in-process text
-        // was serialised by this process.
-        if self.backend() == Backend::Redis
-            && let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(&json)
-        {
-            self.discard_undecodable(key, &json, &error).await;
-            return Ok(None);
-        }
-{%- endif %}
         self.inner.counters.hit();
         Ok(Some(json))
     }
 
-    /// The stored JSON text under `key`, undecoded (what `redis-cli GET` would show).
+    /// The stored text under `key`, undecoded: what `redis-cli GET` would show. On Redis
+    /// it is read from Redis itself (never from the L1) and may be text that is not JSON,
+    /// written by another program; [`Cache::get_json`] never returns such text.
     ///
     /// # Errors
     /// [`CacheError`] when the backend fails.
@@ -183,7 +178,8 @@ impl Cache {
     /// # }
     /// ```
     pub async fn get_raw(&self, key: &str) -> Result<Option<String>, CacheError> {
-        let json = self.read(key).await?;
+        let result = self.inner.store.get_text(key).await;
+        let json = self.count_read(result)?;
         if json.is_some() {
             self.inner.counters.hit();
         }
@@ -533,6 +529,15 @@ impl Cache {
     /// (the caller counts the hit once it knows the value is usable).
     async fn read(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
         let result = self.inner.store.get(key).await;
+        self.count_read(result)
+    }
+
+    /// Counts a read's miss or error (a hit is counted once the value is known to be
+    /// usable).
+    fn count_read(
+        &self,
+        result: Result<Option<Arc<str>>, CacheError>,
+    ) -> Result<Option<Arc<str>>, CacheError> {
         if let Ok(None) = result {
             self.inner.counters.miss();
         }

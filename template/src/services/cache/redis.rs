@@ -25,6 +25,7 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
+use serde::de::IgnoredAny;
 
 use super::breaker::{Breaker, RETRY_AFTER};
 use super::connection::{Connection, Link};
@@ -121,6 +122,10 @@ impl RedisStore {
         Backend::Redis
     }
 
+    /// The JSON text under `key`: from the L1 when it holds it, else from Redis (and then
+    /// kept in the L1). Anyone can write to Redis (`redis-cli SET`): text that is not
+    /// JSON is a miss, logged and removed, so the L1 only ever holds JSON and its hits
+    /// are served unchecked.
     pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
         let ticket = match &self.l1 {
             Some(l1) => {
@@ -133,35 +138,33 @@ impl RedisStore {
             }
             None => None,
         };
-        // Bytes, not a String: another client may have written something that is not
-        // even text under our key, and that must read as a miss, not as an error.
         let (stored, redis_ttl) = match ticket {
             Some(_) => self.get_with_ttl(key).await?,
-            None => (
-                self.query(redis::cmd("GET").arg(self.key(key))).await?,
-                None,
-            ),
+            None => (self.get_bytes(key).await?, None),
         };
-        let Some(stored) = stored else {
+        let Some(text) = self.text(key, stored).await? else {
             return Ok(None);
         };
-        match String::from_utf8(stored) {
-            Ok(json) => {
-                let json: Arc<str> = Arc::from(json);
-                if let (Some(l1), Some(ticket)) = (&self.l1, ticket) {
-                    l1.store(key, Arc::clone(&json), redis_ttl, ticket);
-                }
-                Ok(Some(json))
-            }
-            Err(not_text) => {
-                tracing::warn!(
-                    key,
-                    "a cached value is not UTF-8 text; treating it as a miss and removing it"
-                );
-                self.unlink_if_unchanged(key, not_text.as_bytes()).await?;
-                Ok(None)
-            }
+        if serde_json::from_str::<IgnoredAny>(&text).is_err() {
+            tracing::warn!(
+                key,
+                "a cached value is not JSON; treating it as a miss and removing it"
+            );
+            self.unlink_if_unchanged(key, text.as_bytes()).await?;
+            return Ok(None);
         }
+        let json: Arc<str> = Arc::from(text);
+        if let (Some(l1), Some(ticket)) = (&self.l1, ticket) {
+            l1.store(key, Arc::clone(&json), redis_ttl, ticket);
+        }
+        Ok(Some(json))
+    }
+
+    /// The text under `key` as Redis holds it, JSON or not, never from the L1: what
+    /// `redis-cli GET` shows.
+    pub(super) async fn get_text(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        let stored = self.get_bytes(key).await?;
+        Ok(self.text(key, stored).await?.map(Arc::from))
     }
 
     /// Reads made through the L1 and answered by it.
@@ -250,6 +253,30 @@ impl RedisStore {
             .arg(self.key(key))
             .arg(stored);
         self.write(key, self.query::<u64>(&command)).await.map(drop)
+    }
+
+    /// `GET` of `key`, as bytes: another client may have written something that is not
+    /// even text under our key, and that must read as a miss, not as an error.
+    async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        self.query(redis::cmd("GET").arg(self.key(key))).await
+    }
+
+    /// `stored` as text; bytes that are not UTF-8 are a miss, logged and removed.
+    async fn text(&self, key: &str, stored: Option<Vec<u8>>) -> Result<Option<String>, CacheError> {
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        match String::from_utf8(stored) {
+            Ok(text) => Ok(Some(text)),
+            Err(not_text) => {
+                tracing::warn!(
+                    key,
+                    "a cached value is not UTF-8 text; treating it as a miss and removing it"
+                );
+                self.unlink_if_unchanged(key, not_text.as_bytes()).await?;
+                Ok(None)
+            }
+        }
     }
 
     /// `GET` and `PTTL` of `key` in one round trip: the value, and how long an L1 copy

@@ -82,6 +82,17 @@ impl Store {
         route!(self, store => store.get(key).await, disabled => Ok(None))
     }
 
+    /// The text as the backend holds it, even if it is not JSON (only Redis can hold
+    /// such text), bypassing any L1.
+    pub(super) async fn get_text(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        match self {
+{%- if redis %}
+            Store::Redis(store) => store.get_text(key).await,
+{%- endif %}
+            _ => self.get(key).await,
+        }
+    }
+
     pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
         route!(self, store => store.set(key, json, ttl).await, disabled => Ok(()))
     }
