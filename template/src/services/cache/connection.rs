@@ -2,7 +2,8 @@
 //! Sentinel names (`CACHE_REDIS_*` chooses). Each is the `redis` crate's own client, so
 //! reconnecting, slot maps, redirections and primary discovery are the crate's work;
 //! this file only builds the client, connects on first use, and tells the store where
-//! `SCAN` must run (on a cluster: on every primary).
+//! `SCAN` must run (on a cluster: on every primary), and the L1's tracker which primaries
+//! to follow.
 //!
 //! - One server: a `ConnectionManager`, created lazily; it reconnects by itself.
 //! - Cluster: the crate's async `ClusterConnection`, which follows `MOVED` and
