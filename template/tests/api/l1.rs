@@ -345,3 +345,21 @@ async fn the_l1_is_coherent_through_sentinel_and_across_a_failover() {
     }
 {%- endif %}
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_l1_is_coherent_over_tls() {
+    let server = crate::redis_server::TlsRedisServer::start(false);
+    let url = server.url();
+    let ca = server.certificates.path("ca.pem");
+    let vars = [
+        ("CACHE_REDIS_URL", url.as_str()),
+        ("CACHE_REDIS_TLS_CA_FILE", ca.as_str()),
+    ];
+    let first = instance(&vars);
+    let second = instance(&vars);
+    let (first, second) = (first.persistent(), second.persistent());
+    first.set("k", &1, None).await.unwrap();
+    assert_eq!(until_the_l1_serves(second, "k").await, Some(1));
+    first.set("k", &2, None).await.unwrap();
+    until_it_reads(second, "k", Some(2)).await;
+}
