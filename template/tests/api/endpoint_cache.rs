@@ -164,6 +164,104 @@ async fn with_the_cache_disabled_answers_stay_right_and_always_miss() {
     assert_eq!(get_json(&app, "/items/1").await.0, StatusCode::NOT_FOUND);
 }
 
+/// `GET path` with `If-None-Match: tag`: status, `x-cache`, `ETag` and body.
+async fn revalidate(
+    app: &TestApp,
+    path: &str,
+    tag: &str,
+) -> (StatusCode, Option<String>, Option<String>, String) {
+    let response = app
+        .client
+        .get(app.url(path))
+        .header("if-none-match", tag)
+        .send()
+        .await
+        .expect("GET reaches the server");
+    let status = response.status();
+    let cache = x_cache(&response);
+    let etag = header(&response, "etag");
+    (status, cache, etag, response.text().await.unwrap())
+}
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_matching_if_none_match_gets_304_from_the_cache_and_a_write_changes_the_etag() {
+    let app = spawn_app().await;
+    app.put_json("/items/1", &json!({ "name": "pen" })).await;
+    let response = app.get("/items/1").await;
+    assert_eq!(x_cache(&response).as_deref(), Some("miss"));
+    let tag = header(&response, "etag").expect("a miss carries an ETag");
+    let response = app.get("/items/1").await;
+    assert_eq!(x_cache(&response).as_deref(), Some("hit"));
+    assert_eq!(
+        header(&response, "etag"),
+        Some(tag.clone()),
+        "the same body, the same tag"
+    );
+    assert_eq!(
+        header(&response, "cache-control"),
+        None,
+        "no client caching by default"
+    );
+
+    let (status, cache, etag, body) = revalidate(&app, "/items/1", &tag).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert_eq!(cache.as_deref(), Some("hit"), "answered from the cache");
+    assert_eq!(etag, Some(tag.clone()));
+    assert!(body.is_empty(), "{body}");
+    let (status, ..) = revalidate(&app, "/items/1", &format!("\"other\", W/{tag}")).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED, "weakly, in a list");
+
+    let (status, _, etag, body) = revalidate(&app, "/items/1", "\"0000000000000000\"").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(etag, Some(tag.clone()));
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["name"], "pen");
+
+    app.put_json("/items/1", &json!({ "name": "pencil" })).await;
+    let (status, cache, etag, body) = revalidate(&app, "/items/1", &tag).await;
+    assert_eq!(status, StatusCode::OK, "the old tag no longer matches");
+    assert_eq!(cache.as_deref(), Some("miss"));
+    assert_ne!(etag, Some(tag));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["name"],
+        "pencil"
+    );
+    let etag = etag.expect("a new tag");
+    let (status, cache, ..) = revalidate(&app, "/items/1", &etag).await;
+    assert_eq!(
+        (status, cache.as_deref()),
+        (StatusCode::NOT_MODIFIED, Some("hit"))
+    );
+}
+
+#[tokio::test]
+async fn a_route_may_let_clients_keep_its_answers() {
+    let routes = |cfg: &mut ServiceConfig| {
+        cfg.service(
+            web::resource("/rates/{day}")
+                .wrap(EndpointCache::new("rates:{day}").max_age(Duration::from_secs(90)))
+                .route(web::get().to(|| async { HttpResponse::Ok().json(json!({ "eur": 1.08 })) })),
+        );
+    };
+    let app = spawn_app_with_routes(&[], routes).await;
+    for expected in ["miss", "hit"] {
+        let response = app.get("/rates/monday").await;
+        assert_eq!(x_cache(&response).as_deref(), Some(expected));
+        assert_eq!(
+            header(&response, "cache-control").as_deref(),
+            Some("max-age=90")
+        );
+        assert!(header(&response, "etag").is_some());
+    }
+}
+
 /// Routes that count how often their handler runs. `GET /things/{id}` answers, by id:
 /// 0 → 404 JSON, 1 → 201 JSON, 2 → 500, 3 → 200 plain text, other → 200 JSON after a
 /// short pause. `PUT /things/{id}` succeeds with 204 except for id 9 (409).

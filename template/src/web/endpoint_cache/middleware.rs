@@ -8,12 +8,12 @@ use std::rc::Rc;
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{Error, HttpResponse, web};
 use serde_json::value::RawValue;
 
-use super::{APPLICATION_JSON, EndpointCache, X_CACHE};
+use super::{APPLICATION_JSON, EndpointCache, X_CACHE, validators};
 use crate::context::AppContext;
 use crate::services::cache::{Backend, Cache};
 use crate::web::errors::is_json;
@@ -117,6 +117,7 @@ where
     };
     // A hit answers without the handler, so it needs its own handle on the request.
     let http_request = request.request().clone();
+    let if_none_match = request.headers().get(IF_NONE_MATCH).cloned();
     // The handler's own response, kept when this request is the one that ran it.
     let handled = RefCell::new(None);
     // A hit is the stored text, served as it is. On a miss the handler runs at most once
@@ -130,29 +131,44 @@ where
             Ok::<_, Uncached>(json)
         })
         .await;
-    let mut response = match loaded {
-        Ok(json) => match handled.into_inner() {
-            Some(response) => response,
-            None => {
-                tracing::debug!(key, "endpoint cache hit");
-                let mut response =
-                    HttpResponse::with_body(StatusCode::OK, json.as_bytes().to_vec());
-                let headers = response.headers_mut();
-                headers.insert(CONTENT_TYPE, APPLICATION_JSON);
-                headers.insert(X_CACHE, HeaderValue::from_static("hit"));
-                return Ok(ServiceResponse::new(
-                    http_request,
-                    response.map_into_boxed_body(),
-                ));
-            }
-        },
-        Err(Uncached::Response(response)) => response,
+    let (response, json) = match loaded {
+        Ok(json) => (handled.into_inner(), json),
+        Err(Uncached::Response(mut response)) => {
+            tracing::debug!(key, "endpoint cache miss, not cacheable");
+            response
+                .headers_mut()
+                .insert(X_CACHE, HeaderValue::from_static("miss"));
+            return Ok(response);
+        }
         Err(Uncached::Failed(error)) => return Err(error),
     };
-    tracing::debug!(key, "endpoint cache miss");
-    response
-        .headers_mut()
-        .insert(X_CACHE, HeaderValue::from_static("miss"));
+    let outcome = if response.is_some() { "miss" } else { "hit" };
+    tracing::debug!(key, "endpoint cache {outcome}");
+    let etag = validators::etag(&json);
+    let unchanged = if_none_match
+        .as_ref()
+        .is_some_and(|listed| validators::none_match_hits(listed, &etag));
+    let mut response = match response {
+        // The client holds this very answer: no body, from the cache either way.
+        _ if unchanged => ServiceResponse::new(
+            http_request,
+            HttpResponse::new(StatusCode::NOT_MODIFIED).map_into_boxed_body(),
+        ),
+        Some(response) => response,
+        None => {
+            let mut response = HttpResponse::with_body(StatusCode::OK, json.as_bytes().to_vec());
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, APPLICATION_JSON);
+            ServiceResponse::new(http_request, response.map_into_boxed_body())
+        }
+    };
+    let headers = response.headers_mut();
+    headers.insert(X_CACHE, HeaderValue::from_static(outcome));
+    headers.insert(ETAG, etag);
+    if let Some(cache_control) = &config.cache_control {
+        headers.insert(CACHE_CONTROL, cache_control.clone());
+    }
     Ok(response)
 }
 

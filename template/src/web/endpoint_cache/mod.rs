@@ -21,6 +21,10 @@
 //!   says otherwise) and goes out with `x-cache: miss`. Other statuses are never stored.
 //!   Requests that miss one key at the same moment wait for the first one's answer
 //!   instead of all running the handler (no stampede on the database behind it).
+//! - Every cached `GET` answer, hit or miss, carries an `ETag` derived from its body. A
+//!   request whose `If-None-Match` names it gets `304 Not Modified` with no body, from
+//!   the cache. [`EndpointCache::max_age`] adds `Cache-Control: max-age=…`; by default
+//!   there is none, so nothing is kept by clients unless a route asks for it.
 //! - `POST`, `PUT`, `PATCH`, `DELETE`: the handler runs first; then, whatever it
 //!   answered (a failed or `404` write too: dropping a key is never wrong), the key, the
 //!   extra keys ([`EndpointCache::invalidates`]) and the key patterns
@@ -36,10 +40,12 @@
 //! same entry.
 //!
 //! [`EndpointCache`] (this file) is the builder a route declares; `middleware` runs it on
-//! each request, and `key_template` turns `items:{id}` into `items:42`.
+//! each request, `key_template` turns `items:{id}` into `items:42`, and `validators`
+//! makes the `ETag` and answers `If-None-Match`.
 
 mod key_template;
 mod middleware;
+mod validators;
 
 use std::fmt;
 use std::str::FromStr;
@@ -81,6 +87,9 @@ pub struct EndpointCache {
     extra_keys: Vec<KeyTemplate>,
     /// Glob patterns (`*`, `?`) of keys to delete after every write.
     patterns: Vec<KeyTemplate>,
+    /// `Cache-Control` of the answers; `None` (the default) sends none, so clients and
+    /// proxies keep nothing unless a route says so.
+    cache_control: Option<HeaderValue>,
 }
 
 impl EndpointCache {
@@ -99,6 +108,7 @@ impl EndpointCache {
             params: Vec::new(),
             extra_keys: Vec::new(),
             patterns: Vec::new(),
+            cache_control: None,
         }
     }
 
@@ -106,6 +116,16 @@ impl EndpointCache {
     #[must_use]
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
+        self
+    }
+
+    /// Lets clients and proxies keep the answers for `max_age` too
+    /// (`Cache-Control: max-age=…`, in whole seconds). Without it no `Cache-Control` is
+    /// sent: they may still revalidate with the `ETag` every answer carries.
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        let value = format!("max-age={}", max_age.as_secs());
+        self.cache_control = HeaderValue::from_str(&value).ok();
         self
     }
 
