@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::HttpResponse;
 use actix_web::web::{self, ServiceConfig};
@@ -585,7 +585,7 @@ async fn a_value_in_redis_that_is_not_json_is_a_miss_and_is_replaced() {
     set.expect("corrupt the entry");
     // The L1 drops its copy when Redis' invalidation arrives, a moment after the write:
     // until then the good copy is served; never the broken text.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let body = loop {
         let response = app.get("/items/1").await;
         let cache = x_cache(&response);
@@ -596,7 +596,7 @@ async fn a_value_in_redis_that_is_not_json_is_a_miss_and_is_replaced() {
             break body;
         }
         assert!(
-            Instant::now() < deadline,
+            std::time::Instant::now() < deadline,
             "the broken value never replaced the L1's copy"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -89,7 +89,7 @@ impl Store {
 {%- if redis %}
             Store::Redis(store) => store.get_text(key).await,
 {%- endif %}
-            _ => self.get(key).await,
+            Store::Disabled | Store::Memory(_) => self.get(key).await,
         }
     }
 
@@ -123,7 +123,7 @@ impl Store {
 {%- if redis %}
             Store::Redis(store) => store.l1_hits(),
 {%- endif %}
-            _ => 0,
+            Store::Disabled | Store::Memory(_) => 0,
         }
     }
 
