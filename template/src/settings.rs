@@ -31,7 +31,7 @@ pub use self::redis::{NodeAddress, RedisMode, RedisSettings};
 pub use app::AppSettings;
 {%- endif %}
 {%- if cache %}
-pub use cache::CacheSettings;
+pub use cache::{CachePreset, CacheSettings};
 {%- endif %}
 pub use env::{DotenvError, EnvReader, InvalidVar, SettingsError, VarValue, read_dotenv};
 pub use log::{LogFormat, LogSettings};
@@ -110,6 +110,25 @@ impl Settings {
         reader.finish()?;
         Ok(settings)
     }
+
+    /// The variables whose value came from a preset (`CACHE_PRESET`), each with the
+    /// preset's `NAME=value`, for `config check` to say so.
+{%- if cache %}
+    pub fn from_preset(&self) -> Vec<(&'static str, String)> {
+        let Some(preset) = self.cache.preset else {
+            return Vec::new();
+        };
+        self.cache
+            .from_preset
+            .iter()
+            .map(|name| (*name, format!("CACHE_PRESET={}", preset.as_str())))
+            .collect()
+    }
+{%- else %}
+    pub fn from_preset(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+{%- endif %}
 
     /// Every variable with the value in effect (`None`: unset), secrets redacted,
     /// grouped by concern with the group's title: what `config check` prints.

@@ -1,4 +1,5 @@
-//! `cache get|set|delete|clear|stats`: read and manage cache entries from a shell.
+//! `cache get|set|delete|clear|stats|exists|incr|add|take`: read and manage cache
+//! entries from a shell.
 //!
 //! Every command is a fresh process with freshly configured caches, so the `memory`
 //! alias (in-process) always starts empty; `--alias persistent` reaches the store that
@@ -16,10 +17,12 @@ use clap::builder::PossibleValue;
 use crate::context::AppContext;
 use crate::services::cache::{Alias, Backend, Cache, CacheError, Caches, MAX_TTL};
 
-/// `cache get` found nothing under the key.
+/// `cache get`/`take` found nothing under the key, `cache exists` found no value, or
+/// `cache add` did not store because the key holds a value already.
 pub const EXIT_MISS: u8 = 1;
-/// The input was unusable: invalid JSON for `cache set` (clap uses the same code for
-/// unknown options and values, such as an unknown alias).
+/// The input was unusable: invalid JSON for `cache set`/`add`, or a key that holds no
+/// counter for `cache incr` (clap uses the same code for unknown options and values,
+/// such as an unknown alias).
 pub const EXIT_INVALID_INPUT: u8 = 2;
 /// The cache backend failed or could not be reached (`EX_UNAVAILABLE`), kept apart
 /// from a miss so that scripts can tell "absent" from "could not look".
@@ -68,6 +71,57 @@ pub enum CacheCommand {
         #[command(flatten)]
         alias: AliasArg,
     },
+    /// Exit 0 when KEY holds a value, 1 when it does not; prints nothing on stdout.
+    Exists {
+        /// The key, without the CACHE_PREFIX namespace.
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        key: String,
+        #[command(flatten)]
+        alias: AliasArg,
+    },
+    /// Add to the counter under KEY (created at 0) and print the new count.
+    #[command(
+        long_about = "Add to the counter under KEY and print the new count.\n\n\
+        A counter that does not exist starts at 0 and lives for --ttl from this first \
+        increment; later increments keep that deadline. Exits 2 when KEY holds \
+        something other than a whole number."
+    )]
+    Incr {
+        /// The key, without the CACHE_PREFIX namespace.
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        key: String,
+        #[command(flatten)]
+        alias: AliasArg,
+        /// What to add; negative numbers count down.
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+        by: i64,
+        /// Lifetime of a new counter in seconds; fractions work (0.5). Default: the
+        /// alias's default TTL. An existing counter keeps its own.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_ttl)]
+        ttl: Option<Duration>,
+    },
+    /// Store a JSON value under KEY only if KEY holds none: exit 0 stored, 1 not.
+    Add {
+        /// The key, without the CACHE_PREFIX namespace.
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        key: String,
+        /// The value as JSON, e.g. '{"owner":"job-7"}' or '"a string"' (note the quotes).
+        #[arg(allow_negative_numbers = true)]
+        json: String,
+        #[command(flatten)]
+        alias: AliasArg,
+        /// Time to live in seconds; fractions work (0.5). Default: the alias's default TTL.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_ttl)]
+        ttl: Option<Duration>,
+    },
+    /// Print the JSON under KEY and delete it (exit 0); on a miss print nothing (exit 1).
+    Take {
+        /// The key, without the CACHE_PREFIX namespace.
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        key: String,
+        #[command(flatten)]
+        alias: AliasArg,
+    },
     /// Show each alias's backend, whether it answers, and this process's counters.
     #[command(
         long_about = "Show each alias's backend, whether it answers, and this \
@@ -98,8 +152,10 @@ that process, so it is always empty when a command starts: use --alias persisten
 reach the shared store (Redis, when CACHE_REDIS_HOST or CACHE_REDIS_URL is set; \
 otherwise persistent is in-process too).
 
-Exit codes: 0 done (get: hit), 1 get: miss, 2 invalid input (bad JSON, unknown alias), \
-69 the cache backend failed or could not be reached.";
+Exit codes: 0 done (get, take: hit; exists: present; add: stored), 1 get, take: miss, \
+exists: absent, add: not stored (the key holds a value), 2 invalid input (bad JSON, unknown \
+alias, incr on a key that holds no counter), 69 the cache backend failed or could not be \
+reached.";
 {%- else %}
 
 const CACHE_HELP: &str = "\
@@ -107,8 +163,9 @@ Each command runs in a new process with its own caches. This service was built w
 Redis, so both aliases live inside that process and are empty when a command starts: \
 these commands show how the cache behaves rather than reach a running service's data.
 
-Exit codes: 0 done (get: hit), 1 get: miss, 2 invalid input (bad JSON, unknown alias), \
-69 the cache backend failed.";
+Exit codes: 0 done (get, take: hit; exists: present; add: stored), 1 get, take: miss, \
+exists: absent, add: not stored (the key holds a value), 2 invalid input (bad JSON, unknown \
+alias, incr on a key that holds no counter), 69 the cache backend failed.";
 {%- endif %}
 
 impl ValueEnum for Alias {
@@ -157,6 +214,20 @@ impl CacheCommand {
                 pattern,
             } => delete(caches.get(alias.alias), &key, pattern, &mut out).await?,
             Self::Clear { alias } => clear(caches.get(alias.alias), &mut out).await?,
+            Self::Exists { key, alias } => exists(caches.get(alias.alias), &key).await,
+            Self::Incr {
+                key,
+                alias,
+                by,
+                ttl,
+            } => incr(caches.get(alias.alias), &key, by, ttl, &mut out).await?,
+            Self::Add {
+                key,
+                json,
+                alias,
+                ttl,
+            } => add(caches.get(alias.alias), &key, &json, ttl, &mut out).await?,
+            Self::Take { key, alias } => take(caches.get(alias.alias), &key, &mut out).await?,
             Self::Stats { json } => stats(caches, json, &mut out).await?,
         };
         out.flush()?;
@@ -186,12 +257,11 @@ async fn get(cache: &Cache, key: &str, out: &mut impl std::io::Write) -> anyhow:
             Ok(ExitCode::from(EXIT_MISS))
         }
         Ok(None) => {
-            let hint = if cache.alias() == Alias::Memory && cache.backend() != Backend::Disabled {
-                " (the memory alias starts empty in every command; try --alias persistent)"
-            } else {
-                ""
-            };
-            eprintln!("miss: {key:?} is not in the {} cache{hint}", cache.alias());
+            eprintln!(
+                "miss: {key:?} is not in the {} cache{}",
+                cache.alias(),
+                memory_hint(cache)
+            );
             Ok(ExitCode::from(EXIT_MISS))
         }
         Err(error) => Ok(failed(cache, &error)),
@@ -205,14 +275,8 @@ async fn set(
     ttl: Option<Duration>,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<ExitCode> {
-    // Checked before any cache is touched, so bad input is always exit 2, never a
-    // cache error, and the message carries the parser's position.
-    if let Err(error) = serde_json::from_str::<serde::de::IgnoredAny>(json) {
-        eprintln!(
-            "error: the value is not valid JSON ({error}); nothing was stored. \
-             Pass JSON, quoting strings: '\"hello\"'"
-        );
-        return Ok(ExitCode::from(EXIT_INVALID_INPUT));
+    if let Some(code) = invalid_json(json) {
+        return Ok(code);
     }
     if cache.backend() == Backend::Disabled {
         eprintln!("not stored: CACHE_ENABLED=false, so every cache operation is a no-op");
@@ -234,11 +298,8 @@ async fn set(
                 cache.alias(),
                 applied.as_secs_f64()
             )?;
-            if cache.alias() == Alias::Memory && cache.backend() != Backend::Disabled {
-                eprintln!(
-                    "note: the memory alias lives in this process only, so the value is gone \
-                     when this command exits; use --alias persistent to keep it"
-                );
+            if cache.alias() == Alias::Memory {
+                eprintln!("{MEMORY_NOTE}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -284,6 +345,136 @@ async fn clear(cache: &Cache, out: &mut impl std::io::Write) -> anyhow::Result<E
         }
         Err(error) => Ok(failed(cache, &error)),
     }
+}
+
+async fn exists(cache: &Cache, key: &str) -> ExitCode {
+    if cache.backend() == Backend::Disabled {
+        eprintln!("absent: CACHE_ENABLED=false, so nothing is ever stored");
+        return ExitCode::from(EXIT_MISS);
+    }
+    match cache.exists(key).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!(
+                "absent: {key:?} is not in the {} cache{}",
+                cache.alias(),
+                memory_hint(cache)
+            );
+            ExitCode::from(EXIT_MISS)
+        }
+        Err(error) => failed(cache, &error),
+    }
+}
+
+async fn incr(
+    cache: &Cache,
+    key: &str,
+    by: i64,
+    ttl: Option<Duration>,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<ExitCode> {
+    match cache.incr(key, by, ttl).await {
+        Ok(count) => {
+            writeln!(out, "{count}")?;
+            if cache.backend() == Backend::Disabled {
+                eprintln!("not kept: CACHE_ENABLED=false, so every counter starts afresh");
+            } else if cache.alias() == Alias::Memory {
+                eprintln!("{MEMORY_NOTE}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error @ CacheError::NotACounter) => {
+            eprintln!("error: {key:?} in the {} cache: {error}", cache.alias());
+            Ok(ExitCode::from(EXIT_INVALID_INPUT))
+        }
+        Err(error) => Ok(failed(cache, &error)),
+    }
+}
+
+async fn add(
+    cache: &Cache,
+    key: &str,
+    json: &str,
+    ttl: Option<Duration>,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<ExitCode> {
+    if let Some(code) = invalid_json(json) {
+        return Ok(code);
+    }
+    if cache.backend() == Backend::Disabled {
+        eprintln!("not stored: CACHE_ENABLED=false, so every cache operation is a no-op");
+        return Ok(ExitCode::from(EXIT_MISS));
+    }
+    match cache.add_raw(key, json.trim(), ttl).await {
+        Ok(true) => {
+            let applied = applied_ttl(ttl.unwrap_or_else(|| cache.default_ttl()));
+            writeln!(
+                out,
+                "stored {key:?} in the {} cache for {}s",
+                cache.alias(),
+                applied.as_secs_f64()
+            )?;
+            if cache.alias() == Alias::Memory {
+                eprintln!("{MEMORY_NOTE}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(false) => {
+            eprintln!(
+                "not stored: {key:?} already holds a value in the {} cache",
+                cache.alias()
+            );
+            Ok(ExitCode::from(EXIT_MISS))
+        }
+        Err(error) => Ok(failed(cache, &error)),
+    }
+}
+
+async fn take(cache: &Cache, key: &str, out: &mut impl std::io::Write) -> anyhow::Result<ExitCode> {
+    if cache.backend() == Backend::Disabled {
+        eprintln!("miss: CACHE_ENABLED=false, so every read is a miss");
+        return Ok(ExitCode::from(EXIT_MISS));
+    }
+    match cache.take_json(key).await {
+        Ok(Some(json)) => {
+            writeln!(out, "{json}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(None) => {
+            eprintln!(
+                "miss: {key:?} is not in the {} cache (or held something that is not JSON, now removed){}",
+                cache.alias(),
+                memory_hint(cache)
+            );
+            Ok(ExitCode::from(EXIT_MISS))
+        }
+        Err(error) => Ok(failed(cache, &error)),
+    }
+}
+
+/// What `set`, `add` and `incr` on the memory alias remind the user of.
+const MEMORY_NOTE: &str = "note: the memory alias lives in this process only, so the value is gone \
+     when this command exits; use --alias persistent to keep it";
+
+/// The hint after a miss on the memory alias, which starts empty in every command.
+fn memory_hint(cache: &Cache) -> &'static str {
+    if cache.alias() == Alias::Memory && cache.backend() != Backend::Disabled {
+        " (the memory alias starts empty in every command; try --alias persistent)"
+    } else {
+        ""
+    }
+}
+
+/// Exit 2 with the parser's message (and its position) when `json` is not JSON,
+/// checked before any cache is touched so that bad input is always exit 2, never a
+/// cache error.
+fn invalid_json(json: &str) -> Option<ExitCode> {
+    let error = serde_json::from_str::<serde::de::IgnoredAny>(json).err()?;
+    eprintln!(
+        "error: the value is not valid JSON ({error}); nothing was stored. \
+         Pass JSON, quoting strings: '\"hello\"'"
+    );
+    Some(ExitCode::from(EXIT_INVALID_INPUT))
 }
 
 async fn stats(

@@ -42,9 +42,16 @@ impl ConfigCommand {
 fn render(settings: &Settings) -> String {
     let mut out = EnvText(String::new());
     out.note("The configuration is valid. Effective settings:");
+    let from_preset = settings.from_preset();
     for (title, vars) in settings.vars() {
         out.section(title);
         for (name, value) in vars {
+            if let Some((_, preset)) = from_preset
+                .iter()
+                .find(|(preset_var, _)| *preset_var == name)
+            {
+                out.note(&format!("from {preset}:"));
+            }
             match value {
                 Some(value) => out.var(name, &value),
                 None => out.note(&format!("{name} is unset")),
@@ -125,6 +132,23 @@ mod tests {
             text.contains("\nCACHE_REDIS_URL=rediss://alice:[redacted]@h:6380/1\n"),
             "{text}"
         );
+    }
+{%- endif %}
+{%- if cache %}
+
+    #[test]
+    fn values_from_a_preset_are_marked_and_set_ones_are_not() {
+        let text = render(&settings(&[
+            ("CACHE_PRESET", "minimal"),
+            ("CACHE_DEFAULT_TTL", "5"),
+        ]));
+        assert!(text.contains("\nCACHE_PRESET=minimal\n"), "{text}");
+        assert!(
+            text.contains("\n# from CACHE_PRESET=minimal:\nCACHE_PERSISTENT_TTL=300\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nCACHE_DEFAULT_TTL=5\n"), "{text}");
+        assert!(!text.contains("minimal:\nCACHE_DEFAULT_TTL"), "{text}");
     }
 {%- endif %}
 }

@@ -9,6 +9,9 @@
 //! without Redis support, so `CACHE_REDIS_HOST` and `CACHE_REDIS_URL` are ignored with a
 //! warning.
 {%- endif %}
+//!
+//! `CACHE_PRESET` ([`CachePreset`]) picks another set of defaults for the variables
+//! below; a variable that is set always wins over its preset.
 
 use std::time::Duration;
 
@@ -34,7 +37,126 @@ pub const DEFAULT_MEMORY_MAX_CAPACITY: u64 = 10_000;
 pub const DEFAULT_PERSISTENT_L1_CAPACITY: u64 = 10_000;
 /// `CACHE_PERSISTENT_L1_TTL` when unset, in seconds.
 pub const DEFAULT_PERSISTENT_L1_TTL_SECS: u64 = 60;
+/// `CACHE_COMPRESS_MIN_BYTES` when unset: JSON longer than 16 KiB is stored compressed.
+pub const DEFAULT_COMPRESS_MIN_BYTES: usize = 16_384;
 {%- endif %}
+
+/// `CACHE_PRESET`: a named set of defaults for the other `CACHE_*` variables, for
+/// deployments that would rather pick a profile than tune each variable. A variable set
+/// in the environment (or `.env`) always wins over its preset's value; `config check`
+/// marks the values that came from the preset.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use {{crate_name}}::settings::{CachePreset, Settings};
+///
+/// let settings = Settings::from_vars([("CACHE_PRESET", "development"), ("CACHE_PERSISTENT_TTL", "90")])?;
+/// assert_eq!(settings.cache.preset, Some(CachePreset::Development));
+/// assert_eq!(settings.cache.default_ttl, Duration::from_secs(30), "from the preset");
+/// assert_eq!(settings.cache.persistent_ttl, Duration::from_secs(90), "set, so it wins");
+/// assert!(settings.cache.from_preset.contains(&"CACHE_DEFAULT_TTL"));
+/// assert!(!settings.cache.from_preset.contains(&"CACHE_PERSISTENT_TTL"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CachePreset {
+    /// Short TTLs, so that changes show at once; small stores{% if redis %}; nothing compressed, so
+    /// every value reads as plain JSON in `redis-cli`{% endif %}.
+    Development,
+    /// Long TTLs and large in-process stores{% if redis %}; large values compressed{% endif %}.
+    Production,
+    /// Little memory: short TTLs and small in-process stores{% if redis %}; values compressed
+    /// from 1 KiB{% endif %}.
+    Minimal,
+    /// `CACHE_ENABLED=false`: no caching at all.
+    Disabled,
+}
+
+impl CachePreset {
+    /// Every preset, in the order the README's table lists them.
+    pub const ALL: [Self; 4] = [
+        Self::Development,
+        Self::Production,
+        Self::Minimal,
+        Self::Disabled,
+    ];
+
+    /// The name `CACHE_PRESET` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+            Self::Minimal => "minimal",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    /// `CACHE_ENABLED` under this preset, if it sets it.
+    pub fn enabled(self) -> Option<bool> {
+        match self {
+            Self::Disabled => Some(false),
+            Self::Development | Self::Production | Self::Minimal => Some(true),
+        }
+    }
+
+    /// `CACHE_DEFAULT_TTL` (seconds) under this preset, if it sets it.
+    pub fn default_ttl_secs(self) -> Option<u64> {
+        match self {
+            Self::Development => Some(30),
+            Self::Production => Some(300),
+            Self::Minimal => Some(60),
+            Self::Disabled => None,
+        }
+    }
+
+    /// `CACHE_PERSISTENT_TTL` (seconds) under this preset, if it sets it.
+    pub fn persistent_ttl_secs(self) -> Option<u64> {
+        match self {
+            Self::Development => Some(60),
+            Self::Production => Some(3600),
+            Self::Minimal => Some(300),
+            Self::Disabled => None,
+        }
+    }
+
+    /// `CACHE_MEMORY_MAX_CAPACITY` (entries) under this preset, if it sets it.
+    pub fn memory_max_capacity(self) -> Option<u64> {
+        match self {
+            Self::Development | Self::Minimal => Some(1_000),
+            Self::Production => Some(100_000),
+            Self::Disabled => None,
+        }
+    }
+{%- if redis %}
+
+    /// `CACHE_PERSISTENT_L1_CAPACITY` (entries) under this preset, if it sets it.
+    pub fn persistent_l1_capacity(self) -> Option<u64> {
+        match self {
+            Self::Development => Some(1_000),
+            Self::Production => Some(100_000),
+            Self::Minimal => Some(0),
+            Self::Disabled => None,
+        }
+    }
+
+    /// `CACHE_COMPRESS_MIN_BYTES` under this preset, if it sets it.
+    pub fn compress_min_bytes(self) -> Option<u64> {
+        match self {
+            Self::Development => Some(0),
+            Self::Production => Some(16_384),
+            Self::Minimal => Some(1_024),
+            Self::Disabled => None,
+        }
+    }
+{%- endif %}
+
+    fn parse(raw: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|preset| preset.as_str().eq_ignore_ascii_case(raw))
+    }
+}
 
 /// Configuration of both cache aliases.
 #[derive(Debug, Clone)]
@@ -51,6 +173,10 @@ pub struct CacheSettings {
     pub prefix: String,
     /// `CACHE_MEMORY_MAX_CAPACITY` (entries): bound of each in-process store.
     pub memory_max_capacity: u64,
+    /// `CACHE_PRESET`: the preset the defaults above came from, if any.
+    pub preset: Option<CachePreset>,
+    /// The variables whose value came from the preset (they were not set).
+    pub from_preset: Vec<&'static str>,
 {%- if redis %}
     /// `CACHE_PERSISTENT_L1_CAPACITY` (entries): bound of the in-process L1 that keeps
     /// recently read Redis entries; `0` turns the L1 off.
@@ -58,6 +184,9 @@ pub struct CacheSettings {
     /// `CACHE_PERSISTENT_L1_TTL` (seconds): the longest an L1 copy is kept, even with no
     /// invalidation from Redis; never beyond the entry's own TTL in Redis.
     pub persistent_l1_ttl: Duration,
+    /// `CACHE_COMPRESS_MIN_BYTES`: JSON longer than this is stored compressed in Redis;
+    /// `0`: nothing is.
+    pub compress_min_bytes: usize,
     /// `CACHE_REDIS_*`: Redis for the `persistent` alias, when one is configured.
     pub redis: RedisSettings,
 {%- endif %}
@@ -73,9 +202,12 @@ impl Default for CacheSettings {
             persistent_ttl: Duration::from_secs(DEFAULT_PERSISTENT_TTL_SECS),
             prefix: DEFAULT_PREFIX.to_owned(),
             memory_max_capacity: DEFAULT_MEMORY_MAX_CAPACITY,
+            preset: None,
+            from_preset: Vec::new(),
 {%- if redis %}
             persistent_l1_capacity: DEFAULT_PERSISTENT_L1_CAPACITY,
             persistent_l1_ttl: Duration::from_secs(DEFAULT_PERSISTENT_L1_TTL_SECS),
+            compress_min_bytes: DEFAULT_COMPRESS_MIN_BYTES,
             redis: RedisSettings::default(),
 {%- endif %}
         }
@@ -85,6 +217,7 @@ impl Default for CacheSettings {
 /// `CACHE_*` as text, as envy reads it.
 #[derive(Debug, Default, Deserialize)]
 struct CacheVars {
+    preset: Option<String>,
     enabled: Option<String>,
     default_ttl: Option<String>,
     persistent_ttl: Option<String>,
@@ -93,6 +226,7 @@ struct CacheVars {
 {%- if redis %}
     persistent_l1_capacity: Option<String>,
     persistent_l1_ttl: Option<String>,
+    compress_min_bytes: Option<String>,
 {%- endif %}
 }
 
@@ -103,26 +237,82 @@ impl CacheSettings {
 {%- unless redis %}
         warn_about_ignored_variables(env);
 {%- endunless %}
+        let preset = env.parse(
+            "CACHE_PRESET",
+            vars.preset,
+            None,
+            "development, production, minimal or disabled",
+            |raw| CachePreset::parse(raw).map(Some),
+        );
+        // What the preset sets, unless the variable itself is set.
+        let mut from_preset = Vec::new();
+        let mut pick = |name: &'static str, value: Option<u64>, default: u64| {
+            let Some(value) = value else {
+                return default;
+            };
+            if !env.is_set(name) {
+                from_preset.push(name);
+            }
+            value
+        };
+        let enabled = pick(
+            "CACHE_ENABLED",
+            preset.and_then(CachePreset::enabled).map(u64::from),
+            u64::from(defaults.enabled),
+        ) == 1;
+        let default_ttl = pick(
+            "CACHE_DEFAULT_TTL",
+            preset.and_then(CachePreset::default_ttl_secs),
+            defaults.default_ttl.as_secs(),
+        );
+        let persistent_ttl = pick(
+            "CACHE_PERSISTENT_TTL",
+            preset.and_then(CachePreset::persistent_ttl_secs),
+            defaults.persistent_ttl.as_secs(),
+        );
+        let memory_max_capacity = pick(
+            "CACHE_MEMORY_MAX_CAPACITY",
+            preset.and_then(CachePreset::memory_max_capacity),
+            defaults.memory_max_capacity,
+        );
+{%- if redis %}
+        let persistent_l1_capacity = pick(
+            "CACHE_PERSISTENT_L1_CAPACITY",
+            preset.and_then(CachePreset::persistent_l1_capacity),
+            defaults.persistent_l1_capacity,
+        );
+        let compress_min_bytes = pick(
+            "CACHE_COMPRESS_MIN_BYTES",
+            preset.and_then(CachePreset::compress_min_bytes),
+            defaults.compress_min_bytes as u64,
+        );
+{%- endif %}
         Self {
-            enabled: env.bool("CACHE_ENABLED", vars.enabled, defaults.enabled),
-            default_ttl: env.seconds("CACHE_DEFAULT_TTL", vars.default_ttl, defaults.default_ttl),
+            enabled: env.bool("CACHE_ENABLED", vars.enabled, enabled),
+            default_ttl: env.seconds(
+                "CACHE_DEFAULT_TTL",
+                vars.default_ttl,
+                Duration::from_secs(default_ttl),
+            ),
             persistent_ttl: env.seconds(
                 "CACHE_PERSISTENT_TTL",
                 vars.persistent_ttl,
-                defaults.persistent_ttl,
+                Duration::from_secs(persistent_ttl),
             ),
             prefix: vars.prefix.unwrap_or(defaults.prefix),
             memory_max_capacity: env.number(
                 "CACHE_MEMORY_MAX_CAPACITY",
                 vars.memory_max_capacity,
-                defaults.memory_max_capacity,
+                memory_max_capacity,
                 1,
             ),
+            preset,
+            from_preset,
 {%- if redis %}
             persistent_l1_capacity: env.number(
                 "CACHE_PERSISTENT_L1_CAPACITY",
                 vars.persistent_l1_capacity,
-                defaults.persistent_l1_capacity,
+                persistent_l1_capacity,
                 0,
             ),
             persistent_l1_ttl: env.seconds(
@@ -130,6 +320,13 @@ impl CacheSettings {
                 vars.persistent_l1_ttl,
                 defaults.persistent_l1_ttl,
             ),
+            compress_min_bytes: usize::try_from(env.number(
+                "CACHE_COMPRESS_MIN_BYTES",
+                vars.compress_min_bytes,
+                compress_min_bytes,
+                0,
+            ))
+            .unwrap_or(usize::MAX),
             redis: RedisSettings::read(env),
 {%- endif %}
         }
@@ -140,6 +337,10 @@ impl CacheSettings {
     pub fn vars(&self) -> Vec<VarValue> {
         [
             vec![
+                (
+                    "CACHE_PRESET",
+                    self.preset.map(|preset| preset.as_str().to_owned()),
+                ),
                 ("CACHE_ENABLED", Some(self.enabled.to_string())),
                 (
                     "CACHE_DEFAULT_TTL",
@@ -161,7 +362,7 @@ impl CacheSettings {
     }
 {%- if redis %}
 
-    /// The variables of the persistent alias's Redis backend and its L1.
+    /// The variables of the persistent alias's Redis backend, its L1 and compression.
     fn backend_vars(&self) -> Vec<VarValue> {
         [
             vec![
@@ -172,6 +373,10 @@ impl CacheSettings {
                 (
                     "CACHE_PERSISTENT_L1_TTL",
                     Some(self.persistent_l1_ttl.as_secs().to_string()),
+                ),
+                (
+                    "CACHE_COMPRESS_MIN_BYTES",
+                    Some(self.compress_min_bytes.to_string()),
                 ),
             ],
             self.redis.vars(),
@@ -209,7 +414,130 @@ mod tests {
 
     use crate::settings::EnvReader;
 
-    use super::CacheSettings;
+    use super::{CachePreset, CacheSettings};
+
+    fn read(vars: &[(&str, &str)]) -> CacheSettings {
+        let mut env = EnvReader::from_map(vars.iter().copied());
+        let settings = CacheSettings::read(&mut env);
+        assert!(env.finish().is_ok(), "{vars:?}");
+        settings
+    }
+
+    #[test]
+    fn each_preset_sets_its_values_and_says_so() {
+        for preset in CachePreset::ALL {
+            let settings = read(&[("CACHE_PRESET", preset.as_str())]);
+            assert_eq!(settings.preset, Some(preset));
+            let defaults = CacheSettings::default();
+            assert_eq!(
+                settings.enabled,
+                preset.enabled().unwrap_or(defaults.enabled)
+            );
+            assert_eq!(
+                settings.default_ttl.as_secs(),
+                preset
+                    .default_ttl_secs()
+                    .unwrap_or(defaults.default_ttl.as_secs())
+            );
+            assert_eq!(
+                settings.persistent_ttl.as_secs(),
+                preset
+                    .persistent_ttl_secs()
+                    .unwrap_or(defaults.persistent_ttl.as_secs())
+            );
+            assert_eq!(
+                settings.memory_max_capacity,
+                preset
+                    .memory_max_capacity()
+                    .unwrap_or(defaults.memory_max_capacity)
+            );
+{%- if redis %}
+            assert_eq!(
+                settings.persistent_l1_capacity,
+                preset
+                    .persistent_l1_capacity()
+                    .unwrap_or(defaults.persistent_l1_capacity)
+            );
+            assert_eq!(
+                settings.compress_min_bytes as u64,
+                preset
+                    .compress_min_bytes()
+                    .unwrap_or(defaults.compress_min_bytes as u64)
+            );
+{%- endif %}
+            // Exactly the variables the preset has a value for are marked.
+            let sets = [
+                ("CACHE_ENABLED", preset.enabled().is_some()),
+                ("CACHE_DEFAULT_TTL", preset.default_ttl_secs().is_some()),
+                (
+                    "CACHE_PERSISTENT_TTL",
+                    preset.persistent_ttl_secs().is_some(),
+                ),
+                (
+                    "CACHE_MEMORY_MAX_CAPACITY",
+                    preset.memory_max_capacity().is_some(),
+                ),
+{%- if redis %}
+                (
+                    "CACHE_PERSISTENT_L1_CAPACITY",
+                    preset.persistent_l1_capacity().is_some(),
+                ),
+                (
+                    "CACHE_COMPRESS_MIN_BYTES",
+                    preset.compress_min_bytes().is_some(),
+                ),
+{%- endif %}
+            ];
+            for (name, set) in sets {
+                assert_eq!(
+                    settings.from_preset.contains(&name),
+                    set,
+                    "{preset:?} {name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_set_variable_wins_over_the_preset() {
+        let settings = read(&[
+            ("CACHE_PRESET", "Disabled"),
+            ("CACHE_ENABLED", "true"),
+            ("CACHE_DEFAULT_TTL", "7"),
+        ]);
+        assert!(
+            settings.enabled,
+            "CACHE_ENABLED wins over the disabled preset"
+        );
+        assert_eq!(settings.default_ttl, Duration::from_secs(7));
+        assert!(
+            settings.from_preset.is_empty(),
+            "{:?}",
+            settings.from_preset
+        );
+
+        let settings = read(&[
+            ("CACHE_PRESET", "production"),
+            ("CACHE_MEMORY_MAX_CAPACITY", "5"),
+        ]);
+        assert_eq!(settings.memory_max_capacity, 5);
+        assert_eq!(settings.persistent_ttl, Duration::from_secs(3600));
+        assert!(!settings.from_preset.contains(&"CACHE_MEMORY_MAX_CAPACITY"));
+        assert!(settings.from_preset.contains(&"CACHE_PERSISTENT_TTL"));
+    }
+
+    #[test]
+    fn an_unknown_preset_is_rejected_with_the_choices() {
+        let mut env = EnvReader::from_map([("CACHE_PRESET", "fast")]);
+        let settings = CacheSettings::read(&mut env);
+        let message = env.finish().unwrap_err().to_string();
+        assert!(
+            message.contains("CACHE_PRESET=\"fast\"")
+                && message.contains("development, production, minimal or disabled"),
+            "{message}"
+        );
+        assert_eq!(settings.preset, None);
+    }
 
     #[test]
     fn defaults_match_the_documented_values() {
@@ -221,9 +549,12 @@ mod tests {
         assert_eq!(settings.persistent_ttl, Duration::from_secs(3600));
         assert_eq!(settings.prefix, env!("CARGO_PKG_NAME"));
         assert_eq!(settings.memory_max_capacity, 10_000);
+        assert_eq!(settings.preset, None);
+        assert!(settings.from_preset.is_empty());
 {%- if redis %}
         assert_eq!(settings.persistent_l1_capacity, 10_000);
         assert_eq!(settings.persistent_l1_ttl, Duration::from_secs(60));
+        assert_eq!(settings.compress_min_bytes, 16_384);
         assert!(settings.redis.mode().is_none());
 {%- endif %}
     }
@@ -235,6 +566,7 @@ mod tests {
             ("CACHE_DEFAULT_TTL", "-1"),
             ("CACHE_PERSISTENT_TTL", "0"),
             ("CACHE_REDIS_PORT", "abc"),
+            ("CACHE_COMPRESS_MIN_BYTES", "16k"),
         ]);
         CacheSettings::read(&mut env);
         let message = env.finish().unwrap_err().to_string();
@@ -243,6 +575,7 @@ mod tests {
         }
 {%- if redis %}
         assert!(message.contains("CACHE_REDIS_PORT"), "{message}");
+        assert!(message.contains("CACHE_COMPRESS_MIN_BYTES"), "{message}");
 {%- endif %}
     }
 }

@@ -65,6 +65,12 @@ pub enum CacheError {
     /// A TTL of zero: an entry that expires as it is written is always a mistake.
     #[error("a cache TTL must be at least 1 ms")]
     ZeroTtl,
+    /// `incr` found a value that is not a whole number, or the result would leave the
+    /// range of `i64`.
+    #[error(
+        "the value under this key is not a counter (a whole number from -2^63 to 2^63-1), or the increment would leave that range: delete the key or use another one"
+    )]
+    NotACounter,
 }
 
 impl CacheError {

@@ -1,9 +1,13 @@
-//! The process-wide caches behind [`get_cached`], [`set_cached`], [`delete_cached`] and
-//! [`clear_cache`], installed by [`configure_caches`] when an entrypoint starts.
+//! The process-wide caches behind [`get_cached`], [`set_cached`], [`delete_cached`],
+//! [`clear_cache`] and the atomic operations [`exists_cached`], [`incr_cached`],
+//! [`decr_cached`], [`add_cached`] and [`take_cached`], installed by
+//! [`configure_caches`] when an entrypoint starts.
 //!
 //! These functions fail open: an error is logged and reads as a miss (or a no-op for
-//! writes), so a cache outage never becomes a failed request. Used before
-//! `configure_caches`, they log one error saying how to fix it and behave as misses.
+//! writes), so a cache outage never becomes a failed request. For the atomic operations
+//! that means: `exists` answers `false`, `incr`/`decr` `None`, `add` `false` (not
+//! stored) and `take` `None`. Used before `configure_caches`, they log one error saying
+//! how to fix it and behave the same way.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{PoisonError, RwLock};
@@ -137,6 +141,112 @@ pub async fn clear_cache(alias: Alias) {
     INSTALLED.clear_cache(alias).await;
 }
 
+/// Whether `key` holds a value in `alias` (see [`Cache::exists`]); `false` also when
+/// the cache fails (logged).
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Alias, configure_caches, exists_cached, set_cached};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// assert!(!exists_cached("seen:1", Alias::Memory).await);
+/// set_cached("seen:1", &true, None, Alias::Memory).await;
+/// assert!(exists_cached("seen:1", Alias::Memory).await);
+/// # }
+/// ```
+pub async fn exists_cached(key: &str, alias: Alias) -> bool {
+    INSTALLED.exists_cached(key, alias).await
+}
+
+/// Adds `by` to the counter under `key` in `alias` and returns the new count (see
+/// [`Cache::incr`]: a new counter lives for `ttl`, later increments keep its deadline).
+/// `None` when the cache fails or the key holds no counter (logged): a rate limit built
+/// on it lets the request through.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use {{crate_name}}::services::cache::{Alias, configure_caches, incr_cached};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// let minute = Some(Duration::from_secs(60));
+/// let count = incr_cached("login:ada", 1, minute, Alias::Persistent).await;
+/// assert_eq!(count, Some(1));
+/// let too_many = count.is_some_and(|count| count > 5);
+/// assert!(!too_many);
+/// # }
+/// ```
+pub async fn incr_cached(key: &str, by: i64, ttl: Option<Duration>, alias: Alias) -> Option<i64> {
+    INSTALLED.incr_cached(key, by, ttl, alias).await
+}
+
+/// Subtracts `by` from the counter under `key` in `alias` (see [`Cache::decr`]); `None`
+/// when the cache fails or the key holds no counter (logged).
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Alias, configure_caches, decr_cached, incr_cached};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// incr_cached("stock:pen", 3, None, Alias::Memory).await;
+/// assert_eq!(decr_cached("stock:pen", 1, None, Alias::Memory).await, Some(2));
+/// # }
+/// ```
+pub async fn decr_cached(key: &str, by: i64, ttl: Option<Duration>, alias: Alias) -> Option<i64> {
+    INSTALLED.decr_cached(key, by, ttl, alias).await
+}
+
+/// Stores `value` under `key` in `alias` only if the key holds nothing, and says whether
+/// it stored (see [`Cache::add`]). When the cache fails the answer is `false`, "not
+/// stored" (logged): a caller that only proceeds on `true` (a lock, an idempotency key)
+/// holds back rather than risk running twice.
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Alias, add_cached, configure_caches};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// assert!(add_cached("payment:abc", "accepted", None, Alias::Persistent).await);
+/// assert!(!add_cached("payment:abc", "accepted", None, Alias::Persistent).await, "a replay");
+/// # }
+/// ```
+pub async fn add_cached<T: Serialize + ?Sized>(
+    key: &str,
+    value: &T,
+    ttl: Option<Duration>,
+    alias: Alias,
+) -> bool {
+    INSTALLED.add_cached(key, value, ttl, alias).await
+}
+
+/// Removes `key` from `alias` and returns the value it held (see [`Cache::take`]);
+/// `None` also when the cache fails (logged).
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Alias, configure_caches, set_cached, take_cached};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// set_cached("token:9", "ada", None, Alias::Persistent).await;
+/// assert_eq!(take_cached::<String>("token:9", Alias::Persistent).await.as_deref(), Some("ada"));
+/// assert_eq!(take_cached::<String>("token:9", Alias::Persistent).await, None);
+/// # }
+/// ```
+pub async fn take_cached<T: DeserializeOwned>(key: &str, alias: Alias) -> Option<T> {
+    INSTALLED.take_cached(key, alias).await
+}
+
 /// A replaceable place for the installed caches. The free functions use the one static
 /// instance; tests use their own so they cannot disturb each other.
 struct Slot {
@@ -202,6 +312,80 @@ impl Slot {
             && let Err(error) = cache.delete(key).await
         {
             log_swallowed(alias, "delete", key, &error);
+        }
+    }
+
+    async fn exists_cached(&self, key: &str, alias: Alias) -> bool {
+        let Some(cache) = self.cache(alias) else {
+            return false;
+        };
+        match cache.exists(key).await {
+            Ok(found) => found,
+            Err(error) => {
+                log_swallowed(alias, "exists", key, &error);
+                false
+            }
+        }
+    }
+
+    async fn incr_cached(
+        &self,
+        key: &str,
+        by: i64,
+        ttl: Option<Duration>,
+        alias: Alias,
+    ) -> Option<i64> {
+        match self.cache(alias)?.incr(key, by, ttl).await {
+            Ok(count) => Some(count),
+            Err(error) => {
+                log_swallowed(alias, "incr", key, &error);
+                None
+            }
+        }
+    }
+
+    async fn decr_cached(
+        &self,
+        key: &str,
+        by: i64,
+        ttl: Option<Duration>,
+        alias: Alias,
+    ) -> Option<i64> {
+        match self.cache(alias)?.decr(key, by, ttl).await {
+            Ok(count) => Some(count),
+            Err(error) => {
+                log_swallowed(alias, "decr", key, &error);
+                None
+            }
+        }
+    }
+
+    async fn add_cached<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Option<Duration>,
+        alias: Alias,
+    ) -> bool {
+        let Some(cache) = self.cache(alias) else {
+            return false;
+        };
+        match cache.add(key, value, ttl).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                log_swallowed(alias, "add", key, &error);
+                false
+            }
+        }
+    }
+
+    async fn take_cached<T: DeserializeOwned>(&self, key: &str, alias: Alias) -> Option<T> {
+        match self.cache(alias)?.take(key).await {
+            Ok(value) => value,
+            Err(error) => {
+                log_swallowed(alias, "take", key, &error);
+                None
+            }
         }
     }
 

@@ -5,8 +5,13 @@
 //! often, so a new, never-read entry may be turned away) but has only one expiry for the
 //! whole cache. Each entry therefore carries its own deadline, and an entry read after it
 //! is a miss and is dropped.
+//!
+//! mini-moka has no compare-and-set either, so the operations that read and then write
+//! (`incr`, `add`, `take`) hold one of a fixed set of locks, chosen by the key's hash,
+//! and so do the plain writes, which would otherwise slip in between. Reads take none.
 
-use std::sync::Arc;
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use foldhash::fast::RandomState;
@@ -15,6 +20,10 @@ use mini_moka::sync::{Cache as Moka, ConcurrentCacheExt};
 use super::key_buffer::with_key;
 use super::{Backend, CacheError, glob};
 
+/// Locks that writes to one key take (a key always maps to the same one): enough that
+/// writes to different keys rarely wait for each other on a few cores.
+const WRITE_LOCKS: usize = 64;
+
 /// One bounded in-process store.
 pub(super) struct MemoryStore {
     /// Key (as given: the store belongs to one alias of one service) → entry. Hashed
@@ -22,6 +31,10 @@ pub(super) struct MemoryStore {
     /// SipHash: mini-moka hashes a key several times per operation, and with SipHash
     /// that was a large part of a cached request's cost.
     entries: Moka<String, Entry, RandomState>,
+    /// Serialise the writes to one key; see the module's documentation.
+    write_locks: Box<[Mutex<()>]>,
+    /// Picks a key's write lock.
+    lock_hasher: RandomState,
 }
 
 /// A value and its deadline.
@@ -46,6 +59,8 @@ impl MemoryStore {
             entries: Moka::builder()
                 .max_capacity(max_capacity)
                 .build_with_hasher(RandomState::default()),
+            write_locks: (0..WRITE_LOCKS).map(|_| Mutex::new(())).collect(),
+            lock_hasher: RandomState::default(),
         }
     }
 
@@ -67,19 +82,14 @@ impl MemoryStore {
 
     /// Stores `json` under `key` for `ttl`, replacing any value and its deadline.
     pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
-        let entry = Entry {
-            expires_at: Instant::now() + ttl,
-            json: Arc::from(json),
-        };
-        self.entries.insert(key.to_owned(), entry);
-        // mini-moka evicts in batches during housekeeping; doing it now keeps the store
-        // within its capacity at every moment, not only eventually.
-        self.entries.sync();
+        let _locked = self.lock(key);
+        self.insert(key, Arc::from(json), Instant::now() + ttl);
         Ok(())
     }
 
     /// Removes `key`; `true` if it held a live value.
     pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
+        let _locked = self.lock(key);
         Ok(with_key(key, |key| {
             let existed = self
                 .entries
@@ -116,6 +126,80 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// Whether `key` holds a live value.
+    pub(super) async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        Ok(self
+            .lookup(key)
+            .is_some_and(|entry| entry.is_live(Instant::now())))
+    }
+
+    /// Adds `by` to the counter under `key` and returns the new count. An absent (or
+    /// expired) counter starts at zero and lives for `ttl`; an existing one keeps its
+    /// deadline.
+    pub(super) async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
+        let _locked = self.lock(key);
+        let now = Instant::now();
+        let (count, expires_at) = match self.lookup(key).filter(|entry| entry.is_live(now)) {
+            Some(entry) => {
+                let count = entry
+                    .json
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|count| count.checked_add(by))
+                    .ok_or(CacheError::NotACounter)?;
+                (count, entry.expires_at)
+            }
+            None => (by, now + ttl),
+        };
+        self.insert(key, Arc::from(count.to_string()), expires_at);
+        Ok(count)
+    }
+
+    /// Stores `json` under `key` for `ttl` only if `key` holds no live value; `true`
+    /// if it stored.
+    pub(super) async fn add(
+        &self,
+        key: &str,
+        json: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let _locked = self.lock(key);
+        let now = Instant::now();
+        if self.lookup(key).is_some_and(|entry| entry.is_live(now)) {
+            return Ok(false);
+        }
+        self.insert(key, Arc::from(json), now + ttl);
+        Ok(true)
+    }
+
+    /// Removes `key` and returns the live value it held.
+    pub(super) async fn take(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        let _locked = self.lock(key);
+        Ok(with_key(key, |key| {
+            let entry = self.entries.get(key)?;
+            self.entries.invalidate(key);
+            entry.is_live(Instant::now()).then_some(entry.json)
+        }))
+    }
+
+    /// The write lock of `key`. Nothing panics while holding one, but a poisoned lock
+    /// guards no data, so it is used as it is.
+    fn lock(&self, key: &str) -> MutexGuard<'_, ()> {
+        // The remainder is below WRITE_LOCKS, so it fits in usize.
+        let index = (self.lock_hasher.hash_one(key) % WRITE_LOCKS as u64) as usize;
+        self.write_locks[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn insert(&self, key: &str, json: Arc<str>, expires_at: Instant) {
+        self.entries
+            .insert(key.to_owned(), Entry { expires_at, json });
+        // mini-moka evicts in batches during housekeeping; doing it now keeps the store
+        // within its capacity at every moment, not only eventually.
+        self.entries.sync();
+    }
+
     fn lookup(&self, key: &str) -> Option<Entry> {
         with_key(key, |key| self.entries.get(key))
     }
@@ -124,6 +208,7 @@ impl MemoryStore {
     /// so a write landing between the check and the removal can still be dropped: a lost
     /// entry, which a cache may always have, never a wrong one.
     fn remove_stale(&self, key: &str, json: &Arc<str>) {
+        let _locked = self.lock(key);
         with_key(key, |key| {
             if self
                 .entries

@@ -15,7 +15,9 @@
 //!
 //! There are two ways in:
 //! - the free functions [`get_cached`], [`set_cached`], [`delete_cached`] and
-//!   [`clear_cache`] use the caches that every entrypoint installs at start-up with
+//!   [`clear_cache`], and the atomic [`exists_cached`], [`incr_cached`] /
+//!   [`decr_cached`] (counters), [`add_cached`] (store if absent) and [`take_cached`]
+//!   (read and delete), use the caches that every entrypoint installs at start-up with
 //!   [`configure_caches`]. They fail open: a cache error is logged and reads as a miss.
 //! - a [`Caches`] handle, cheap to clone into `web::Data` or a test, gives each alias's
 //!   [`Cache`], whose methods return `Result`, plus cache-aside
@@ -50,6 +52,7 @@
 mod alias;
 {%- if redis %}
 mod breaker;
+mod compression;
 mod connection;
 {%- endif %}
 mod error;
@@ -77,7 +80,8 @@ use std::sync::Arc;
 pub use alias::{Alias, UnknownAlias};
 pub use error::CacheError;
 pub use global::{
-    clear_cache, configure_caches, delete_cached, get_cached, install_caches, set_cached,
+    add_cached, clear_cache, configure_caches, decr_cached, delete_cached, exists_cached,
+    get_cached, incr_cached, install_caches, set_cached, take_cached,
 };
 pub use handle::{Cache, MAX_TTL};
 pub use stats::CacheStats;
@@ -213,6 +217,7 @@ fn persistent_store(settings: &CacheSettings) -> Store {
             &mode,
             &settings.prefix,
             (settings.persistent_l1_capacity, settings.persistent_l1_ttl),
+            settings.compress_min_bytes,
         )));
     }
 {%- endif %}

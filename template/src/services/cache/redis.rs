@@ -14,7 +14,9 @@
 //! here never sees the old value.
 //!
 //! Keys are `{CACHE_PREFIX}:{key}`; values are JSON strings written with a millisecond
-//! TTL (`SET key json PX ms`), so `redis-cli` shows them as they are. Clearing walks
+//! TTL (`SET key json PX ms`), so `redis-cli` shows them as they are, except values
+//! above `CACHE_COMPRESS_MIN_BYTES`, which are stored compressed (see
+//! [`compression`](super::compression)). Clearing walks
 //! this prefix with `SCAN` (on every primary of a cluster) and removes each batch with
 //! `UNLINK`: other services' keys are never touched, and no `KEYS` or `FLUSHDB` blocks
 //! the server.
@@ -28,6 +30,7 @@ use redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
 use serde::de::IgnoredAny;
 
 use super::breaker::{Breaker, RETRY_AFTER};
+use super::compression::{self, Compression, Corrupt};
 use super::connection::{Connection, Link};
 use super::l1::L1;
 use super::{Backend, CacheError, tracking};
@@ -40,6 +43,11 @@ const SCAN_BATCH: usize = 500;
 /// Removes a key only if it still holds the given value, so dropping an undecodable
 /// value never deletes a good one written in the meantime.
 const UNLINK_IF_UNCHANGED: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('UNLINK', KEYS[1]) end return 0";
+
+/// Adds ARGV[1] to the counter KEYS[1] and gives a counter without an expiry (one that
+/// INCRBY just created) the TTL ARGV[2] in ms, atomically: later increments keep the
+/// first deadline. One key, so it runs on a cluster as it does on one server.
+const INCR_WITH_TTL: &str = "local count = redis.call('INCRBY', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return count";
 
 /// The `persistent` alias on Redis.
 pub(super) struct RedisStore {
@@ -60,16 +68,20 @@ pub(super) struct RedisStore {
     breaker: Breaker,
     /// Texts that must never reach a message: URLs and the password.
     secrets: Vec<Secret>,
+    /// Which values are stored compressed (`CACHE_COMPRESS_MIN_BYTES`).
+    compression: Compression,
 }
 
 impl RedisStore {
-    /// Prepares the client for `mode`, and an L1 of `l1_capacity` entries kept at most
-    /// `l1_ttl`, without connecting.
+    /// Prepares the client for `mode`, an L1 of `l1_capacity` entries kept at most
+    /// `l1_ttl`, and compression of values above `compress_min_bytes`, without
+    /// connecting.
     pub(super) fn new(
         settings: &RedisSettings,
         mode: &RedisMode,
         prefix: &str,
         (l1_capacity, l1_ttl): (u64, Duration),
+        compress_min_bytes: usize,
     ) -> Self {
         if settings.uses_tls() {
             // rustls needs a process-wide crypto provider before the first TLS handshake;
@@ -115,6 +127,7 @@ impl RedisStore {
             key_prefix: format!("{prefix}:"),
             breaker: Breaker::new(),
             secrets,
+            compression: Compression::new(compress_min_bytes),
         }
     }
 
@@ -150,7 +163,7 @@ impl RedisStore {
                 key,
                 "a cached value is not JSON; treating it as a miss and removing it"
             );
-            self.unlink_if_unchanged(key, text.as_bytes()).await?;
+            self.unlink_json_if_unchanged(key, &text).await?;
             return Ok(None);
         }
         let json: Arc<str> = Arc::from(text);
@@ -175,7 +188,11 @@ impl RedisStore {
     pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         let mut command = redis::cmd("SET");
-        command.arg(self.key(key)).arg(json).arg("PX").arg(millis);
+        command
+            .arg(self.key(key))
+            .arg(&*self.compression.encode(json))
+            .arg("PX")
+            .arg(millis);
         self.write(key, self.query(&command)).await
     }
 
@@ -186,12 +203,86 @@ impl RedisStore {
         Ok(removed > 0)
     }
 
+    /// Asks Redis, not the L1: `EXISTS` costs what a `GET` of the L1's copy would save.
+    pub(super) async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        let found: u64 = self.query(redis::cmd("EXISTS").arg(self.key(key))).await?;
+        Ok(found > 0)
+    }
+
+    /// `INCRBY`, and the TTL for a counter it creates, in one script.
+    pub(super) async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
+        let mut command = redis::cmd("EVAL");
+        command
+            .arg(INCR_WITH_TTL)
+            .arg(1)
+            .arg(self.key(key))
+            .arg(by)
+            .arg(millis(ttl));
+        match self.write(key, self.query(&command)).await {
+            // "ERR value is not an integer or out of range", "... would overflow"
+            Err(CacheError::Backend(message))
+                if message.contains("not an integer") || message.contains("overflow") =>
+            {
+                Err(CacheError::NotACounter)
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// `SET key value NX PX ms`: `true` if it stored.
+    pub(super) async fn add(
+        &self,
+        key: &str,
+        json: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let mut command = redis::cmd("SET");
+        command
+            .arg(self.key(key))
+            .arg(&*self.compression.encode(json))
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(ttl));
+        let answer: redis::Value = self.write(key, self.query(&command)).await?;
+        Ok(!matches!(answer, redis::Value::Nil))
+    }
+
+    /// `GETDEL`: a value that does not decode is gone already, and reads as absent.
+    pub(super) async fn take(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        let mut command = redis::cmd("GETDEL");
+        command.arg(self.key(key));
+        let stored: Option<Vec<u8>> = self.write(key, self.query(&command)).await?;
+        match stored.map(compression::decode) {
+            None => Ok(None),
+            Some(Ok(json)) => Ok(Some(Arc::from(json))),
+            Some(Err(Corrupt(_))) => {
+                tracing::warn!(
+                    key,
+                    "a taken value is neither UTF-8 text nor intact compressed text; it is removed and counts as a miss"
+                );
+                Ok(None)
+            }
+        }
+    }
+
     pub(super) async fn remove_if_unchanged(
         &self,
         key: &str,
         json: &Arc<str>,
     ) -> Result<(), CacheError> {
-        self.unlink_if_unchanged(key, json.as_bytes()).await
+        self.unlink_json_if_unchanged(key, json).await
+    }
+
+    /// Removes `key` if it still holds `json`, stored plain or compressed (the form
+    /// Redis holds when `json` was read from a compressed value; compressing is
+    /// deterministic, so it is the same bytes).
+    async fn unlink_json_if_unchanged(&self, key: &str, json: &str) -> Result<(), CacheError> {
+        self.unlink_if_unchanged(key, json.as_bytes()).await?;
+        let compressed = self.compression.encode(json);
+        if *compressed != *json.as_bytes() {
+            self.unlink_if_unchanged(key, &compressed).await?;
+        }
+        Ok(())
     }
 
     pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
@@ -261,19 +352,20 @@ impl RedisStore {
         self.query(redis::cmd("GET").arg(self.key(key))).await
     }
 
-    /// `stored` as text; bytes that are not UTF-8 are a miss, logged and removed.
+    /// `stored` as text, decompressed if it is marked compressed; bytes that are not
+    /// UTF-8 text in the end are a miss, logged and removed.
     async fn text(&self, key: &str, stored: Option<Vec<u8>>) -> Result<Option<String>, CacheError> {
         let Some(stored) = stored else {
             return Ok(None);
         };
-        match String::from_utf8(stored) {
+        match compression::decode(stored) {
             Ok(text) => Ok(Some(text)),
-            Err(not_text) => {
+            Err(Corrupt(stored)) => {
                 tracing::warn!(
                     key,
-                    "a cached value is not UTF-8 text; treating it as a miss and removing it"
+                    "a cached value is neither UTF-8 text nor intact compressed text; treating it as a miss and removing it"
                 );
-                self.unlink_if_unchanged(key, not_text.as_bytes()).await?;
+                self.unlink_if_unchanged(key, &stored).await?;
                 Ok(None)
             }
         }
@@ -433,6 +525,11 @@ impl RedisStore {
     fn scrub(&self, error: &RedisError) -> String {
         scrub(&error.to_string(), &self.secrets)
     }
+}
+
+/// `ttl` in whole milliseconds, as `PX` and `PEXPIRE` take it.
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Whether Redis itself answered with `error` (so it is reachable), as opposed to the

@@ -130,4 +130,26 @@ impl Store {
     pub(super) async fn ping(&self) -> Result<(), CacheError> {
         route!(self, store => store.ping().await, disabled => Ok(()))
     }
+
+    pub(super) async fn exists(&self, key: &str) -> Result<bool, CacheError> {
+        route!(self, store => store.exists(key).await, disabled => Ok(false))
+    }
+
+    /// Disabled: every call sees a fresh counter, so it answers `by`.
+    pub(super) async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
+        route!(self, store => store.incr(key, by, ttl).await, disabled => Ok(by))
+    }
+
+    pub(super) async fn add(
+        &self,
+        key: &str,
+        json: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        route!(self, store => store.add(key, json, ttl).await, disabled => Ok(false))
+    }
+
+    pub(super) async fn take(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        route!(self, store => store.take(key).await, disabled => Ok(None))
+    }
 }
