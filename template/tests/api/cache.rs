@@ -79,6 +79,9 @@ macro_rules! on_each_backend {
     };
 }
 
+// The atomic operations and compression (cache_ops.rs) run on the same backends.
+pub(crate) use on_each_backend;
+
 on_each_backend!(
     a_missing_key_is_a_miss,
     nested_values_round_trip,
@@ -99,7 +102,7 @@ on_each_backend!(
 );
 
 /// Where one test's `persistent` alias lives, and the settings its caches are built from.
-struct Backing {
+pub(crate) struct Backing {
     /// `CACHE_PREFIX` of this test's service.
     prefix: String,
 {%- if redis %}
@@ -107,11 +110,11 @@ struct Backing {
     redis_vars: Vec<(&'static str, String)>,
 {%- endif %}
     /// The backend `persistent` is expected to report.
-    persistent: Backend,
+    pub(crate) persistent: Backend,
 }
 
 impl Backing {
-    fn in_process(test: &str) -> Self {
+    pub(crate) fn in_process(test: &str) -> Self {
         Self {
             prefix: format!("test-{test}"),
 {%- if redis %}
@@ -123,7 +126,7 @@ impl Backing {
 {%- if redis %}
 
     /// `persistent` on the Redis that `redis_vars` point to.
-    fn with_redis(test: &str, redis_vars: Vec<(&'static str, String)>) -> Self {
+    pub(crate) fn with_redis(test: &str, redis_vars: Vec<(&'static str, String)>) -> Self {
         Self {
             prefix: format!("test-{test}"),
             redis_vars,
@@ -134,7 +137,7 @@ impl Backing {
 
     /// Caches of this test's service, built from the environment a deployment would
     /// set, plus `vars`.
-    fn caches(&self, vars: &[(&str, &str)]) -> Caches {
+    pub(crate) fn caches(&self, vars: &[(&str, &str)]) -> Caches {
         Caches::from_settings(&self.settings(&self.prefix, vars).cache)
     }
 
@@ -727,7 +730,7 @@ mod on_redis {
     use crate::redis_server::RedisServer;
 
     impl Backing {
-        pub(super) fn redis(test: &str, server: &RedisServer) -> Self {
+        pub(crate) fn redis(test: &str, server: &RedisServer) -> Self {
             Self::with_redis(test, vec![("CACHE_REDIS_URL", server.url())])
         }
     }

@@ -8,8 +8,14 @@ mod cache;
 {%- if redis %}
 mod cache_faults;
 {%- endif %}
+{%- if cache %}
+mod cache_ops;
+{%- endif %}
 {%- if cli %}
 mod cli;
+{%- endif %}
+{%- if cli and cache %}
+mod cli_cache_ops;
 {%- endif %}
 {%- if web and cache %}
 mod endpoint_cache;

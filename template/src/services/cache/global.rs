@@ -473,6 +473,78 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_atomic_operations_fail_open_as_documented() {
+        let slot = Slot::new();
+        // Not configured: absent, no count, not stored, nothing taken.
+        assert!(!slot.exists_cached("key", Alias::Memory).await);
+        assert_eq!(slot.incr_cached("key", 1, None, Alias::Memory).await, None);
+        assert!(!slot.add_cached("key", &1, None, Alias::Memory).await);
+        assert_eq!(slot.take_cached::<i32>("key", Alias::Memory).await, None);
+
+        slot.install(Caches::from_settings(&CacheSettings::default()));
+        assert!(slot.add_cached("key", "text", None, Alias::Memory).await);
+        assert!(slot.exists_cached("key", Alias::Memory).await);
+        // Failures: a key that holds no counter, a zero TTL.
+        assert_eq!(slot.incr_cached("key", 1, None, Alias::Memory).await, None);
+        assert_eq!(slot.decr_cached("key", 1, None, Alias::Memory).await, None);
+        assert!(
+            !slot
+                .add_cached("other", &1, Some(Duration::ZERO), Alias::Memory)
+                .await
+        );
+        assert_eq!(slot.incr_cached("n", 2, None, Alias::Memory).await, Some(2));
+        assert_eq!(
+            slot.decr_cached("n", 3, None, Alias::Memory).await,
+            Some(-1)
+        );
+        assert_eq!(
+            slot.take_cached::<String>("key", Alias::Memory)
+                .await
+                .as_deref(),
+            Some("text")
+        );
+        assert!(!slot.exists_cached("key", Alias::Memory).await);
+    }
+{%- if redis %}
+
+    #[tokio::test]
+    async fn on_an_unreachable_redis_the_atomic_operations_fail_open() {
+        // A port nothing listens on: every command is refused at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let settings = CacheSettings {
+            redis: crate::settings::RedisSettings {
+                url: Some(crate::settings::Secret::new(format!(
+                    "redis://127.0.0.1:{port}"
+                ))),
+                ..crate::settings::RedisSettings::default()
+            },
+            ..CacheSettings::default()
+        };
+        let slot = Slot::new();
+        let caches = Caches::from_settings(&settings);
+        slot.install(caches.clone());
+        assert!(!slot.exists_cached("key", Alias::Persistent).await);
+        assert_eq!(
+            slot.incr_cached("key", 1, None, Alias::Persistent).await,
+            None
+        );
+        assert!(
+            !slot.add_cached("key", &1, None, Alias::Persistent).await,
+            "not stored"
+        );
+        assert_eq!(
+            slot.take_cached::<i32>("key", Alias::Persistent).await,
+            None
+        );
+        assert_eq!(caches.persistent().stats().errors, 4);
+    }
+{%- endif %}
+
+    #[tokio::test]
     async fn the_free_functions_use_what_configure_caches_installed() {
         // The only test in this binary that touches the process-wide slot.
         let caches = super::configure_caches(&CacheSettings {

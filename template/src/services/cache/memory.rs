@@ -304,6 +304,76 @@ mod tests {
         assert_eq!(store.get("key").await.unwrap(), None);
     }
 
+    /// Runs `work` on `threads` OS threads at once (each with its own runtime: the store
+    /// never awaits anything) and collects what each returned.
+    fn on_threads<T: Send>(threads: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+        let barrier = std::sync::Barrier::new(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|n| {
+                    let (barrier, work) = (&barrier, &work);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        work(n)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap())
+                .collect()
+        })
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn increments_from_many_threads_are_all_counted() {
+        let store = MemoryStore::new(100);
+        let counts = on_threads(8, |_| {
+            block_on(async {
+                let mut counts = Vec::new();
+                for _ in 0..500 {
+                    counts.push(store.incr("hits", 1, HOUR).await.unwrap());
+                }
+                counts
+            })
+        });
+        let mut all: Vec<i64> = counts.into_iter().flatten().collect();
+        all.sort_unstable();
+        assert_eq!(all, (1..=4_000).collect::<Vec<i64>>());
+    }
+
+    #[test]
+    fn of_many_threads_exactly_one_adds_and_exactly_one_takes() {
+        let store = MemoryStore::new(100);
+        for round in 0..50 {
+            let key = format!("key:{round}");
+            let added = on_threads(8, |n| {
+                block_on(store.add(&key, &n.to_string(), HOUR)).unwrap()
+            });
+            assert_eq!(added.iter().filter(|added| **added).count(), 1, "{added:?}");
+            let taken = on_threads(8, |_| block_on(store.take(&key)).unwrap());
+            assert_eq!(taken.iter().flatten().count(), 1, "{taken:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_counter_keeps_its_first_deadline() {
+        let store = MemoryStore::new(100);
+        store.incr("window", 1, HOUR).await.unwrap();
+        let first = store.lookup("window").unwrap().expires_at;
+        store.incr("window", 1, HOUR * 2).await.unwrap();
+        let after = store.lookup("window").unwrap();
+        assert_eq!(after.expires_at, first);
+        assert_eq!(&*after.json, "2");
+    }
+
     #[tokio::test]
     async fn delete_and_clear_count_only_live_values() {
         let store = MemoryStore::new(100);

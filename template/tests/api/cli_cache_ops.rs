@@ -1,0 +1,191 @@
+//! `cache exists|incr|add|take` as real processes{% if redis %} against a real `redis-server`{% endif %}: what a
+//! script relies on is stdout, stderr and the exit code (0 done, 1 absent or not stored,
+//! 2 invalid input, 69 backend failure, as for `cache get`).
+
+use std::process::Output;
+
+use crate::process::run;
+{%- if redis %}
+use crate::redis_server::RedisServer;
+{%- endif %}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The exit code, with both streams in the message when it is not `expected`.
+#[track_caller]
+fn assert_exit(output: &Output, expected: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+#[test]
+fn disabled_caches_answer_each_command_with_its_documented_code() {
+    let off = [("CACHE_ENABLED", "false")];
+    let output = run(&["cache", "exists", "k"], &off);
+    assert_exit(&output, 1);
+    let output = run(&["cache", "take", "k"], &off);
+    assert_exit(&output, 1);
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+    let output = run(&["cache", "add", "k", "1"], &off);
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains("not stored"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(&["cache", "incr", "k", "--by", "4"], &off);
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), "4\n");
+    assert!(
+        stderr(&output).contains("CACHE_ENABLED=false"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn add_refuses_invalid_json_before_touching_the_cache() {
+    let output = run(&["cache", "add", "k", "{oops"], &[]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("not valid JSON"),
+        "{}",
+        stderr(&output)
+    );
+}
+{%- if redis %}
+
+/// Runs `args` with the persistent alias on `server`, under the prefix `ops`.
+fn run_on(server: &RedisServer, args: &[&str]) -> Output {
+    let url = server.url();
+    run(
+        args,
+        &[("CACHE_REDIS_URL", url.as_str()), ("CACHE_PREFIX", "ops")],
+    )
+}
+
+#[test]
+fn counters_add_and_take_work_across_processes() {
+    let server = RedisServer::start();
+    let p = ["--alias", "persistent"];
+
+    let output = run_on(&server, &[&["cache", "exists", "hits"][..], &p].concat());
+    assert_exit(&output, 1);
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+
+    let output = run_on(
+        &server,
+        &[&["cache", "incr", "hits", "--ttl", "60"][..], &p].concat(),
+    );
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), "1\n");
+    let output = run_on(
+        &server,
+        &[&["cache", "incr", "hits", "--by", "-3"][..], &p].concat(),
+    );
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), "-2\n");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("ops:hits")
+        .query(&mut server.client())
+        .unwrap();
+    assert!((1..=60_000).contains(&ttl), "the first --ttl stays: {ttl}");
+
+    let output = run_on(&server, &[&["cache", "exists", "hits"][..], &p].concat());
+    assert_exit(&output, 0);
+
+    let output = run_on(
+        &server,
+        &[&["cache", "add", "lock", "\"a\""][..], &p].concat(),
+    );
+    assert_exit(&output, 0);
+    let output = run_on(
+        &server,
+        &[&["cache", "add", "lock", "\"b\""][..], &p].concat(),
+    );
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains("already holds"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = run_on(&server, &[&["cache", "take", "lock"][..], &p].concat());
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), "\"a\"\n");
+    let output = run_on(&server, &[&["cache", "take", "lock"][..], &p].concat());
+    assert_exit(&output, 1);
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+
+    let output = run_on(
+        &server,
+        &[&["cache", "set", "name", "\"Ada\""][..], &p].concat(),
+    );
+    assert_exit(&output, 0);
+    let output = run_on(&server, &[&["cache", "incr", "name"][..], &p].concat());
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("not a counter"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn get_and_take_print_a_compressed_value_as_json() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let vars = [
+        ("CACHE_REDIS_URL", url.as_str()),
+        ("CACHE_PREFIX", "ops"),
+        ("CACHE_COMPRESS_MIN_BYTES", "64"),
+    ];
+    let value =
+        serde_json::json!({ "rows": vec!["the same row, again and again"; 50] }).to_string();
+    let output = run(
+        &["cache", "set", "big", &value, "--alias", "persistent"],
+        &vars,
+    );
+    assert_exit(&output, 0);
+    let stored: Vec<u8> = redis::cmd("GET")
+        .arg("ops:big")
+        .query(&mut server.client())
+        .unwrap();
+    assert!(stored.starts_with(b"\0lz4"), "stored compressed");
+
+    let output = run(&["cache", "get", "big", "--alias", "persistent"], &vars);
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), format!("{value}\n"));
+    let output = run(&["cache", "take", "big", "--alias", "persistent"], &vars);
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), format!("{value}\n"));
+}
+
+#[test]
+fn a_failing_backend_is_69_for_every_command() {
+    let mut server = RedisServer::start();
+    server.stop();
+    for args in [
+        &["cache", "exists", "k"][..],
+        &["cache", "incr", "k"],
+        &["cache", "add", "k", "1"],
+        &["cache", "take", "k"],
+    ] {
+        let output = run_on(&server, &[args, &["--alias", "persistent"]].concat());
+        assert_exit(&output, 69);
+        assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+        assert!(stderr(&output).contains("refused"), "{}", stderr(&output));
+    }
+}
+{%- endif %}
