@@ -111,9 +111,9 @@ impl Settings {
         Ok(settings)
     }
 
+{%- if cache %}
     /// The variables whose value came from a preset (`CACHE_PRESET`), each with the
     /// preset's `NAME=value`, for `config check` to say so.
-{%- if cache %}
     pub fn from_preset(&self) -> Vec<(&'static str, String)> {
         let Some(preset) = self.cache.preset else {
             return Vec::new();
@@ -125,6 +125,7 @@ impl Settings {
             .collect()
     }
 {%- else %}
+    /// The variables whose value came from a preset: none, no setting has presets.
     pub fn from_preset(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
