@@ -116,11 +116,14 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
-/// Caches whose persistent alias is the Redis at `url`, compressing above `min_bytes`.
+/// Caches whose persistent alias is the Redis at `url` without an L1, compressing above
+/// `min_bytes`.
 fn caches(url: &str, min_bytes: usize) -> Caches {
     Caches::from_settings(&CacheSettings {
         prefix: "bench-ops".to_owned(),
         persistent_ttl: Duration::from_secs(60),
+        // Every read goes to Redis: these rows measure Redis and compression, not the L1.
+        persistent_l1_capacity: 0,
         compress_min_bytes: min_bytes,
         redis: RedisSettings {
             url: Some(Secret::new(url)),

@@ -64,10 +64,10 @@ pub enum CachePreset {
     /// Short TTLs, so that changes show at once; small stores{% if redis %}; nothing compressed, so
     /// every value reads as plain JSON in `redis-cli`{% endif %}.
     Development,
-    /// Long TTLs and large in-process stores{% if redis %}; large values compressed{% endif %}.
+    /// Long TTLs and large in-process stores{% if redis %} and L1; large values compressed{% endif %}.
     Production,
-    /// Little memory: short TTLs and small in-process stores{% if redis %}; values compressed
-    /// from 1 KiB{% endif %}.
+    /// Little memory: short TTLs and small in-process stores{% if redis %}, no L1; values
+    /// compressed from 1 KiB{% endif %}.
     Minimal,
     /// `CACHE_ENABLED=false`: no caching at all.
     Disabled,
