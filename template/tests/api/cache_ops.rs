@@ -25,6 +25,7 @@ on_each_backend!(
     of_concurrent_takes_exactly_one_gets_the_value,
     disabled_caches_answer_the_atomic_operations_as_documented,
     the_atomic_operations_count_in_the_stats,
+    a_read_after_an_atomic_write_sees_it,
     values_round_trip_above_and_below_the_compression_threshold,
 );
 
@@ -263,6 +264,33 @@ async fn the_atomic_operations_count_in_the_stats(backing: Backing) {
         let _ = cache.incr("name", 1, None).await; // error
         let _ = cache.add("x", &1, Some(Duration::ZERO)).await; // error
         assert_eq!(delta(cache, before), (2, 2, 2), "{}", cache.alias());
+    }
+}
+
+async fn a_read_after_an_atomic_write_sees_it(backing: Backing) {
+    // Each key is read first, so a copy of it sits in any read cache (the L1 in front of
+    // Redis) when the operation changes it.
+    let caches = backing.caches(&[]);
+    for cache in caches.iter() {
+        cache.set("count", &1, None).await.unwrap();
+        assert_eq!(cache.get::<i64>("count").await.unwrap(), Some(1));
+        cache.incr("count", 1, None).await.unwrap();
+        assert_eq!(cache.get::<i64>("count").await.unwrap(), Some(2));
+
+        cache.set("token", "t", None).await.unwrap();
+        assert_eq!(
+            cache.get::<String>("token").await.unwrap().as_deref(),
+            Some("t")
+        );
+        cache.take::<String>("token").await.unwrap();
+        assert_eq!(cache.get::<String>("token").await.unwrap(), None);
+
+        assert_eq!(cache.get::<String>("slot").await.unwrap(), None);
+        assert!(cache.add("slot", "mine", None).await.unwrap());
+        assert_eq!(
+            cache.get::<String>("slot").await.unwrap().as_deref(),
+            Some("mine")
+        );
     }
 }
 
