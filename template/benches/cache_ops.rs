@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use {{crate_name}}::services::cache::{Cache, Caches};
+use {{crate_name}}::settings::cache::DEFAULT_COMPRESS_MIN_BYTES;
 use {{crate_name}}::settings::{CacheSettings, RedisSettings, Secret};
 
 /// Concurrent tasks of every row: as many as the clients of `redis-benchmark -c 64`.
@@ -70,7 +71,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let plain = caches(&url, 0);
-        let compressed = caches(&url, {{crate_name}}::settings::cache::DEFAULT_COMPRESS_MIN_BYTES);
+        let compressed = caches(&url, DEFAULT_COMPRESS_MIN_BYTES);
         plain.persistent().ping().await.context(
             "BENCH_REDIS_URL is set but Redis does not answer: start redis-server or fix the URL",
         )?;
