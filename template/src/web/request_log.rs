@@ -8,8 +8,8 @@
 //! client so a bug report can quote it.
 //!
 //! Levels: a request is `info`, a server error `error`; the probes (`/health`, `/ready`)
-//! are `debug`, since an orchestrator calls them every few seconds, except a `503` from
-//! `/ready`, which is a `warn`.
+//! and scrapes (`/metrics`) are `debug`, since an orchestrator or Prometheus calls them
+//! every few seconds, except a `503` from `/ready`, which is a `warn`.
 
 use std::time::Instant;
 
@@ -25,8 +25,8 @@ use tracing_actix_web::{RequestId, RootSpanBuilder};
 /// The response header that carries the request id.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The probe paths, logged at `debug`.
-pub const PROBES: [&str; 2] = ["/health", "/ready"];
+/// The probe paths and the metrics scrape, logged at `debug`.
+pub const PROBES: [&str; 3] = ["/health", "/ready", "/metrics"];
 
 /// The request span: `TracingLogger<RequestSpan>` in `Application::build`.
 pub struct RequestSpan;

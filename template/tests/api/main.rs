@@ -16,6 +16,7 @@ mod endpoint_cache;
 {%- endif %}
 {%- if web %}
 mod items;
+mod metrics;
 {%- endif %}
 mod process;
 {%- if redis %}
@@ -25,10 +26,14 @@ mod redis_server;
 {%- if web and redis %}
 mod scale_out;
 {%- endif %}
+{%- if web or worker %}
+mod scrape;
+{%- endif %}
 {%- if web %}
 mod test_app;
 mod web;
 {%- endif %}
 {%- if worker %}
 mod worker;
+mod worker_metrics;
 {%- endif %}

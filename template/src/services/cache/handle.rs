@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::single_flight::SingleFlight;
-use super::stats::Counters;
+use super::stats::{Counters, Operation, Outcome};
 use super::store::Store;
 use super::{Alias, Backend, CacheError, CacheStats};
 
@@ -224,7 +224,7 @@ impl Cache {
             self.write(key, &json, ttl).await
         }
         .await;
-        self.counted(result)
+        self.counted(Operation::Set, result)
     }
 
     /// Stores JSON text as it is (after checking that it is JSON): for tools such as
@@ -256,7 +256,7 @@ impl Cache {
             self.write(key, json, ttl).await
         }
         .await;
-        self.counted(result)
+        self.counted(Operation::Set, result)
     }
 
     /// Removes `key`; `true` if it held a value.
@@ -278,7 +278,7 @@ impl Cache {
     /// ```
     pub async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         let result = self.inner.store.delete(key).await;
-        self.counted(result)
+        self.counted(Operation::Delete, result)
     }
 
     /// Removes every key matching `pattern`, where `*` matches any run of characters
@@ -305,7 +305,7 @@ impl Cache {
     /// ```
     pub async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         let result = self.inner.store.delete_matching(pattern).await;
-        self.counted(result)
+        self.counted(Operation::DeleteMatching, result)
     }
 
     /// Removes every value of this alias and returns how many went. On Redis only keys
@@ -330,7 +330,7 @@ impl Cache {
     /// ```
     pub async fn clear(&self) -> Result<u64, CacheError> {
         let result = self.inner.store.clear().await;
-        self.counted(result)
+        self.counted(Operation::Clear, result)
     }
 
     /// Checks that the backend answers (Redis: `PING`, tried even while failing fast,
@@ -354,7 +354,7 @@ impl Cache {
     /// ```
     pub async fn ping(&self) -> Result<(), CacheError> {
         let result = self.inner.store.ping().await;
-        self.counted(result)
+        self.counted(Operation::Ping, result)
     }
 
     /// Cache-aside: the value under `key`, or else the result of `loader`, which is then
@@ -459,7 +459,7 @@ impl Cache {
                 let json = loader().await?;
                 // `RawValue` is JSON by construction, so it is stored without `set_raw`'s check.
                 let result = self.write(key, json.get(), ttl).await;
-                if let Err(error) = self.counted(result) {
+                if let Err(error) = self.counted(Operation::Set, result) {
                     log_swallowed(self.alias(), "set", key, &error);
                 }
                 Ok(Arc::from(json.get()))
@@ -486,6 +486,50 @@ impl Cache {
     pub fn stats(&self) -> CacheStats {
         self.inner.counters.snapshot()
     }
+
+    /// How often `operation` ended with `outcome` so far (`/metrics` exports these).
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::{Caches, Operation, Outcome};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let cache = caches.memory();
+    /// cache.set("a", &1, None).await?;
+    /// assert_eq!(cache.operations(Operation::Set, Outcome::Ok), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn operations(&self, operation: Operation, outcome: Outcome) -> u64 {
+        self.inner.counters.count(operation, outcome)
+    }
+
+    /// Entries held in this process, expired ones not yet evicted included; `None` when
+    /// the values live elsewhere (Redis) or caching is off.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// caches.memory().set("a", &1, None).await?;
+    /// assert_eq!(caches.memory().entries(), Some(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn entries(&self) -> Option<u64> {
+        self.inner.store.entries()
+    }
+{%- if redis %}
+
+    /// The backend's own series for `/metrics` (Redis: command durations, breaker
+    /// state, reconnects); none for the in-process store.
+    pub fn backend_metrics(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.inner.store.metrics()
+    }
+{%- endif %}
 
     /// Where this alias keeps its values.
     ///
@@ -533,7 +577,7 @@ impl Cache {
         if let Ok(None) = result {
             self.inner.counters.miss();
         }
-        self.counted(result)
+        self.counted(Operation::Get, result)
     }
 
     /// A stored value that does not decode is a miss: logged, and removed (only if it is
@@ -545,7 +589,7 @@ impl Cache {
             "a cached value is not JSON or no longer decodes as the requested type; treating it as a miss and removing it"
         );
         if let Err(error) = self.inner.store.remove_if_unchanged(key, json).await {
-            self.inner.counters.error();
+            self.inner.counters.error(Operation::Delete);
             log_swallowed(self.alias(), "remove undecodable value", key, &error);
         }
     }
@@ -566,10 +610,13 @@ impl Cache {
         Ok(Duration::from_millis(millis).min(MAX_TTL))
     }
 
-    fn counted<T>(&self, result: Result<T, CacheError>) -> Result<T, CacheError> {
-        if result.is_err() {
-            self.inner.counters.error();
-        }
+    /// Counts how `operation` ended and passes its result on.
+    fn counted<T>(
+        &self,
+        operation: Operation,
+        result: Result<T, CacheError>,
+    ) -> Result<T, CacheError> {
+        self.inner.counters.finished(operation, result.is_ok());
         result
     }
 }

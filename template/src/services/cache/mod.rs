@@ -59,6 +59,7 @@ mod handle;
 mod memory;
 {%- if redis %}
 mod redis;
+mod redis_metrics;
 {%- endif %}
 mod single_flight;
 mod stats;
@@ -73,7 +74,7 @@ pub use global::{
     clear_cache, configure_caches, delete_cached, get_cached, install_caches, set_cached,
 };
 pub use handle::{Cache, MAX_TTL};
-pub use stats::CacheStats;
+pub use stats::{CacheStats, Operation, Outcome};
 pub use store::Backend;
 
 use crate::settings::CacheSettings;

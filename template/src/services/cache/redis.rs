@@ -15,12 +15,13 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
 
 use super::breaker::{Breaker, RETRY_AFTER};
 use super::connection::{Connection, Link};
+use super::redis_metrics::RedisMetrics;
 use super::{Backend, CacheError};
 use crate::settings::{RedisMode, RedisSettings, Secret};
 
@@ -44,6 +45,8 @@ pub(super) struct RedisStore {
     breaker: Breaker,
     /// Texts that must never reach a message: URLs and the password.
     secrets: Vec<Secret>,
+    /// Command durations and reconnects, for `/metrics`.
+    metrics: RedisMetrics,
 }
 
 impl RedisStore {
@@ -90,6 +93,7 @@ impl RedisStore {
             key_prefix: format!("{prefix}:"),
             breaker: Breaker::new(),
             secrets,
+            metrics: RedisMetrics::new(),
         }
     }
 
@@ -245,11 +249,17 @@ impl RedisStore {
                 // is only found out by using it, and the manager is already replacing it:
                 // one more try tells whether Redis itself is down. Every operation this
                 // store runs (commands, SCAN steps, CLUSTER NODES) is safe to repeat.
-                Err(error) if error.is_unrecoverable_error() => operation(connection).await,
+                Err(error) if error.is_unrecoverable_error() => {
+                    self.metrics.reconnected();
+                    operation(connection).await
+                }
                 outcome => outcome,
             }
         };
-        match tokio::time::timeout(self.timeout, attempt).await {
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(self.timeout, attempt).await;
+        self.metrics.command(started.elapsed());
+        match outcome {
             Ok(Ok(value)) => {
                 self.reachable();
                 Ok(value)
@@ -274,6 +284,7 @@ impl RedisStore {
 
     fn reachable(&self) {
         if self.breaker.record_success() {
+            self.metrics.reconnected();
             tracing::info!("Redis answers again; the persistent cache is back");
         }
     }
@@ -287,6 +298,11 @@ impl RedisStore {
             );
         }
         error
+    }
+
+    /// This store's series for `/metrics`.
+    pub(super) fn metrics(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.metrics.families(self.breaker.is_open())
     }
 
     fn scrub(&self, error: &RedisError) -> String {

@@ -109,4 +109,22 @@ impl Store {
     pub(super) async fn ping(&self) -> Result<(), CacheError> {
         route!(self, store => store.ping().await, disabled => Ok(()))
     }
+
+    /// Entries held in this process; `None` when they live elsewhere.
+    pub(super) fn entries(&self) -> Option<u64> {
+        match self {
+            Store::Memory(store) => Some(store.entry_count()),
+            _ => None,
+        }
+    }
+{%- if redis %}
+
+    /// The backend's own series for `/metrics`.
+    pub(super) fn metrics(&self) -> Vec<prometheus::proto::MetricFamily> {
+        match self {
+            Store::Redis(store) => store.metrics(),
+            _ => Vec::new(),
+        }
+    }
+{%- endif %}
 }
