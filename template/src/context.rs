@@ -9,10 +9,10 @@ use std::sync::Arc;
 {% if web %}
 use crate::items::ItemRepository;
 {%- endif %}
+use crate::metrics::Metrics;
 {%- if cache %}
 use crate::services::cache::Caches;
 {%- endif %}
-use crate::metrics::Metrics;
 use crate::settings::Settings;
 
 /// The shared resources, cheap to clone (every field is a handle).

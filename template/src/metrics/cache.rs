@@ -41,7 +41,11 @@ impl Collector for CacheCollector {
                 for outcome in Outcome::ALL {
                     if outcome.applies_to(operation) {
                         operations
-                            .with_label_values(&[alias.as_str(), operation.as_str(), outcome.as_str()])
+                            .with_label_values(&[
+                                alias.as_str(),
+                                operation.as_str(),
+                                outcome.as_str(),
+                            ])
                             .inc_by(cache.operations(operation, outcome));
                     }
                 }

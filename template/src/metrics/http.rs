@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
 
-use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+};
 
 /// The `route` of requests that matched no route.
 pub const UNMATCHED: &str = "unmatched";
@@ -90,20 +92,29 @@ impl HttpMetrics {
         {
             // A poisoned lock only means another request panicked while adding a series;
             // the map itself is still whole.
-            let routes = self.routes.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(series) = routes
-                .get(route)
-                .and_then(|all| all.iter().find(|s| s.method == method && s.status == status))
-            {
+            let routes = self
+                .routes
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(series) = routes.get(route).and_then(|all| {
+                all.iter()
+                    .find(|s| s.method == method && s.status == status)
+            }) {
                 series.requests.inc();
                 series.duration.observe(seconds);
                 return;
             }
         }
         // The first request of this (route, method, status): register its series.
-        let mut routes = self.routes.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut routes = self
+            .routes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let all = routes.entry(route.into()).or_default();
-        let series = match all.iter().position(|s| s.method == method && s.status == status) {
+        let series = match all
+            .iter()
+            .position(|s| s.method == method && s.status == status)
+        {
             Some(index) => &all[index],
             None => {
                 let status_text = status.to_string();
@@ -142,7 +153,9 @@ mod tests {
         assert_eq!(count(&["GET", "/items/{id}", "200"]), 2);
         assert_eq!(count(&["GET", "/items/{id}", "400"]), 1);
         assert_eq!(count(&["other", "unmatched", "404"]), 1);
-        let durations = http.durations.with_label_values(&["GET", "/items/{id}", "200"]);
+        let durations = http
+            .durations
+            .with_label_values(&["GET", "/items/{id}", "200"]);
         assert_eq!(durations.get_sample_count(), 2);
         assert!((durations.get_sample_sum() - 0.003).abs() < 1e-9);
     }

@@ -32,7 +32,10 @@ impl MetricsListener {
     ///
     /// # Errors
     /// When the address cannot be bound.
-    pub async fn bind(settings: &MetricsSettings, metrics: &Metrics) -> anyhow::Result<Option<Self>> {
+    pub async fn bind(
+        settings: &MetricsSettings,
+        metrics: &Metrics,
+    ) -> anyhow::Result<Option<Self>> {
         if !metrics.is_enabled() {
             return Ok(None);
         }
@@ -103,7 +106,10 @@ fn respond(metrics: &Metrics, request: &Request<Incoming>) -> Response<String> {
         response
     };
     if request.uri().path() != "/metrics" {
-        return text(StatusCode::NOT_FOUND, "only /metrics is served here\n".to_owned());
+        return text(
+            StatusCode::NOT_FOUND,
+            "only /metrics is served here\n".to_owned(),
+        );
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
         let mut response = text(

@@ -88,6 +88,7 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")])
             .set(1);
         register(&registry, build_info);
+{%- if web or worker %}
         let inner = Inner {
 {%- if web %}
             http: http::HttpMetrics::new(&registry),
@@ -97,6 +98,9 @@ impl Metrics {
 {%- endif %}
             registry,
         };
+{%- else %}
+        let inner = Inner { registry };
+{%- endif %}
         Self {
             inner: Some(Arc::new(inner)),
         }
@@ -176,7 +180,9 @@ mod tests {
         assert!(text.contains("# TYPE build_info gauge"), "{text}");
 {%- if cache %}
         assert!(
-            text.contains(r#"cache_operations_total{alias="memory",operation="get",outcome="hit"} 0"#),
+            text.contains(
+                r#"cache_operations_total{alias="memory",operation="get",outcome="hit"} 0"#
+            ),
             "{text}"
         );
 {%- endif %}

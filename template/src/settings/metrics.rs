@@ -73,13 +73,16 @@ impl MetricsSettings {
 
     /// Every `METRICS_*` variable with the value in effect, as `config check` prints them.
     pub fn vars(&self) -> Vec<VarValue> {
-        vec![
-            ("METRICS_ENABLED", Some(self.enabled.to_string())),
+        let enabled = ("METRICS_ENABLED", Some(self.enabled.to_string()));
 {%- if worker %}
+        vec![
+            enabled,
             ("METRICS_HOST", Some(self.host.to_string())),
             ("METRICS_PORT", Some(self.port.to_string())),
-{%- endif %}
         ]
+{%- else %}
+        vec![enabled]
+{%- endif %}
     }
 }
 

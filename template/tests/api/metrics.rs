@@ -9,10 +9,10 @@ use serde_json::json;
 {%- endif %}
 
 use crate::scrape::{Scrape, scrape};
-use crate::test_app::{TestApp, spawn_app, spawn_app_with};
 {%- if cache %}
 use crate::test_app::x_cache;
 {%- endif %}
+use crate::test_app::{TestApp, spawn_app, spawn_app_with};
 
 /// Scrapes `app` from a blocking thread, so the server keeps running on this runtime.
 async fn scrape_app(app: &TestApp) -> Scrape {
@@ -42,7 +42,10 @@ async fn metrics_parse_and_carry_the_build_information() {
     assert_eq!(
         scrape.value(
             "build_info",
-            &[("service", env!("CARGO_PKG_NAME")), ("version", env!("CARGO_PKG_VERSION"))]
+            &[
+                ("service", env!("CARGO_PKG_NAME")),
+                ("version", env!("CARGO_PKG_VERSION"))
+            ]
         ),
         Some(1.0)
     );
@@ -54,7 +57,11 @@ async fn metrics_parse_and_carry_the_build_information() {
         ("cache_entries", "gauge"),
 {%- endif %}
     ] {
-        assert_eq!(scrape.types.get(name).map(String::as_str), Some(kind), "{name}");
+        assert_eq!(
+            scrape.types.get(name).map(String::as_str),
+            Some(kind),
+            "{name}"
+        );
     }
 }
 
@@ -68,8 +75,14 @@ async fn requests_are_counted_by_route_template_and_a_bad_id_adds_no_label_value
 
     let response = app.get("/items/abc").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(app.get("/no/such/route").await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/another/unknown").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/no/such/route").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/another/unknown").await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     let after = scrape_app(&app).await;
     assert_eq!(
@@ -89,7 +102,11 @@ async fn requests_are_counted_by_route_template_and_a_bad_id_adds_no_label_value
     assert_eq!(
         after.count(
             "http_request_duration_seconds_count",
-            &[("method", "GET"), ("route", "/items/{id}"), ("status", "400")]
+            &[
+                ("method", "GET"),
+                ("route", "/items/{id}"),
+                ("status", "400")
+            ]
         ),
         1.0
     );
@@ -100,12 +117,16 @@ async fn requests_are_counted_by_route_template_and_a_bad_id_adds_no_label_value
 async fn cache_hits_and_misses_move_their_counters_exactly() {
     let app = spawn_app().await;
     for id in [1, 2] {
-        let response = app.put_json(&format!("/items/{id}"), &json!({"name": "pen"})).await;
+        let response = app
+            .put_json(&format!("/items/{id}"), &json!({"name": "pen"}))
+            .await;
         assert!(response.status().is_success());
     }
     let before = scrape_app(&app).await;
     let (mut hits, mut misses) = (0.0, 0.0);
-    for path in ["/items/1", "/items/1", "/items/1", "/items/2", "/items/2", "/items/1"] {
+    for path in [
+        "/items/1", "/items/1", "/items/1", "/items/2", "/items/2", "/items/1",
+    ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), StatusCode::OK);
         match x_cache(&response).as_deref() {
@@ -114,11 +135,20 @@ async fn cache_hits_and_misses_move_their_counters_exactly() {
             other => panic!("x-cache {other:?}"),
         }
     }
-    assert_eq!((hits, misses), (4.0, 2.0), "the first read of each item misses");
+    assert_eq!(
+        (hits, misses),
+        (4.0, 2.0),
+        "the first read of each item misses"
+    );
     let after = scrape_app(&app).await;
     let moved = |outcome: &str| {
-        let labels = [("alias", "persistent"), ("operation", "get"), ("outcome", outcome)];
-        after.count("cache_operations_total", &labels) - before.count("cache_operations_total", &labels)
+        let labels = [
+            ("alias", "persistent"),
+            ("operation", "get"),
+            ("outcome", outcome),
+        ];
+        after.count("cache_operations_total", &labels)
+            - before.count("cache_operations_total", &labels)
     };
     assert_eq!(moved("hit"), hits);
     assert_eq!(moved("miss"), misses);

@@ -95,7 +95,10 @@ impl Scrape {
     /// none, panicking if there are several.
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         let found: Vec<&Sample> = self.matching(name, labels).collect();
-        assert!(found.len() <= 1, "several {name} series match {labels:?}: {found:?}");
+        assert!(
+            found.len() <= 1,
+            "several {name} series match {labels:?}: {found:?}"
+        );
         found.first().map(|sample| sample.value)
     }
 
@@ -209,7 +212,10 @@ fn the_parser_reads_labels_escapes_and_special_values() {
         "d_count 2\n",
     ));
     assert_eq!(scrape.value("demo_total", &[("a", "x,y")]), Some(3.0));
-    assert_eq!(scrape.label_values("demo_total", "b"), ["say \"hi\"".to_owned()].into());
+    assert_eq!(
+        scrape.label_values("demo_total", "b"),
+        ["say \"hi\"".to_owned()].into()
+    );
     assert_eq!(scrape.value("d_bucket", &[("le", "+Inf")]), Some(2.0));
     assert_eq!(scrape.count("d_count", &[]), 2.0);
 }

@@ -34,7 +34,7 @@ impl Job for Flaky {
     }
 
     async fn run(&self, _context: &AppContext) -> anyhow::Result<()> {
-        if self.runs.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+        if self.runs.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
             bail!("an odd run");
         }
         Ok(())
@@ -43,8 +43,11 @@ impl Job for Flaky {
 
 #[tokio::test]
 async fn a_failing_job_moves_the_failure_counter_by_its_failures() {
-    let settings = Settings::from_vars([("METRICS_PORT", "0"), ("WORKER_SHUTDOWN_TIMEOUT_MS", "5000")])
-        .expect("valid settings");
+    let settings = Settings::from_vars([
+        ("METRICS_PORT", "0"),
+        ("WORKER_SHUTDOWN_TIMEOUT_MS", "5000"),
+    ])
+    .expect("valid settings");
     let context = AppContext::new(settings).await.expect("build the context");
     let listener = MetricsListener::bind(&context.settings.metrics, &context.metrics)
         .await
@@ -75,12 +78,36 @@ async fn a_failing_job_moves_the_failure_counter_by_its_failures() {
     let scrape = tokio::task::spawn_blocking(move || scrape(address))
         .await
         .expect("the scrape");
+    for name in ["worker_job_runs_total", "worker_job_failures_total"] {
+        assert_eq!(
+            scrape.types.get(name).map(String::as_str),
+            Some("counter"),
+            "{name}"
+        );
+    }
     let job = [("job", "flaky")];
     assert_eq!(scrape.value("worker_job_runs_total", &job), Some(total));
-    assert_eq!(scrape.value("worker_job_failures_total", &job), Some(failures));
-    assert_eq!(scrape.value("worker_job_duration_seconds_count", &job), Some(total));
+    assert_eq!(
+        scrape.value("worker_job_failures_total", &job),
+        Some(failures)
+    );
+    assert_eq!(
+        scrape.value("worker_job_duration_seconds_count", &job),
+        Some(total)
+    );
     listening.trigger();
     serving.await.expect("the listener stops");
+}
+
+/// The first log line of `process` that contains `part`, once it is there.
+fn wait_for_line(process: &mut Process, part: &str) -> String {
+    process.wait_for_lines(|line| line.contains(part), 1);
+    process
+        .log()
+        .lines()
+        .find(|line| line.contains(part))
+        .expect("the line was seen")
+        .to_owned()
 }
 
 /// The address in a log line `… http://ADDRESS/…` or `… http://ADDRESS`.
@@ -101,15 +128,20 @@ fn the_worker_process_serves_metrics_on_its_own_listener() {
             ("LOG_FORMAT", "json"),
         ],
     );
-    let line = worker.wait_for_line(|line| line.contains("serving metrics on"));
-    let address = address_in(&line);
-    worker.wait_for_lines(|line| line.contains("job finished") && line.contains("heartbeat"), 2);
+    let address = address_in(&wait_for_line(&mut worker, "serving metrics on"));
+    worker.wait_for_lines(
+        |line| line.contains("job finished") && line.contains("heartbeat"),
+        2,
+    );
     let scrape = scrape(address);
     let runs = scrape
         .value("worker_job_runs_total", &[("job", "heartbeat")])
         .expect("the heartbeat's series");
     assert!(runs >= 1.0, "{runs}");
-    assert_eq!(scrape.value("build_info", &[("version", env!("CARGO_PKG_VERSION"))]), Some(1.0));
+    assert_eq!(
+        scrape.value("build_info", &[("version", env!("CARGO_PKG_VERSION"))]),
+        Some(1.0)
+    );
     worker.signal("TERM");
     assert!(worker.wait_for_exit().success(), "{}", worker.log());
 }
@@ -135,9 +167,11 @@ fn web_with_worker_serves_one_metrics_with_the_jobs_in_it() {
             ("LOG_FORMAT", "json"),
         ],
     );
-    let line = service.wait_for_line(|line| line.contains("listening on http://"));
-    let address = address_in(&line);
-    service.wait_for_lines(|line| line.contains("job finished") && line.contains("heartbeat"), 2);
+    let address = address_in(&wait_for_line(&mut service, "listening on http://"));
+    service.wait_for_lines(
+        |line| line.contains("job finished") && line.contains("heartbeat"),
+        2,
+    );
     scrape(address);
     // The second scrape sees the first one counted: one registry for both.
     let scrape = scrape(address);

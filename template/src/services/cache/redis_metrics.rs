@@ -88,9 +88,18 @@ mod tests {
         let names: Vec<&str> = families.iter().map(|family| family.name()).collect();
         assert_eq!(
             names,
-            ["redis_command_duration_seconds", "redis_reconnects_total", "redis_breaker_open"]
+            [
+                "redis_command_duration_seconds",
+                "redis_reconnects_total",
+                "redis_breaker_open"
+            ]
         );
-        assert_eq!(families[0].get_metric()[0].get_histogram().get_sample_count(), 1);
+        assert_eq!(
+            families[0].get_metric()[0]
+                .get_histogram()
+                .get_sample_count(),
+            1
+        );
         assert_eq!(families[1].get_metric()[0].get_counter().get_value(), 1.0);
         assert_eq!(families[2].get_metric()[0].get_gauge().get_value(), 1.0);
     }

@@ -199,7 +199,8 @@ impl Counters {
     }
 
     fn add(&self, operation: Operation, outcome: Outcome) {
-        self.slot(operation, outcome).fetch_add(1, Ordering::Relaxed);
+        self.slot(operation, outcome)
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     fn slot(&self, operation: Operation, outcome: Outcome) -> &AtomicU64 {
@@ -234,7 +235,11 @@ mod tests {
         counters.error(Operation::Delete);
         assert_eq!(counters.count(Operation::Get, Outcome::Hit), 1);
         assert_eq!(counters.count(Operation::Get, Outcome::Miss), 2);
-        assert_eq!(counters.count(Operation::Get, Outcome::Ok), 0, "a read is a hit or a miss");
+        assert_eq!(
+            counters.count(Operation::Get, Outcome::Ok),
+            0,
+            "a read is a hit or a miss"
+        );
         assert_eq!(counters.count(Operation::Set, Outcome::Ok), 1);
         assert_eq!(counters.count(Operation::Set, Outcome::Error), 1);
         let stats = counters.snapshot();
