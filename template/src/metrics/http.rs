@@ -19,7 +19,7 @@ use prometheus::{
 pub const UNMATCHED: &str = "unmatched";
 
 /// Upper bounds (seconds) of the request-duration buckets: from half a millisecond,
-/// where cached answers sit, to ten seconds.
+/// where the fastest answers sit, to ten seconds.
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];

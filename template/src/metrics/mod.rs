@@ -1,11 +1,17 @@
-//! Prometheus metrics: what `GET /metrics` serves{% if worker %}, on the web server or on the
-//! worker's own listener ([`listener`]){% endif %}.
+//! Prometheus metrics: what `GET /metrics` serves{% if web %} on the web server{% endif %}{% if web and worker %}, and{% endif %}{% if worker %} on the
+//! `worker` mode's own listener ([`listener`]){% endif %}.
 //!
 //! [`Metrics`] holds one registry per [`AppContext`](crate::context::AppContext), so
-//! every context (and every test's server) counts on its own. What changes on every
-//! request is counted through handles registered ahead of time: the HTTP series are
-//! found per route template without building labels again ([`http`]), and the cache's
-//! counters are plain atomics in the cache itself, read only when scraped ([`cache`]).
+//! every context (and every test's server) counts on its own. What changes often is
+//! counted through handles registered ahead of time.
+{%- if web %}
+//! The HTTP series are found per route template without building labels again
+//! ([`http`]).
+{%- endif %}
+{%- if cache %}
+//! The cache's counters are plain atomics in the cache itself, read only when scraped
+//! ([`cache`]).
+{%- endif %}
 //!
 //! The crate is `prometheus` (without protobuf): it renders the text format that
 //! `promtool check metrics` and every Prometheus read, and lets a collector read values
