@@ -7,7 +7,6 @@
 //! that route has seen: no label values are built or hashed after a pair's first
 //! request.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -30,8 +29,10 @@ pub struct HttpMetrics {
     requests: IntCounterVec,
     /// `http_request_duration_seconds{method, route, status}`.
     durations: HistogramVec,
-    /// Route template → the handles of each (method, status) seen on it.
-    routes: RwLock<HashMap<Box<str>, Vec<Series>>>,
+    /// Each route template seen, with the handles of each (method, status) seen on it.
+    /// A list rather than a map: a service has a handful of routes, and comparing a few
+    /// short strings costs less than hashing one.
+    routes: RwLock<Vec<(Box<str>, Vec<Series>)>>,
 }
 
 /// The handles of one (route, method, status).
@@ -96,7 +97,7 @@ impl HttpMetrics {
                 .routes
                 .read()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(series) = routes.get(route).and_then(|all| {
+            if let Some(series) = find(&routes, route).and_then(|all| {
                 all.iter()
                     .find(|s| s.method == method && s.status == status)
             }) {
@@ -110,7 +111,14 @@ impl HttpMetrics {
             .routes
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let all = routes.entry(route.into()).or_default();
+        let index = match routes.iter().position(|(known, _)| **known == *route) {
+            Some(index) => index,
+            None => {
+                routes.push((route.into(), Vec::new()));
+                routes.len() - 1
+            }
+        };
+        let all = &mut routes[index].1;
         let series = match all
             .iter()
             .position(|s| s.method == method && s.status == status)
@@ -131,6 +139,14 @@ impl HttpMetrics {
         series.requests.inc();
         series.duration.observe(seconds);
     }
+}
+
+/// The series of `route`, if it has been seen.
+fn find<'a>(routes: &'a [(Box<str>, Vec<Series>)], route: &str) -> Option<&'a [Series]> {
+    routes
+        .iter()
+        .find(|(known, _)| **known == *route)
+        .map(|(_, series)| series.as_slice())
 }
 
 #[cfg(test)]

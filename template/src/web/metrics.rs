@@ -5,6 +5,7 @@
 //! method and its status; see [`crate::metrics::http`]. `/metrics` itself answers 404
 //! when `METRICS_ENABLED=false`.
 
+use std::cell::RefCell;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -29,6 +30,23 @@ async fn metrics(context: web::Data<AppContext>, request: HttpRequest) -> HttpRe
     }
 }
 
+thread_local! {
+    /// The route template of the request [`track_requests`] is handing inward, set only
+    /// while its `next.call` runs: the request span, created inside that call on the same
+    /// thread, reads it instead of searching the routing table a second time.
+    static HANDED_IN: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
+}
+
+/// Calls `f` with `request`'s route template (`None`: no route matches its path), the
+/// one [`track_requests`] looked up when it is handing this request inward, else a fresh
+/// lookup.
+pub fn with_route<R>(request: &ServiceRequest, f: impl FnOnce(Option<&str>) -> R) -> R {
+    HANDED_IN.with_borrow(|handed_in| match handed_in {
+        Some(route) => f(route.as_deref()),
+        None => f(request.match_pattern().as_deref()),
+    })
+}
+
 /// Middleware (`from_fn`, around everything else): counts the request and its duration
 /// under its route template, method and status.
 pub async fn track_requests(
@@ -40,9 +58,12 @@ pub async fn track_requests(
         return next.call(request).await;
     };
     let started = Instant::now();
-    let route = request.match_pattern();
     let method = request.method().clone();
-    let outcome = next.call(request).await;
+    HANDED_IN.set(Some(request.match_pattern()));
+    let response = next.call(request);
+    // Taken back before anything awaits, so no other request can see it.
+    let route = HANDED_IN.take().flatten();
+    let outcome = response.await;
     let status = match &outcome {
         Ok(response) => response.status(),
         Err(error) => error.as_response_error().status_code(),

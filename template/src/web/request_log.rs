@@ -22,6 +22,8 @@ use actix_web::{Error, HttpMessage};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
+use crate::web::metrics;
+
 /// The response header that carries the request id.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -35,14 +37,15 @@ impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = request.extensions().get::<RequestId>().copied();
         // The route template (`/items/{id}`) groups requests; unmatched paths have none.
-        let route = request.match_pattern();
-        tracing::info_span!(
-            "request",
-            request_id = request_id.map(tracing::field::display),
-            method = %request.method(),
-            route = route.as_deref(),
-            path = request.path(),
-        )
+        metrics::with_route(request, |route| {
+            tracing::info_span!(
+                "request",
+                request_id = request_id.map(tracing::field::display),
+                method = %request.method(),
+                route,
+                path = request.path(),
+            )
+        })
     }
 
     // The closing line is written by `request_log`, with the status and the duration.
