@@ -2,12 +2,17 @@
 //! the requests this test makes, exactly.
 
 use std::net::SocketAddr;
+{%- if redis %}
+use std::time::{Duration, Instant};
+{%- endif %}
 
 use reqwest::StatusCode;
 {%- if cache %}
 use serde_json::json;
 {%- endif %}
-
+{% if redis %}
+use crate::redis_server::RedisServer;
+{%- endif %}
 use crate::scrape::{Scrape, scrape};
 {%- if cache %}
 use crate::test_app::x_cache;
@@ -157,6 +162,54 @@ async fn cache_hits_and_misses_move_their_counters_exactly() {
         after.value("cache_entries", &[("alias", "persistent")]),
         Some(2.0),
         "the two cached answers"
+    );
+}
+{%- endif %}
+
+{%- if redis %}
+
+#[tokio::test]
+async fn redis_commands_the_breaker_and_reconnects_show_in_the_metrics() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    let app = spawn_app_with(&[
+        ("CACHE_REDIS_URL", url.as_str()),
+        ("CACHE_REDIS_TIMEOUT_MS", "300"),
+    ])
+    .await;
+    let cache = app.context.caches.persistent();
+    cache.set("key", &1, None).await.expect("Redis is up");
+    let up = scrape_app(&app).await;
+    assert!(up.count("redis_command_duration_seconds_count", &[]) >= 1.0);
+    assert_eq!(up.value("redis_breaker_open", &[]), Some(0.0));
+    assert_eq!(up.value("redis_reconnects_total", &[]), Some(0.0));
+
+    server.stop();
+    assert!(cache.set("key", &2, None).await.is_err(), "Redis is down");
+    let down = scrape_app(&app).await;
+    assert_eq!(down.value("redis_breaker_open", &[]), Some(1.0));
+
+    server.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cache.set("key", &3, None).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the cache did not get Redis back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let back = scrape_app(&app).await;
+    assert_eq!(back.value("redis_breaker_open", &[]), Some(0.0));
+    assert!(back.count("redis_reconnects_total", &[]) >= 1.0);
+    assert!(
+        back.count(
+            "cache_operations_total",
+            &[
+                ("alias", "persistent"),
+                ("operation", "set"),
+                ("outcome", "error")
+            ]
+        ) >= 1.0
     );
 }
 {%- endif %}
