@@ -148,12 +148,11 @@ fn the_worker_process_serves_metrics_on_its_own_listener() {
 
 #[test]
 fn a_bad_metrics_port_stops_the_worker_with_one_line() {
-    let output = crate::process::command(&["worker"], &[("METRICS_PORT", "metrics")])
-        .output()
-        .expect("run the binary");
-    assert_eq!(output.status.code(), Some(78));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("METRICS_PORT"), "{stderr}");
+    let mut worker = Process::start(&["worker"], &[("METRICS_PORT", "metrics")]);
+    // Bounded: a worker that ignored the setting would keep running, and fail here.
+    let status = worker.wait_for_exit();
+    assert_eq!(status.code(), Some(78), "{}", worker.log());
+    assert!(worker.log().contains("METRICS_PORT"), "{}", worker.log());
 }
 {%- if web %}
 
