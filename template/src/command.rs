@@ -11,6 +11,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::context::AppContext;
+{%- if worker %}
+use crate::metrics::listener::MetricsListener;
+{%- endif %}
 use crate::settings::{EnvReader, LogFormat, Settings, SettingsError};
 {%- if web or worker %}
 use crate::shutdown::Shutdown;
@@ -140,7 +143,7 @@ impl Command {
 {%- if worker %}
             Command::Worker => {
                 let shutdown = Shutdown::on_signals()?;
-                crate::worker::run(context, shutdown.requested()).await?;
+                run_worker(context, shutdown).await?;
                 Ok(ExitCode::SUCCESS)
             }
 {%- endif %}
@@ -161,6 +164,27 @@ const COMMAND_LOG_FILTER: &str =
 
 /// Commands log warnings and errors only, so their stderr stays readable.
 const COMMAND_LOG_FILTER: &str = "warn";
+{%- endif %}
+{%- if worker %}
+
+/// `worker`: the jobs, and `/metrics` on a listener of their own (`METRICS_HOST`,
+/// `METRICS_PORT`) unless metrics are off. Both stop on the signal.
+async fn run_worker(context: AppContext, shutdown: Shutdown) -> anyhow::Result<()> {
+    let listener = MetricsListener::bind(&context.settings.metrics, &context.metrics).await?;
+    let scrapes = async {
+        if let Some(listener) = listener {
+            listener.serve(shutdown.requested()).await;
+        }
+    };
+    let jobs = async {
+        let result = crate::worker::run(context.clone(), shutdown.requested()).await;
+        // A worker that stops on its own (no jobs) stops the listener too.
+        shutdown.trigger();
+        result
+    };
+    let (result, ()) = tokio::join!(jobs, scrapes);
+    result
+}
 {%- endif %}
 {%- if web and worker %}
 

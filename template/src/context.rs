@@ -9,6 +9,7 @@ use std::sync::Arc;
 {% if web %}
 use crate::items::ItemRepository;
 {%- endif %}
+use crate::metrics::Metrics;
 {%- if cache %}
 use crate::services::cache::Caches;
 {%- endif %}
@@ -19,6 +20,8 @@ use crate::settings::Settings;
 pub struct AppContext {
     /// Every setting, read and checked once at start-up.
     pub settings: Arc<Settings>,
+    /// This context's Prometheus series (`METRICS_*`), served on `/metrics`.
+    pub metrics: Metrics,
 {%- if cache %}
     /// Both cache aliases, configured from `CACHE_*`.
     pub caches: Caches,
@@ -62,9 +65,17 @@ impl AppContext {
     /// When a shared resource cannot be built (nothing here fails yet; a database pool
     /// that cannot connect would).
     pub async fn new(settings: Settings) -> anyhow::Result<Self> {
-        Ok(Self {
 {%- if cache %}
-            caches: Caches::from_settings(&settings.cache),
+        let caches = Caches::from_settings(&settings.cache);
+{%- endif %}
+        let metrics = Metrics::new(&settings.metrics);
+{%- if cache %}
+        metrics.watch_caches(&caches);
+{%- endif %}
+        Ok(Self {
+            metrics,
+{%- if cache %}
+            caches,
 {%- endif %}
 {%- if web %}
             items: Arc::new(ItemRepository::default()),

@@ -11,6 +11,7 @@ pub mod context;
 {%- if web %}
 pub mod items;
 {%- endif %}
+pub mod metrics;
 {%- if cache %}
 pub mod services;
 {%- endif %}

@@ -17,6 +17,7 @@ pub mod cache;
 {%- endif %}
 mod env;
 pub mod log;
+pub mod metrics;
 {%- if redis %}
 pub mod redis;
 mod secret;
@@ -35,6 +36,7 @@ pub use cache::{CachePreset, CacheSettings};
 {%- endif %}
 pub use env::{DotenvError, EnvReader, InvalidVar, SettingsError, VarValue, read_dotenv};
 pub use log::{LogFormat, LogSettings};
+pub use metrics::MetricsSettings;
 {%- if redis %}
 pub use secret::Secret;
 {%- endif %}
@@ -47,6 +49,8 @@ pub use worker::WorkerSettings;
 pub struct Settings {
     /// Log format and filter (`LOG_FORMAT`, `RUST_LOG`).
     pub log: LogSettings,
+    /// Prometheus metrics (`METRICS_*`).
+    pub metrics: MetricsSettings,
 {%- if web %}
     /// HTTP server (`APP_*`).
     pub app: AppSettings,
@@ -97,6 +101,7 @@ impl Settings {
     pub fn from_reader(reader: &mut EnvReader) -> Result<Self, SettingsError> {
         let settings = Self {
             log: LogSettings::read(reader),
+            metrics: MetricsSettings::read(reader),
 {%- if web %}
             app: AppSettings::read(reader),
 {%- endif %}
@@ -146,6 +151,7 @@ impl Settings {
 {%- if cache %}
             ("Cache", self.cache.vars()),
 {%- endif %}
+            ("Metrics", self.metrics.vars()),
         ]
     }
 }

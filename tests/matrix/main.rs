@@ -9,6 +9,7 @@
 //!   time in one shared target directory.
 //! - [`docker`]: the Dockerfile and compose.yaml, and the builder's steps run for real.
 //! - [`liquid`]: Liquid in the template's Rust sources stays at item level.
+//! - [`prometheus`]: `promtool` and a real Prometheus read a generated service's metrics.
 //!
 //! Run it with `ci/test` (or `cargo test --locked` here); `cargo test -- static` or
 //! `cargo test -- everything_on` narrows it down.
@@ -20,5 +21,6 @@ mod full_checks;
 mod generate;
 mod liquid;
 mod options;
+mod prometheus;
 mod refusals;
 mod static_checks;

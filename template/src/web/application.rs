@@ -11,7 +11,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
@@ -19,7 +19,7 @@ use tracing_actix_web::TracingLogger;
 use crate::context::AppContext;
 use crate::web::head::head_as_get;
 use crate::web::request_log::{RequestSpan, request_log};
-use crate::web::{errors, routes};
+use crate::web::{errors, metrics, routes};
 
 /// A bound, ready-to-run HTTP server.
 pub struct Application {
@@ -64,18 +64,28 @@ impl Application {
         // Created once, outside the factory below, so every worker thread shares it.
         let context = web::Data::new(context.clone());
         let body_limit = app.body_limit_bytes;
+        let counted = context.metrics.clone();
         let server = HttpServer::new(move || {
+            let counted = counted.clone();
             // Middleware runs outside in: the last `wrap` sees the request first. The
             // request span comes first so every later log line carries the request id;
             // the request log sits inside the JSON rewrite so it still sees the error;
             // HEAD becomes GET innermost, once the span has recorded the real method.
+            // Metrics are outermost, so a request's duration includes every middleware.
             App::new()
                 .wrap(from_fn(head_as_get))
                 .wrap(from_fn(request_log))
                 .wrap(from_fn(errors::json_errors))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(Condition::new(
+                    counted.is_enabled(),
+                    from_fn(move |request, next| {
+                        metrics::track_requests(counted.clone(), request, next)
+                    }),
+                ))
                 .app_data(context.clone())
                 .configure(|cfg| errors::configure_extractors(cfg, body_limit))
+                .configure(metrics::configure)
                 .configure(routes.clone())
                 .default_service(web::to(errors::not_found))
         })

@@ -1,5 +1,6 @@
 //! The `web` mode: an actix-web server with health and readiness probes, JSON errors,
-//! request ids{% if cache %}, endpoint caching{% endif %} and a graceful stop on SIGTERM or ctrl-c.
+//! request ids, Prometheus metrics on `/metrics`{% if cache %}, endpoint caching{% endif %} and a graceful stop on
+//! SIGTERM or ctrl-c.
 //!
 //! [`Application`] binds and assembles the server and [`routes`] holds the handlers.
 {%- if cache %}
@@ -15,6 +16,7 @@ pub mod endpoint_cache;
 {%- endif %}
 pub mod errors;
 pub mod head;
+pub mod metrics;
 pub mod request_log;
 pub mod routes;
 

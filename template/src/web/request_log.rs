@@ -8,8 +8,8 @@
 //! client so a bug report can quote it.
 //!
 //! Levels: a request is `info`, a server error `error`; the probes (`/health`, `/ready`)
-//! are `debug`, since an orchestrator calls them every few seconds, except a `503` from
-//! `/ready`, which is a `warn`.
+//! and scrapes (`/metrics`) are `debug`, since an orchestrator or Prometheus calls them
+//! every few seconds, except a `503` from `/ready`, which is a `warn`.
 
 use std::time::Instant;
 
@@ -22,11 +22,13 @@ use actix_web::{Error, HttpMessage};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
+use crate::web::metrics;
+
 /// The response header that carries the request id.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The probe paths, logged at `debug`.
-pub const PROBES: [&str; 2] = ["/health", "/ready"];
+/// The probe paths and the metrics scrape, logged at `debug`.
+pub const PROBES: [&str; 3] = ["/health", "/ready", "/metrics"];
 
 /// The request span: `TracingLogger<RequestSpan>` in `Application::build`.
 pub struct RequestSpan;
@@ -36,15 +38,23 @@ impl RootSpanBuilder for RequestSpan {
         let request_id = request.extensions().get::<RequestId>().copied();
         // The route template (`/items/{id}`) groups requests; unmatched paths have none.
         // Finding it matches the path against every route again (the regex of a route
-        // with parameters), so it is worked out only when the span is recorded: inside
-        // the macro, whose fields are evaluated only then.
-        tracing::info_span!(
+        // with parameters), so it is worked out only when the span is recorded, and then
+        // taken from the metrics middleware when that looked it up already.
+        let span = tracing::info_span!(
             "request",
             request_id = request_id.map(tracing::field::display),
             method = %request.method(),
-            route = request.match_pattern().as_deref(),
+            route = tracing::field::Empty,
             path = request.path(),
-        )
+        );
+        if !span.is_disabled() {
+            metrics::with_route(request, |route| {
+                if let Some(route) = route {
+                    span.record("route", route);
+                }
+            });
+        }
+        span
     }
 
     // The closing line is written by `request_log`, with the status and the duration.

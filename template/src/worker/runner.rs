@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use super::Job;
 use crate::context::AppContext;
+use crate::metrics::jobs::JobSeries;
 use crate::settings::WorkerSettings;
 
 /// Runs registered jobs on their intervals until told to stop.
@@ -40,6 +41,8 @@ struct Registered {
     interval: Duration,
     /// The job itself, shared with the task of each of its runs.
     job: Arc<dyn ErasedJob>,
+    /// Its runs, failures and durations for `/metrics`; `None` when metrics are off.
+    series: Option<JobSeries>,
 }
 
 /// How a run's task ended, when it did not panic.
@@ -70,6 +73,7 @@ impl Runner {
         self.jobs.push(Registered {
             name: job.name(),
             interval: job.interval().unwrap_or(self.settings.interval),
+            series: self.context.metrics.job(job.name()),
             job: Arc::new(job),
         });
         self
@@ -194,24 +198,19 @@ impl Runner {
         let job = &self.jobs[index];
         let retry_in_ms = job.interval.as_millis();
         match finished {
-            Ok((_, Outcome::Ran { result, elapsed })) => match result {
-                Ok(()) => tracing::info!(
-                    job = job.name,
-                    elapsed_ms = elapsed.as_millis(),
-                    "job finished"
-                ),
-                Err(error) => tracing::error!(
-                    job = job.name,
-                    elapsed_ms = elapsed.as_millis(),
-                    retry_in_ms,
-                    error = format!("{error:#}"),
-                    "job failed; it runs again on its next tick"
-                ),
-            },
+            Ok((_, Outcome::Ran { result, elapsed })) => {
+                if let Some(series) = &job.series {
+                    series.finished(result.is_ok(), elapsed);
+                }
+                log_run(job.name, result, elapsed, retry_in_ms);
+            }
             Ok((_, Outcome::NotStarted)) => {
                 tracing::debug!(job = job.name, "job not started: the worker is stopping");
             }
             Err(error) if error.is_panic() => {
+                if let Some(series) = &job.series {
+                    series.panicked();
+                }
                 tracing::error!(
                     job = job.name,
                     retry_in_ms,
@@ -226,6 +225,20 @@ impl Runner {
 
     fn names<'a>(&self, indices: impl Iterator<Item = &'a usize>) -> Vec<&'static str> {
         indices.map(|index| self.jobs[*index].name).collect()
+    }
+}
+
+/// Logs how a run that returned ended.
+fn log_run(name: &'static str, result: anyhow::Result<()>, elapsed: Duration, retry_in_ms: u128) {
+    match result {
+        Ok(()) => tracing::info!(job = name, elapsed_ms = elapsed.as_millis(), "job finished"),
+        Err(error) => tracing::error!(
+            job = name,
+            elapsed_ms = elapsed.as_millis(),
+            retry_in_ms,
+            error = format!("{error:#}"),
+            "job failed; it runs again on its next tick"
+        ),
     }
 }
 

@@ -26,6 +26,9 @@ mod items;
 {%- if redis %}
 mod l1;
 {%- endif %}
+{%- if web %}
+mod metrics;
+{%- endif %}
 mod process;
 {%- if redis %}
 mod redis_connections;
@@ -34,10 +37,14 @@ mod redis_server;
 {%- if web and redis %}
 mod scale_out;
 {%- endif %}
+{%- if web or worker %}
+mod scrape;
+{%- endif %}
 {%- if web %}
 mod test_app;
 mod web;
 {%- endif %}
 {%- if worker %}
 mod worker;
+mod worker_metrics;
 {%- endif %}

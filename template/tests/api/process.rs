@@ -23,7 +23,12 @@ pub fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
     command
         .args(args)
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+{%- if worker %}
+    // Any free port for the worker's metrics listener, so workers can run side by side.
+    command.env("METRICS_PORT", "0");
+{%- endif %}
+    command
         .envs(vars.iter().copied())
         .current_dir(std::env::temp_dir());
     command

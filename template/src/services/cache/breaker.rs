@@ -43,6 +43,11 @@ impl Breaker {
         self.retry_at.load(Ordering::Relaxed) != 0 && self.retry_at.swap(0, Ordering::Relaxed) != 0
     }
 
+    /// Whether operations fail fast now (an outage began and no probe has succeeded).
+    pub(super) fn is_open(&self) -> bool {
+        self.retry_at.load(Ordering::Relaxed) != 0
+    }
+
     /// Records that Redis could not be reached; `true` if that starts an outage.
     pub(super) fn record_failure(&self) -> bool {
         self.record_failure_at(self.now())
@@ -133,7 +138,9 @@ mod tests {
         let breaker = Breaker::new();
         breaker.record_failure_at(100);
         assert_eq!(breaker.admit_at(100 + WAIT), Ok(()));
+        assert!(breaker.is_open());
         assert!(breaker.record_success(), "the outage is over");
+        assert!(!breaker.is_open());
         assert_eq!(breaker.admit_at(100 + WAIT), Ok(()));
         assert!(!breaker.record_success());
     }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::single_flight::SingleFlight;
-use super::stats::Counters;
+use super::stats::{Counters, Operation, Outcome};
 use super::store::Store;
 use super::{Alias, Backend, CacheError, CacheStats};
 
@@ -113,7 +113,7 @@ impl Cache {
         };
         match serde_json::from_str(&json) {
             Ok(value) => {
-                self.inner.counters.hit();
+                self.inner.counters.hit(Operation::Get);
                 Ok(Some(value))
             }
             Err(error) => {
@@ -155,7 +155,7 @@ impl Cache {
         let Some(json) = self.read(key).await? else {
             return Ok(None);
         };
-        self.inner.counters.hit();
+        self.inner.counters.hit(Operation::Get);
         Ok(Some(json))
     }
 
@@ -181,7 +181,7 @@ impl Cache {
         let result = self.inner.store.get_text(key).await;
         let json = self.count_read(result)?;
         if json.is_some() {
-            self.inner.counters.hit();
+            self.inner.counters.hit(Operation::Get);
         }
         Ok(json.map(|json| json.to_string()))
     }
@@ -220,7 +220,7 @@ impl Cache {
             self.write(key, &json, ttl).await
         }
         .await;
-        self.counted(result)
+        self.counted(Operation::Set, result)
     }
 
     /// Stores JSON text as it is (after checking that it is JSON): for tools such as
@@ -252,7 +252,7 @@ impl Cache {
             self.write(key, json, ttl).await
         }
         .await;
-        self.counted(result)
+        self.counted(Operation::Set, result)
     }
 
     /// Removes `key`; `true` if it held a value.
@@ -274,7 +274,7 @@ impl Cache {
     /// ```
     pub async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         let result = self.inner.store.delete(key).await;
-        self.counted(result)
+        self.counted(Operation::Delete, result)
     }
 
     /// Removes every key matching `pattern`, where `*` matches any run of characters
@@ -301,7 +301,7 @@ impl Cache {
     /// ```
     pub async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         let result = self.inner.store.delete_matching(pattern).await;
-        self.counted(result)
+        self.counted(Operation::DeleteMatching, result)
     }
 
     /// Removes every value of this alias and returns how many went. On Redis only keys
@@ -326,7 +326,7 @@ impl Cache {
     /// ```
     pub async fn clear(&self) -> Result<u64, CacheError> {
         let result = self.inner.store.clear().await;
-        self.counted(result)
+        self.counted(Operation::Clear, result)
     }
 
     /// Checks that the backend answers (Redis: `PING`, tried even while failing fast,
@@ -350,7 +350,7 @@ impl Cache {
     /// ```
     pub async fn ping(&self) -> Result<(), CacheError> {
         let result = self.inner.store.ping().await;
-        self.counted(result)
+        self.counted(Operation::Ping, result)
     }
 
     /// Whether `key` holds a value that has not expired, without reading it. Counts as a
@@ -378,11 +378,11 @@ impl Cache {
     pub async fn exists(&self, key: &str) -> Result<bool, CacheError> {
         let result = self.inner.store.exists(key).await;
         match result {
-            Ok(true) => self.inner.counters.hit(),
-            Ok(false) => self.inner.counters.miss(),
+            Ok(true) => self.inner.counters.hit(Operation::Exists),
+            Ok(false) => self.inner.counters.miss(Operation::Exists),
             Err(_) => {}
         }
-        self.counted(result)
+        self.counted(Operation::Exists, result)
     }
 
     /// Adds `by` to the counter under `key` and returns the new count, atomically: of
@@ -422,7 +422,7 @@ impl Cache {
             self.inner.store.incr(key, by, ttl).await
         }
         .await;
-        self.counted(result)
+        self.counted(Operation::Incr, result)
     }
 
     /// Subtracts `by` from the counter under `key`: [`Cache::incr`] with `-by`, with
@@ -446,7 +446,7 @@ impl Cache {
     pub async fn decr(&self, key: &str, by: i64, ttl: Option<Duration>) -> Result<i64, CacheError> {
         match by.checked_neg() {
             Some(negated) => self.incr(key, negated, ttl).await,
-            None => self.counted(Err(CacheError::NotACounter)),
+            None => self.counted(Operation::Incr, Err(CacheError::NotACounter)),
         }
     }
 
@@ -486,7 +486,7 @@ impl Cache {
             self.inner.store.add(key, &json, ttl).await
         }
         .await;
-        self.counted(result)
+        self.counted(Operation::Add, result)
     }
 
     /// [`Cache::add`] for JSON text (checked first), as [`Cache::set_raw`] is for
@@ -518,7 +518,7 @@ impl Cache {
             self.inner.store.add(key, json, ttl).await
         }
         .await;
-        self.counted(result)
+        self.counted(Operation::Add, result)
     }
 
     /// Removes `key` and returns the value it held, atomically: of many concurrent
@@ -548,7 +548,7 @@ impl Cache {
         };
         match serde_json::from_str(&json) {
             Ok(value) => {
-                self.inner.counters.hit();
+                self.inner.counters.hit(Operation::Take);
                 Ok(Some(value))
             }
             Err(error) => {
@@ -583,7 +583,7 @@ impl Cache {
             self.count_taken_undecodable(key, &error);
             return Ok(None);
         }
-        self.inner.counters.hit();
+        self.inner.counters.hit(Operation::Take);
         Ok(Some(json))
     }
 
@@ -689,7 +689,7 @@ impl Cache {
                 let json = loader().await?;
                 // `RawValue` is JSON by construction, so it is stored without `set_raw`'s check.
                 let result = self.write(key, json.get(), ttl).await;
-                if let Err(error) = self.counted(result) {
+                if let Err(error) = self.counted(Operation::Set, result) {
                     log_swallowed(self.alias(), "set", key, &error);
                 }
                 Ok(Arc::from(json.get()))
@@ -719,6 +719,50 @@ impl Cache {
             ..self.inner.counters.snapshot()
         }
     }
+
+    /// How often `operation` ended with `outcome` so far (`/metrics` exports these).
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::{Caches, Operation, Outcome};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let cache = caches.memory();
+    /// cache.set("a", &1, None).await?;
+    /// assert_eq!(cache.operations(Operation::Set, Outcome::Ok), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn operations(&self, operation: Operation, outcome: Outcome) -> u64 {
+        self.inner.counters.count(operation, outcome)
+    }
+
+    /// Entries held in this process, expired ones not yet evicted included; `None` when
+    /// the values live elsewhere (Redis) or caching is off.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// caches.memory().set("a", &1, None).await?;
+    /// assert_eq!(caches.memory().entries(), Some(1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn entries(&self) -> Option<u64> {
+        self.inner.store.entries()
+    }
+{%- if redis %}
+
+    /// The backend's own series for `/metrics` (Redis: command durations, breaker
+    /// state, reconnects); none for the in-process store.
+    pub fn backend_metrics(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.inner.store.metrics()
+    }
+{%- endif %}
 
     /// Where this alias keeps its values.
     ///
@@ -773,23 +817,23 @@ impl Cache {
         result: Result<Option<Arc<str>>, CacheError>,
     ) -> Result<Option<Arc<str>>, CacheError> {
         if let Ok(None) = result {
-            self.inner.counters.miss();
+            self.inner.counters.miss(Operation::Get);
         }
-        self.counted(result)
+        self.counted(Operation::Get, result)
     }
 
     /// Takes the stored JSON, counting absences as misses and failures as errors.
     async fn take_stored(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
         let result = self.inner.store.take(key).await;
         if let Ok(None) = result {
-            self.inner.counters.miss();
+            self.inner.counters.miss(Operation::Take);
         }
-        self.counted(result)
+        self.counted(Operation::Take, result)
     }
 
     /// A taken value that does not decode: a miss, logged; it is gone already.
     fn count_taken_undecodable(&self, key: &str, error: &serde_json::Error) {
-        self.inner.counters.miss();
+        self.inner.counters.miss(Operation::Take);
         tracing::warn!(
             alias = %self.alias(), key, %error,
             "a taken value is not JSON or does not decode as the requested type; it is removed and counts as a miss"
@@ -799,13 +843,13 @@ impl Cache {
     /// A stored value that does not decode is a miss: logged, and removed (only if it is
     /// still the same value) so that the next write replaces it cleanly.
     async fn discard_undecodable(&self, key: &str, json: &Arc<str>, error: &serde_json::Error) {
-        self.inner.counters.miss();
+        self.inner.counters.miss(Operation::Get);
         tracing::warn!(
             alias = %self.alias(), key, %error,
             "a cached value is not JSON or no longer decodes as the requested type; treating it as a miss and removing it"
         );
         if let Err(error) = self.inner.store.remove_if_unchanged(key, json).await {
-            self.inner.counters.error();
+            self.inner.counters.error(Operation::Delete);
             log_swallowed(self.alias(), "remove undecodable value", key, &error);
         }
     }
@@ -826,10 +870,13 @@ impl Cache {
         Ok(Duration::from_millis(millis).min(MAX_TTL))
     }
 
-    fn counted<T>(&self, result: Result<T, CacheError>) -> Result<T, CacheError> {
-        if result.is_err() {
-            self.inner.counters.error();
-        }
+    /// Counts how `operation` ended and passes its result on.
+    fn counted<T>(
+        &self,
+        operation: Operation,
+        result: Result<T, CacheError>,
+    ) -> Result<T, CacheError> {
+        self.inner.counters.finished(operation, result.is_ok());
         result
     }
 }

@@ -68,6 +68,12 @@ impl MemoryStore {
         Backend::Memory
     }
 
+    /// Entries held, once mini-moka's pending evictions are applied.
+    pub(super) fn entry_count(&self) -> u64 {
+        self.entries.sync();
+        self.entries.entry_count()
+    }
+
     /// The live value under `key`; an expired one is dropped and reads as absent.
     pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
         let Some(entry) = self.lookup(key) else {

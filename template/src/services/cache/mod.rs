@@ -66,6 +66,7 @@ mod l1;
 mod memory;
 {%- if redis %}
 mod redis;
+mod redis_metrics;
 {%- endif %}
 mod single_flight;
 mod stats;
@@ -84,7 +85,7 @@ pub use global::{
     get_cached, incr_cached, install_caches, set_cached, take_cached,
 };
 pub use handle::{Cache, MAX_TTL};
-pub use stats::CacheStats;
+pub use stats::{CacheStats, Operation, Outcome};
 pub use store::Backend;
 
 use crate::settings::CacheSettings;

@@ -24,7 +24,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::{Cmd, ErrorKind, FromRedisValue, RedisError};
 use serde::de::IgnoredAny;
@@ -33,6 +33,7 @@ use super::breaker::{Breaker, RETRY_AFTER};
 use super::compression::{self, Compression, Corrupt};
 use super::connection::{Connection, Link};
 use super::l1::L1;
+use super::redis_metrics::RedisMetrics;
 use super::{Backend, CacheError, tracking};
 use crate::settings::{RedisMode, RedisSettings, Secret};
 
@@ -70,6 +71,9 @@ pub(super) struct RedisStore {
     secrets: Vec<Secret>,
     /// Which values are stored compressed (`CACHE_COMPRESS_MIN_BYTES`).
     compression: Compression,
+
+    /// Command durations and reconnects, for `/metrics`.
+    metrics: RedisMetrics,
 }
 
 impl RedisStore {
@@ -128,6 +132,8 @@ impl RedisStore {
             breaker: Breaker::new(),
             secrets,
             compression: Compression::new(compress_min_bytes),
+
+            metrics: RedisMetrics::new(),
         }
     }
 
@@ -478,11 +484,17 @@ impl RedisStore {
                 // is only found out by using it, and the manager is already replacing it:
                 // one more try tells whether Redis itself is down. Every operation this
                 // store runs (commands, SCAN steps, CLUSTER NODES) is safe to repeat.
-                Err(error) if error.is_unrecoverable_error() => operation(connection).await,
+                Err(error) if error.is_unrecoverable_error() => {
+                    self.metrics.reconnected();
+                    operation(connection).await
+                }
                 outcome => outcome,
             }
         };
-        match tokio::time::timeout(self.timeout, attempt).await {
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(self.timeout, attempt).await;
+        self.metrics.command(started.elapsed());
+        match outcome {
             Ok(Ok(value)) => {
                 self.reachable();
                 Ok(value)
@@ -507,6 +519,7 @@ impl RedisStore {
 
     fn reachable(&self) {
         if self.breaker.record_success() {
+            self.metrics.reconnected();
             tracing::info!("Redis answers again; the persistent cache is back");
         }
     }
@@ -520,6 +533,11 @@ impl RedisStore {
             );
         }
         error
+    }
+
+    /// This store's series for `/metrics`.
+    pub(super) fn metrics(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.metrics.families(self.breaker.is_open())
     }
 
     fn scrub(&self, error: &RedisError) -> String {

@@ -55,39 +55,231 @@ impl CacheStats {
     }
 }
 
-/// The live counters behind [`CacheStats`].
+/// What a cache operation was, for the per-operation counts of [`Cache::operations`]
+/// (the `operation` label of `cache_operations_total`). Add a variant with each new
+/// operation, and list it in [`Operation::ALL`].
+///
+/// [`Cache::operations`]: super::Cache::operations
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// A read (`get`, `get_json`, `get_raw`, the read of cache-aside).
+    Get,
+    /// A write (`set`, `set_raw`, the write of cache-aside).
+    Set,
+    /// `delete`, and the removal of a value that no longer decodes.
+    Delete,
+    /// `delete_matching`.
+    DeleteMatching,
+    /// `clear`.
+    Clear,
+    /// `ping`.
+    Ping,
+    /// `exists`: a read, a hit when the key is there.
+    Exists,
+    /// `incr` and `decr`.
+    Incr,
+    /// `add` (store only when absent).
+    Add,
+    /// `take` (read and delete at once): a read.
+    Take,
+}
+
+impl Operation {
+    /// Every operation, in the order of their counters.
+    pub const ALL: [Operation; 10] = [
+        Operation::Get,
+        Operation::Set,
+        Operation::Delete,
+        Operation::DeleteMatching,
+        Operation::Clear,
+        Operation::Ping,
+        Operation::Exists,
+        Operation::Incr,
+        Operation::Add,
+        Operation::Take,
+    ];
+
+    /// The name used as a metric label.
+    ///
+    /// ```
+    /// use {{crate_name}}::services::cache::Operation;
+    ///
+    /// assert_eq!(Operation::DeleteMatching.as_str(), "delete_matching");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Get => "get",
+            Operation::Set => "set",
+            Operation::Delete => "delete",
+            Operation::DeleteMatching => "delete_matching",
+            Operation::Clear => "clear",
+            Operation::Ping => "ping",
+            Operation::Exists => "exists",
+            Operation::Incr => "incr",
+            Operation::Add => "add",
+            Operation::Take => "take",
+        }
+    }
+
+    /// Whether an answered operation is a hit or a miss (reads) rather than `ok`.
+    fn is_read(self) -> bool {
+        matches!(self, Operation::Get | Operation::Exists | Operation::Take)
+    }
+}
+
+/// How a cache operation ended (the `outcome` label of `cache_operations_total`). Reads
+/// end in a hit, a miss or an error; every other operation in `ok` or an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A read that returned a value.
+    Hit,
+    /// A read that found nothing usable.
+    Miss,
+    /// Any other operation that the backend carried out.
+    Ok,
+    /// An operation that returned an error.
+    Error,
+}
+
+impl Outcome {
+    /// Every outcome, in the order of their counters.
+    pub const ALL: [Outcome; 4] = [Outcome::Hit, Outcome::Miss, Outcome::Ok, Outcome::Error];
+
+    /// The name used as a metric label.
+    ///
+    /// ```
+    /// use {{crate_name}}::services::cache::Outcome;
+    ///
+    /// assert_eq!(Outcome::Hit.as_str(), "hit");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Hit => "hit",
+            Outcome::Miss => "miss",
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+        }
+    }
+
+    /// Whether `operation` can end this way (the pairs that are exported).
+    pub fn applies_to(self, operation: Operation) -> bool {
+        match self {
+            Outcome::Hit | Outcome::Miss => operation.is_read(),
+            Outcome::Ok => !operation.is_read(),
+            Outcome::Error => true,
+        }
+    }
+}
+
+/// The live counters behind [`CacheStats`]: one per operation and outcome.
 ///
 /// Relaxed atomics: each counter is exact, but a snapshot taken under load may mix
-/// counts from slightly different instants, which statistics can live with.
+/// counts from slightly different instants, which statistics can live with. Metrics
+/// read them when scraped, so counting costs one atomic add whether or not anyone
+/// scrapes.
 #[derive(Debug, Default)]
 pub(super) struct Counters {
-    /// See [`CacheStats::hits`].
-    hits: AtomicU64,
-    /// See [`CacheStats::misses`].
-    misses: AtomicU64,
-    /// See [`CacheStats::errors`].
-    errors: AtomicU64,
+    /// Indexed by the positions in [`Operation::ALL`] and [`Outcome::ALL`].
+    counts: [[AtomicU64; Outcome::ALL.len()]; Operation::ALL.len()],
 }
 
 impl Counters {
-    pub(super) fn hit(&self) {
-        self.hits.fetch_add(1, Ordering::Relaxed);
+    /// A read (`operation` is one: get, exists, take) that found a usable value.
+    pub(super) fn hit(&self, operation: Operation) {
+        self.add(operation, Outcome::Hit);
     }
 
-    pub(super) fn miss(&self) {
-        self.misses.fetch_add(1, Ordering::Relaxed);
+    /// A read that found nothing usable.
+    pub(super) fn miss(&self, operation: Operation) {
+        self.add(operation, Outcome::Miss);
     }
 
-    pub(super) fn error(&self) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
+    pub(super) fn error(&self, operation: Operation) {
+        self.add(operation, Outcome::Error);
+    }
+
+    /// Counts how `operation` ended; a read's success is counted later, as a hit or a
+    /// miss, once it is known which.
+    pub(super) fn finished(&self, operation: Operation, succeeded: bool) {
+        if !succeeded {
+            self.error(operation);
+        } else if !operation.is_read() {
+            self.add(operation, Outcome::Ok);
+        }
+    }
+
+    /// How often `operation` ended with `outcome`.
+    pub(super) fn count(&self, operation: Operation, outcome: Outcome) -> u64 {
+        self.slot(operation, outcome).load(Ordering::Relaxed)
     }
 
     pub(super) fn snapshot(&self) -> CacheStats {
         CacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            errors: self.errors.load(Ordering::Relaxed),
+            hits: self.reads(Outcome::Hit),
+            misses: self.reads(Outcome::Miss),
+            errors: Operation::ALL
+                .iter()
+                .map(|operation| self.count(*operation, Outcome::Error))
+                .sum(),
             l1_hits: 0,
         }
+    }
+
+    /// Reads of every kind that ended with `outcome`.
+    fn reads(&self, outcome: Outcome) -> u64 {
+        Operation::ALL
+            .iter()
+            .filter(|operation| operation.is_read())
+            .map(|operation| self.count(*operation, outcome))
+            .sum()
+    }
+
+    fn add(&self, operation: Operation, outcome: Outcome) {
+        self.slot(operation, outcome)
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn slot(&self, operation: Operation, outcome: Outcome) -> &AtomicU64 {
+        // Both enums are fieldless, so `as usize` is their position in `ALL` (checked below).
+        &self.counts[operation as usize][outcome as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Counters, Operation, Outcome};
+
+    #[test]
+    fn positions_in_all_match_the_discriminants() {
+        for (index, operation) in Operation::ALL.iter().enumerate() {
+            assert_eq!(*operation as usize, index, "{operation:?}");
+        }
+        for (index, outcome) in Outcome::ALL.iter().enumerate() {
+            assert_eq!(*outcome as usize, index, "{outcome:?}");
+        }
+    }
+
+    #[test]
+    fn each_operation_and_outcome_has_its_own_count() {
+        let counters = Counters::default();
+        counters.hit(Operation::Get);
+        counters.miss(Operation::Get);
+        counters.miss(Operation::Take);
+        counters.finished(Operation::Get, true);
+        counters.finished(Operation::Set, true);
+        counters.finished(Operation::Set, false);
+        counters.error(Operation::Delete);
+        assert_eq!(counters.count(Operation::Get, Outcome::Hit), 1);
+        assert_eq!(counters.count(Operation::Get, Outcome::Miss), 1);
+        assert_eq!(counters.count(Operation::Take, Outcome::Miss), 1);
+        assert_eq!(
+            counters.count(Operation::Get, Outcome::Ok),
+            0,
+            "a read is a hit or a miss"
+        );
+        assert_eq!(counters.count(Operation::Set, Outcome::Ok), 1);
+        assert_eq!(counters.count(Operation::Set, Outcome::Error), 1);
+        let stats = counters.snapshot();
+        assert_eq!((stats.hits, stats.misses, stats.errors), (1, 2, 2));
     }
 }

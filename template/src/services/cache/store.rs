@@ -152,4 +152,22 @@ impl Store {
     pub(super) async fn take(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
         route!(self, store => store.take(key).await, disabled => Ok(None))
     }
+
+    /// Entries held in this process; `None` when they live elsewhere.
+    pub(super) fn entries(&self) -> Option<u64> {
+        match self {
+            Store::Memory(store) => Some(store.entry_count()),
+            _ => None,
+        }
+    }
+{%- if redis %}
+
+    /// The backend's own series for `/metrics`.
+    pub(super) fn metrics(&self) -> Vec<prometheus::proto::MetricFamily> {
+        match self {
+            Store::Redis(store) => store.metrics(),
+            _ => Vec::new(),
+        }
+    }
+{%- endif %}
 }

@@ -1,0 +1,112 @@
+//! Cache series, read from the caches when scraped: `cache_operations_total` by alias,
+//! operation and outcome, `cache_entries` per in-process store{% if redis %}, `cache_l1_hits_total`
+//! (the hits the L1 in front of Redis answered), and the Redis backend's own series
+//! (command durations, breaker state, reconnects){% endif %}.
+//!
+//! The caches count in their own atomics whether or not anything scrapes, so a cache
+//! operation pays one atomic add for its metrics and no label is looked up.
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{IntCounterVec, IntGaugeVec, Opts};
+
+use crate::services::cache::{Caches, Operation, Outcome};
+
+/// Exports one context's [`Caches`].
+pub struct CacheCollector {
+    /// The caches read at each scrape.
+    caches: Caches,
+    /// The descriptions of `cache_operations_total` and `cache_entries`.
+    descs: Vec<Desc>,
+}
+
+impl CacheCollector {
+    pub(super) fn new(caches: Caches) -> Self {
+        let mut descs: Vec<Desc> = operations().desc().into_iter().cloned().collect();
+        descs.extend(entries().desc().into_iter().cloned());
+{%- if redis %}
+        descs.extend(l1_hits().desc().into_iter().cloned());
+{%- endif %}
+        Self { caches, descs }
+    }
+}
+
+impl Collector for CacheCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let operations = operations();
+        let entries = entries();
+        for cache in self.caches.iter() {
+            let alias = cache.alias().to_string();
+            for operation in Operation::ALL {
+                for outcome in Outcome::ALL {
+                    if outcome.applies_to(operation) {
+                        operations
+                            .with_label_values(&[
+                                alias.as_str(),
+                                operation.as_str(),
+                                outcome.as_str(),
+                            ])
+                            .inc_by(cache.operations(operation, outcome));
+                    }
+                }
+            }
+            if let Some(count) = cache.entries() {
+                entries
+                    .with_label_values(&[alias.as_str()])
+                    .set(i64::try_from(count).unwrap_or(i64::MAX));
+            }
+        }
+        let mut families = operations.collect();
+        families.extend(entries.collect());
+{%- if redis %}
+        let l1_hits = l1_hits();
+        for cache in self.caches.iter() {
+            l1_hits
+                .with_label_values(&[cache.alias().to_string().as_str()])
+                .inc_by(cache.stats().l1_hits);
+            families.extend(cache.backend_metrics());
+        }
+        families.extend(l1_hits.collect());
+{%- endif %}
+        families
+    }
+}
+
+fn operations() -> IntCounterVec {
+    IntCounterVec::new(
+        Opts::new(
+            "cache_operations_total",
+            "Cache operations by alias, operation and outcome (hit, miss, ok, error).",
+        ),
+        &["alias", "operation", "outcome"],
+    )
+    .expect("a valid metric definition")
+}
+
+fn entries() -> IntGaugeVec {
+    IntGaugeVec::new(
+        Opts::new(
+            "cache_entries",
+            "Entries held by an in-process cache store, by alias (expired ones not yet evicted included).",
+        ),
+        &["alias"],
+    )
+    .expect("a valid metric definition")
+}
+{%- if redis %}
+
+fn l1_hits() -> IntCounterVec {
+    IntCounterVec::new(
+        Opts::new(
+            "cache_l1_hits_total",
+            "Reads answered by the in-process L1 in front of Redis without a round trip, by alias (they are counted as hits of get too).",
+        ),
+        &["alias"],
+    )
+    .expect("a valid metric definition")
+}
+{%- endif %}
