@@ -148,7 +148,10 @@ fn prometheus_reads_the_everything_on_service_and_counts_its_cache_hits() {
             .env("APP_PORT", service.port().to_string())
             .env("CACHE_REDIS_HOST", "127.0.0.1")
             .env("CACHE_REDIS_PORT", redis_port.to_string())
-            .env("CACHE_PREFIX", format!("prometheus-test-{}", std::process::id()))
+            .env(
+                "CACHE_PREFIX",
+                format!("prometheus-test-{}", std::process::id()),
+            )
             .env("RUST_LOG", "warn")
             .current_dir(scratch.path()),
         "the generated service",
@@ -156,7 +159,10 @@ fn prometheus_reads_the_everything_on_service_and_counts_its_cache_hits() {
     wait_until("the service", || answers(service));
 
     let (status, _, _) = http(service, "PUT", "/items/1", r#"{"name":"pen"}"#);
-    assert!(status == 200 || status == 201, "PUT /items/1 answered {status}");
+    assert!(
+        status == 200 || status == 201,
+        "PUT /items/1 answered {status}"
+    );
     let mut hits = 0;
     for _ in 0..=HITS {
         let (status, head, _) = http(service, "GET", "/items/1", "");
@@ -182,7 +188,10 @@ fn prometheus_reads_the_everything_on_service_and_counts_its_cache_hits() {
     let _prometheus = start(
         Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", scratch.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                scratch.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address={prometheus}"))
             .current_dir(scratch.path()),
         "prometheus",
@@ -198,24 +207,36 @@ fn prometheus_reads_the_everything_on_service_and_counts_its_cache_hits() {
         status == 200 && last.contains(r#""result":[{"#)
     });
     let answer: serde_yaml::Value = serde_yaml::from_str(&last).expect("the API answers JSON");
-    let results = answer["data"]["result"].as_sequence().expect("a result list");
+    let results = answer["data"]["result"]
+        .as_sequence()
+        .expect("a result list");
     assert_eq!(results.len(), 1, "one series: {last}");
     let value = results[0]["value"][1].as_str().expect("a sample value");
-    assert_eq!(value, HITS.to_string(), "the hit counter Prometheus scraped: {last}");
+    assert_eq!(
+        value,
+        HITS.to_string(),
+        "the hit counter Prometheus scraped: {last}"
+    );
 }
 
 /// `promtool check metrics` on a scrape of `service`: it must find no problem.
 fn check_with_promtool(service: SocketAddr) {
     let (status, head, body) = http(service, "GET", "/metrics", "");
     assert_eq!(status, 200);
-    assert!(head.contains("content-type: text/plain; version=0.0.4"), "{head}");
+    assert!(
+        head.contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
     for family in [
         "http_requests_total",
         "cache_operations_total",
         "redis_command_duration_seconds",
         "build_info",
     ] {
-        assert!(body.contains(&format!("# TYPE {family} ")), "{family} missing:\n{body}");
+        assert!(
+            body.contains(&format!("# TYPE {family} ")),
+            "{family} missing:\n{body}"
+        );
     }
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
