@@ -7,30 +7,10 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 {%- endif %}
 
-use crate::process::{command, run as run_cli};
+use crate::process::{assert_exit, command, run as run_cli, stderr, stdout};
 {%- if redis %}
 use crate::redis_server::RedisServer;
 {%- endif %}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// The exit code, with both streams in the message when it is not `expected`.
-#[track_caller]
-fn assert_exit(output: &Output, expected: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(expected),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(output),
-        stderr(output)
-    );
-}
 
 /// One rejected value per settings group. (The comments also keep the list one entry
 /// per line in every generated variant, which rustfmt needs.)

@@ -2,32 +2,14 @@
 //! script relies on is stdout, stderr and the exit code (0 done, 1 absent or not stored,
 //! 2 invalid input, 69 backend failure, as for `cache get`).
 
+{% if redis -%}
 use std::process::Output;
 
-use crate::process::run;
+{% endif -%}
+use crate::process::{assert_exit, run, stderr, stdout};
 {%- if redis %}
 use crate::redis_server::RedisServer;
 {%- endif %}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// The exit code, with both streams in the message when it is not `expected`.
-#[track_caller]
-fn assert_exit(output: &Output, expected: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(expected),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(output),
-        stderr(output)
-    );
-}
 
 #[test]
 fn disabled_caches_answer_each_command_with_its_documented_code() {

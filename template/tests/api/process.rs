@@ -40,6 +40,28 @@ pub fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
 pub fn run(args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
     command(args, vars).output().expect("run the binary")
 }
+
+/// A finished command's standard output, as text.
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A finished command's standard error, as text.
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The exit code, with both streams in the message when it is not `expected`.
+#[track_caller]
+pub fn assert_exit(output: &std::process::Output, expected: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
 {%- endif %}
 {%- if web or worker %}
 
