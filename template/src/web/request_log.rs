@@ -22,8 +22,6 @@ use actix_web::{Error, HttpMessage};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
-use crate::web::metrics;
-
 /// The response header that carries the request id.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -38,23 +36,15 @@ impl RootSpanBuilder for RequestSpan {
         let request_id = request.extensions().get::<RequestId>().copied();
         // The route template (`/items/{id}`) groups requests; unmatched paths have none.
         // Finding it matches the path against every route again (the regex of a route
-        // with parameters), so it is worked out only when the span is recorded, and then
-        // taken from the metrics middleware when that looked it up already.
-        let span = tracing::info_span!(
+        // with parameters), so it is worked out only when the span is recorded: inside
+        // the macro, whose fields are evaluated only then.
+        tracing::info_span!(
             "request",
             request_id = request_id.map(tracing::field::display),
             method = %request.method(),
-            route = tracing::field::Empty,
+            route = request.match_pattern().as_deref(),
             path = request.path(),
-        );
-        if !span.is_disabled() {
-            metrics::with_route(request, |route| {
-                if let Some(route) = route {
-                    span.record("route", route);
-                }
-            });
-        }
-        span
+        )
     }
 
     // The closing line is written by `request_log`, with the status and the duration.

@@ -24,8 +24,8 @@ use crate::services::cache::{Alias, CacheStats};
 /// Mounts `/health` and `/ready`. As resources (not `cfg.route`), so that another
 /// method gets a 405 with `allow` rather than a 404.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/health").route(web::get().to(health)))
-        .service(web::resource("/ready").route(web::get().to(ready)));
+    cfg.service(super::resource("/health").route(web::get().to(health)))
+        .service(super::resource("/ready").route(web::get().to(ready)));
 }
 
 /// The body of `GET /health`.

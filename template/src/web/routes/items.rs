@@ -33,12 +33,12 @@ use crate::web::errors::json_error;
 /// Mounts `/items` and `/items/{id}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/items")
+        super::resource("/items")
             .wrap(EndpointCache::new("items:list"))
             .route(web::get().to(list_items)),
     )
     .service(
-        web::resource("/items/{id}")
+        super::resource("/items/{id}")
             // The TTL is the persistent alias's default (CACHE_PERSISTENT_TTL); add
             // `.ttl(Duration::from_secs(60))` to give this route its own.
             .wrap(
@@ -55,9 +55,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Mounts `/items` and `/items/{id}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/items").route(web::get().to(list_items)))
+    cfg.service(super::resource("/items").route(web::get().to(list_items)))
         .service(
-            web::resource("/items/{id}")
+            super::resource("/items/{id}")
                 .route(web::get().to(get_item))
                 .route(web::put().to(put_item))
                 .route(web::delete().to(delete_item)),
