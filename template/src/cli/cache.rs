@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use clap::builder::PossibleValue;
+use serde_json::value::RawValue;
 
 use crate::context::AppContext;
-use crate::services::cache::{Alias, Backend, Cache, CacheError, Caches, MAX_TTL};
+use crate::services::cache::{Alias, Backend, Cache, CacheError, Caches, MAX_TTL, Policy};
 
 /// `cache get`/`take` found nothing under the key, `cache exists` found no value, or
 /// `cache add` did not store because the key holds a value already.
@@ -54,6 +55,9 @@ pub enum CacheCommand {
         /// default TTL (CACHE_DEFAULT_TTL for memory, CACHE_PERSISTENT_TTL for persistent).
         #[arg(long, value_name = "SECONDS", value_parser = parse_ttl)]
         ttl: Option<Duration>,
+        /// Tag the entry, so `cache invalidate-tag TAG` removes it; repeat for more tags.
+        #[arg(long = "tag", value_name = "TAG", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        tags: Vec<String>,
     },
     /// Delete KEY, or with --pattern every key matching a glob; exits 0 either way.
     Delete {
@@ -66,8 +70,22 @@ pub enum CacheCommand {
         #[arg(long)]
         pattern: bool,
     },
-    /// Delete every key of this service in the alias (only keys under CACHE_PREFIX).
+    /// Delete every key of this service and CACHE_VERSION in the alias (only keys under
+    /// CACHE_PREFIX).
     Clear {
+        #[command(flatten)]
+        alias: AliasArg,
+        /// Delete the keys of every CACHE_VERSION under CACHE_PREFIX, not only the
+        /// current one's (after a deploy changed the version).
+        #[arg(long)]
+        all_versions: bool,
+    },
+    /// Delete every entry tagged TAG (by the endpoint cache or `cache set --tag`);
+    /// exits 0 either way.
+    InvalidateTag {
+        /// The tag, e.g. owner:7.
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        tag: String,
         #[command(flatten)]
         alias: AliasArg,
     },
@@ -207,13 +225,20 @@ impl CacheCommand {
                 json,
                 alias,
                 ttl,
-            } => set(caches.get(alias.alias), &key, &json, ttl, &mut out).await?,
+                tags,
+            } => set(caches.get(alias.alias), &key, &json, (ttl, &tags), &mut out).await?,
             Self::Delete {
                 key,
                 alias,
                 pattern,
             } => delete(caches.get(alias.alias), &key, pattern, &mut out).await?,
-            Self::Clear { alias } => clear(caches.get(alias.alias), &mut out).await?,
+            Self::Clear {
+                alias,
+                all_versions,
+            } => clear(caches.get(alias.alias), all_versions, &mut out).await?,
+            Self::InvalidateTag { tag, alias } => {
+                invalidate_tag(caches.get(alias.alias), &tag, &mut out).await?
+            }
             Self::Exists { key, alias } => exists(caches.get(alias.alias), &key).await,
             Self::Incr {
                 key,
@@ -272,7 +297,7 @@ async fn set(
     cache: &Cache,
     key: &str,
     json: &str,
-    ttl: Option<Duration>,
+    (ttl, tags): (Option<Duration>, &[String]),
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<ExitCode> {
     if let Some(code) = invalid_json(json) {
@@ -283,7 +308,17 @@ async fn set(
         return Ok(ExitCode::SUCCESS);
     }
     let json = json.trim();
-    match cache.set_raw(key, json, ttl).await {
+    let stored = if tags.is_empty() {
+        cache.set_raw(key, json, ttl).await
+    } else {
+        // Checked above: it is JSON, so it is stored as it is.
+        let value = RawValue::from_string(json.to_owned())?;
+        let policy = tags
+            .iter()
+            .fold(Policy::from(ttl), |policy, tag| policy.tag(tag));
+        cache.set_with(key, &value, &policy).await
+    };
+    match stored {
         Ok(()) => {
             let asked = ttl.unwrap_or_else(|| cache.default_ttl());
             let applied = applied_ttl(asked);
@@ -292,9 +327,14 @@ async fn set(
             } else {
                 ""
             };
+            let tagged = if tags.is_empty() {
+                String::new()
+            } else {
+                format!(", tagged {}", tags.join(", "))
+            };
             writeln!(
                 out,
-                "stored {key:?} in the {} cache for {}s{capped}",
+                "stored {key:?} in the {} cache for {}s{capped}{tagged}",
                 cache.alias(),
                 applied.as_secs_f64()
             )?;
@@ -336,11 +376,39 @@ async fn delete(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn clear(cache: &Cache, out: &mut impl std::io::Write) -> anyhow::Result<ExitCode> {
-    match cache.clear().await {
+async fn clear(
+    cache: &Cache,
+    all_versions: bool,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<ExitCode> {
+    let (cleared, which) = if all_versions {
+        (cache.clear_all_versions().await, " (every CACHE_VERSION)")
+    } else {
+        (cache.clear().await, "")
+    };
+    match cleared {
         Ok(count) => {
             let alias = cache.alias();
-            writeln!(out, "cleared {} from the {alias} cache", keys(count))?;
+            writeln!(out, "cleared {} from the {alias} cache{which}", keys(count))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => Ok(failed(cache, &error)),
+    }
+}
+
+async fn invalidate_tag(
+    cache: &Cache,
+    tag: &str,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<ExitCode> {
+    match cache.invalidate_tag(tag).await {
+        Ok(count) => {
+            let alias = cache.alias();
+            writeln!(
+                out,
+                "deleted {} tagged {tag:?} from the {alias} cache",
+                keys(count)
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => Ok(failed(cache, &error)),

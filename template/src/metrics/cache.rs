@@ -1,5 +1,6 @@
 //! Cache series, read from the caches when scraped: `cache_operations_total` by alias,
-//! operation and outcome, `cache_entries` per in-process store{% if redis %}, `cache_l1_hits_total`
+//! operation and outcome, `cache_stale_answers_total` and `cache_refreshes_total` (how
+//! cache-aside used stale entries), `cache_entries` per in-process store{% if redis %}, `cache_l1_hits_total`
 //! (the hits the L1 in front of Redis answered), and the Redis backend's own series
 //! (command durations, breaker state, reconnects){% endif %}.
 //!
@@ -24,6 +25,8 @@ impl CacheCollector {
     pub(super) fn new(caches: Caches) -> Self {
         let mut descs: Vec<Desc> = operations().desc().into_iter().cloned().collect();
         descs.extend(entries().desc().into_iter().cloned());
+        descs.extend(stale_answers().desc().into_iter().cloned());
+        descs.extend(refreshes().desc().into_iter().cloned());
 {%- if redis %}
         descs.extend(l1_hits().desc().into_iter().cloned());
 {%- endif %}
@@ -39,8 +42,24 @@ impl Collector for CacheCollector {
     fn collect(&self) -> Vec<MetricFamily> {
         let operations = operations();
         let entries = entries();
+        let stale_answers = stale_answers();
+        let refreshes = refreshes();
         for cache in self.caches.iter() {
             let alias = cache.alias().to_string();
+            let stale = cache.stale_stats();
+            for (reason, count) in [
+                ("revalidate", stale.stale_while_revalidate),
+                ("error", stale.stale_if_error),
+            ] {
+                stale_answers
+                    .with_label_values(&[alias.as_str(), reason])
+                    .inc_by(count);
+            }
+            for (outcome, count) in [("ok", stale.refreshes), ("error", stale.refresh_errors)] {
+                refreshes
+                    .with_label_values(&[alias.as_str(), outcome])
+                    .inc_by(count);
+            }
             for operation in Operation::ALL {
                 for outcome in Outcome::ALL {
                     if outcome.applies_to(operation) {
@@ -62,6 +81,8 @@ impl Collector for CacheCollector {
         }
         let mut families = operations.collect();
         families.extend(entries.collect());
+        families.extend(stale_answers.collect());
+        families.extend(refreshes.collect());
 {%- if redis %}
         let l1_hits = l1_hits();
         for cache in self.caches.iter() {
@@ -83,6 +104,28 @@ fn operations() -> IntCounterVec {
             "Cache operations by alias, operation and outcome (hit, miss, ok, error).",
         ),
         &["alias", "operation", "outcome"],
+    )
+    .expect("a valid metric definition")
+}
+
+fn stale_answers() -> IntCounterVec {
+    IntCounterVec::new(
+        Opts::new(
+            "cache_stale_answers_total",
+            "Answers given from a stale cache entry, by alias and reason (revalidate: while a background refresh runs; error: the loader failed).",
+        ),
+        &["alias", "reason"],
+    )
+    .expect("a valid metric definition")
+}
+
+fn refreshes() -> IntCounterVec {
+    IntCounterVec::new(
+        Opts::new(
+            "cache_refreshes_total",
+            "Background refreshes of stale cache entries, by alias and outcome (ok, error).",
+        ),
+        &["alias", "outcome"],
     )
     .expect("a valid metric definition")
 }

@@ -30,6 +30,8 @@ pub const DEFAULT_TTL_SECS: u64 = 300;
 pub const DEFAULT_PERSISTENT_TTL_SECS: u64 = 3600;
 /// `CACHE_PREFIX` when unset: the package name.
 pub const DEFAULT_PREFIX: &str = env!("CARGO_PKG_NAME");
+/// `CACHE_VERSION` when unset.
+pub const DEFAULT_VERSION: &str = "1";
 /// `CACHE_MEMORY_MAX_CAPACITY` when unset, in entries.
 pub const DEFAULT_MEMORY_MAX_CAPACITY: u64 = 10_000;
 {%- if redis %}
@@ -171,6 +173,10 @@ pub struct CacheSettings {
     /// `CACHE_PREFIX`: namespace of every key, so several services can share one Redis
     /// and `clear` only touches this one's keys.
     pub prefix: String,
+    /// `CACHE_VERSION`: part of every key after the prefix, so a deploy that changes it
+    /// leaves every entry of the old version unreachable, without a clear. Letters,
+    /// digits, `.`, `_` and `-`, at most 32 characters.
+    pub version: String,
     /// `CACHE_MEMORY_MAX_CAPACITY` (entries): bound of each in-process store.
     pub memory_max_capacity: u64,
     /// `CACHE_PRESET`: the preset the defaults above came from, if any.
@@ -201,6 +207,7 @@ impl Default for CacheSettings {
             default_ttl: Duration::from_secs(DEFAULT_TTL_SECS),
             persistent_ttl: Duration::from_secs(DEFAULT_PERSISTENT_TTL_SECS),
             prefix: DEFAULT_PREFIX.to_owned(),
+            version: DEFAULT_VERSION.to_owned(),
             memory_max_capacity: DEFAULT_MEMORY_MAX_CAPACITY,
             preset: None,
             from_preset: Vec::new(),
@@ -222,6 +229,7 @@ struct CacheVars {
     default_ttl: Option<String>,
     persistent_ttl: Option<String>,
     prefix: Option<String>,
+    version: Option<String>,
     memory_max_capacity: Option<String>,
 {%- if redis %}
     persistent_l1_capacity: Option<String>,
@@ -300,6 +308,13 @@ impl CacheSettings {
                 Duration::from_secs(persistent_ttl),
             ),
             prefix: vars.prefix.unwrap_or(defaults.prefix),
+            version: env.parse(
+                "CACHE_VERSION",
+                vars.version,
+                defaults.version,
+                "1 to 32 letters, digits, '.', '_' or '-', e.g. 2",
+                |raw| is_version(raw).then(|| raw.to_owned()),
+            ),
             memory_max_capacity: env.number(
                 "CACHE_MEMORY_MAX_CAPACITY",
                 vars.memory_max_capacity,
@@ -351,6 +366,7 @@ impl CacheSettings {
                     Some(self.persistent_ttl.as_secs().to_string()),
                 ),
                 ("CACHE_PREFIX", Some(self.prefix.clone())),
+                ("CACHE_VERSION", Some(self.version.clone())),
                 (
                     "CACHE_MEMORY_MAX_CAPACITY",
                     Some(self.memory_max_capacity.to_string()),
@@ -390,6 +406,15 @@ impl CacheSettings {
         Vec::new()
     }
 {%- endif %}
+}
+
+/// Whether `raw` can be `CACHE_VERSION`: it goes into every key, so nothing that a key
+/// pattern or a reader of `redis-cli` output could trip over.
+fn is_version(raw: &str) -> bool {
+    (1..=32).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
 }
 
 {%- unless redis %}
@@ -548,6 +573,7 @@ mod tests {
         assert_eq!(settings.default_ttl, Duration::from_secs(300));
         assert_eq!(settings.persistent_ttl, Duration::from_secs(3600));
         assert_eq!(settings.prefix, env!("CARGO_PKG_NAME"));
+        assert_eq!(settings.version, "1");
         assert_eq!(settings.memory_max_capacity, 10_000);
         assert_eq!(settings.preset, None);
         assert!(settings.from_preset.is_empty());
@@ -567,10 +593,16 @@ mod tests {
             ("CACHE_PERSISTENT_TTL", "0"),
             ("CACHE_REDIS_PORT", "abc"),
             ("CACHE_COMPRESS_MIN_BYTES", "16k"),
+            ("CACHE_VERSION", "v2:*"),
         ]);
         CacheSettings::read(&mut env);
         let message = env.finish().unwrap_err().to_string();
-        for name in ["CACHE_ENABLED", "CACHE_DEFAULT_TTL", "CACHE_PERSISTENT_TTL"] {
+        for name in [
+            "CACHE_ENABLED",
+            "CACHE_DEFAULT_TTL",
+            "CACHE_PERSISTENT_TTL",
+            "CACHE_VERSION",
+        ] {
             assert!(message.contains(name), "{name} missing from: {message}");
         }
 {%- if redis %}

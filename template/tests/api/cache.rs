@@ -759,17 +759,17 @@ mod on_redis {
             .unwrap();
 
         let mut redis = server.client();
-        let stored: String = redis.get("svc:order:7").unwrap();
+        let stored: String = redis.get("svc:v1:order:7").unwrap();
         let parsed: serde_json::Value = serde_json::from_str(&stored).unwrap();
         assert_eq!(parsed, serde_json::to_value(order(7)).unwrap());
         assert_eq!(parsed["customer"]["name"], "Zoë Łukasiewicz 🚲");
 
-        let default_ttl: i64 = redis.pttl("svc:order:7").unwrap();
+        let default_ttl: i64 = redis.pttl("svc:v1:order:7").unwrap();
         assert!(
             (3_500_000..=3_600_000).contains(&default_ttl),
             "{default_ttl}"
         );
-        let brief_ttl: i64 = redis.pttl("svc:brief").unwrap();
+        let brief_ttl: i64 = redis.pttl("svc:v1:brief").unwrap();
         assert!((1..=1_500).contains(&brief_ttl), "{brief_ttl}");
         let keys: Vec<String> = redis.keys("*").unwrap();
         assert_eq!(keys.len(), 2, "{keys:?}");
@@ -831,12 +831,14 @@ mod on_redis {
         let server = RedisServer::start();
         let caches = caches(&server, "svc");
         let mut redis = server.client();
-        let _: () = redis.set("svc:order", "{\"id\": 7, trunc").unwrap();
-        let _: () = redis.set("svc:binary", &[0xff_u8, 0xfe, 0x00][..]).unwrap();
+        let _: () = redis.set("svc:v1:order", "{\"id\": 7, trunc").unwrap();
+        let _: () = redis
+            .set("svc:v1:binary", &[0xff_u8, 0xfe, 0x00][..])
+            .unwrap();
         for key in ["order", "binary"] {
             let read = caches.persistent().get::<super::Order>(key).await;
             assert_eq!(read.unwrap(), None, "{key}");
-            let exists: bool = redis.exists(format!("svc:{key}")).unwrap();
+            let exists: bool = redis.exists(format!("svc:v1:{key}")).unwrap();
             assert!(!exists, "the corrupted value under {key} was removed");
         }
         assert_eq!(counts(caches.persistent().stats()), (0, 2, 0));
@@ -848,12 +850,12 @@ mod on_redis {
         let caches = caches(&server, "svc");
         let cache = caches.persistent();
         let mut redis = server.client();
-        let _: () = redis.set("svc:page", "{\"id\": 7, trunc").unwrap();
+        let _: () = redis.set("svc:v1:page", "{\"id\": 7, trunc").unwrap();
         assert_eq!(cache.get_json("page").await.unwrap(), None);
-        let exists: bool = redis.exists("svc:page").unwrap();
+        let exists: bool = redis.exists("svc:v1:page").unwrap();
         assert!(!exists, "the corrupted value was removed");
 
-        let _: () = redis.set("svc:page", "<html>").unwrap();
+        let _: () = redis.set("svc:v1:page", "<html>").unwrap();
         let json = cache
             .get_json_or_set_with("page", None, || async {
                 serde_json::value::RawValue::from_string("{\"id\":7}".to_owned())
@@ -861,7 +863,7 @@ mod on_redis {
             .await
             .unwrap();
         assert_eq!(&*json, "{\"id\":7}", "the loader answered instead");
-        let stored: String = redis.get("svc:page").unwrap();
+        let stored: String = redis.get("svc:v1:page").unwrap();
         assert_eq!(stored, "{\"id\":7}", "and its JSON replaced the bad value");
         assert_eq!(counts(cache.stats()), (0, 2, 0));
     }
@@ -896,9 +898,9 @@ mod on_redis {
         );
 
         let _: () = redis::cmd("SELECT").arg(3).query(&mut redis).unwrap();
-        let in_db_3: bool = redis.exists("svc:key").unwrap();
+        let in_db_3: bool = redis.exists("svc:v1:key").unwrap();
         let _: () = redis::cmd("SELECT").arg(0).query(&mut redis).unwrap();
-        let in_db_0: bool = redis.exists("svc:key").unwrap();
+        let in_db_0: bool = redis.exists("svc:v1:key").unwrap();
         assert!(in_db_3 && !in_db_0);
 
         let wrong = format!("redis://:wrong-{password}@127.0.0.1:{port}/3")

@@ -390,15 +390,15 @@ mod on_redis {
             .incr("c", 1, Some(Duration::from_secs(3_600)))
             .await
             .unwrap();
-        let stored: String = redis.get("svc:c").unwrap();
+        let stored: String = redis.get("svc:v1:c").unwrap();
         assert_eq!(stored, "6");
-        let ttl: i64 = redis.pttl("svc:c").unwrap();
+        let ttl: i64 = redis.pttl("svc:v1:c").unwrap();
         assert!((1..=60_000).contains(&ttl), "the first TTL stays: {ttl}");
 
         // A counter someone wrote without a TTL gets one: every cache entry expires.
-        let _: () = redis.set("svc:raw", "41").unwrap();
+        let _: () = redis.set("svc:v1:raw", "41").unwrap();
         assert_eq!(cache.incr("raw", 1, None).await.unwrap(), 42);
-        let ttl: i64 = redis.pttl("svc:raw").unwrap();
+        let ttl: i64 = redis.pttl("svc:v1:raw").unwrap();
         assert!((1..=3_600_000).contains(&ttl), "{ttl}");
     }
 
@@ -422,7 +422,7 @@ mod on_redis {
         for task in tasks {
             task.await.unwrap();
         }
-        let total: i64 = server.client().get("svc:shared").unwrap();
+        let total: i64 = server.client().get("svc:v1:shared").unwrap();
         assert_eq!(total, i64::try_from(TASKS * INCREMENTS).unwrap());
 
         assert!(first.persistent().add("lock", "first", None).await.unwrap());
@@ -453,9 +453,9 @@ mod on_redis {
         let server = RedisServer::start();
         let caches = caches(&server, &[]);
         let mut redis = server.client();
-        let _: () = redis.set("svc:held", "\"by redis-cli\"").unwrap();
+        let _: () = redis.set("svc:v1:held", "\"by redis-cli\"").unwrap();
         assert!(!caches.persistent().add("held", "mine", None).await.unwrap());
-        let stored: String = redis.get("svc:held").unwrap();
+        let stored: String = redis.get("svc:v1:held").unwrap();
         assert_eq!(stored, "\"by redis-cli\"");
 
         assert!(
@@ -465,9 +465,9 @@ mod on_redis {
                 .await
                 .unwrap()
         );
-        let stored: String = redis.get("svc:new").unwrap();
+        let stored: String = redis.get("svc:v1:new").unwrap();
         assert_eq!(stored, "\"mine\"");
-        let ttl: i64 = redis.pttl("svc:new").unwrap();
+        let ttl: i64 = redis.pttl("svc:v1:new").unwrap();
         assert!((1..=1_500).contains(&ttl), "{ttl}");
     }
 
@@ -482,7 +482,7 @@ mod on_redis {
 
         cache.set("large", &large, None).await.unwrap();
         cache.set("small", &[1, 2, 3], None).await.unwrap();
-        let stored: Vec<u8> = redis.get("svc:large").unwrap();
+        let stored: Vec<u8> = redis.get("svc:v1:large").unwrap();
         assert!(stored.starts_with(MARKER));
         assert!(
             stored.len() < text.len() / 3,
@@ -490,17 +490,17 @@ mod on_redis {
             stored.len(),
             text.len()
         );
-        let small: String = redis.get("svc:small").unwrap();
+        let small: String = redis.get("svc:v1:small").unwrap();
         assert_eq!(small, "[1,2,3]", "readable with redis-cli");
 
         // Written by hand, below the threshold: plain JSON, read as usual.
-        let _: () = redis.set("svc:by-hand", r#"{"name": "Ada"}"#).unwrap();
+        let _: () = redis.set("svc:v1:by-hand", r#"{"name": "Ada"}"#).unwrap();
         assert_eq!(
             cache.get::<serde_json::Value>("by-hand").await.unwrap(),
             Some(serde_json::json!({ "name": "Ada" }))
         );
         // Written by hand above the threshold, without the marker: still plain JSON.
-        let _: () = redis.set("svc:large-by-hand", &text).unwrap();
+        let _: () = redis.set("svc:v1:large-by-hand", &text).unwrap();
         assert_eq!(
             cache
                 .get::<serde_json::Value>("large-by-hand")
@@ -520,7 +520,7 @@ mod on_redis {
             Some(large.clone())
         );
         plain.persistent().set("large", &large, None).await.unwrap();
-        let stored: Vec<u8> = redis.get("svc:large").unwrap();
+        let stored: Vec<u8> = redis.get("svc:v1:large").unwrap();
         assert_eq!(stored, text.as_bytes(), "0 turns compression off");
     }
 
@@ -535,13 +535,13 @@ mod on_redis {
         let cache = caches.persistent();
         let mut redis = server.client();
         cache.set("large", &large_value(), None).await.unwrap();
-        let mut stored: Vec<u8> = redis.get("svc:large").unwrap();
+        let mut stored: Vec<u8> = redis.get("svc:v1:large").unwrap();
         stored.truncate(stored.len() / 2);
-        let _: () = redis.set("svc:large", &stored).unwrap();
-        let _: () = redis.set("svc:marker-only", MARKER).unwrap();
+        let _: () = redis.set("svc:v1:large", &stored).unwrap();
+        let _: () = redis.set("svc:v1:marker-only", MARKER).unwrap();
         let mut flipped = MARKER.to_vec();
         flipped.extend_from_slice(&[0xff; 64]);
-        let _: () = redis.set("svc:garbage", &flipped).unwrap();
+        let _: () = redis.set("svc:v1:garbage", &flipped).unwrap();
 
         for key in ["large", "marker-only", "garbage"] {
             assert_eq!(
@@ -549,10 +549,10 @@ mod on_redis {
                 None,
                 "{key}"
             );
-            let exists: bool = redis.exists(format!("svc:{key}")).unwrap();
+            let exists: bool = redis.exists(format!("svc:v1:{key}")).unwrap();
             assert!(!exists, "the corrupt value under {key} was removed");
         }
-        let _: () = redis.set("svc:taken", &flipped).unwrap();
+        let _: () = redis.set("svc:v1:taken", &flipped).unwrap();
         assert_eq!(cache.take_json("taken").await.unwrap(), None);
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses, stats.errors), (0, 4, 0));

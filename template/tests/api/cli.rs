@@ -363,7 +363,8 @@ fn set_then_get_round_trips_through_redis() {
         &["cache", "set", "greeting", value, "--alias", "persistent"],
     );
     assert_exit(&output, 0);
-    let raw = stored(&server, "cli-test:greeting").expect("the value is in Redis under the prefix");
+    let raw =
+        stored(&server, "cli-test:v1:greeting").expect("the value is in Redis under the prefix");
     assert_eq!(json(&raw), json(value));
 
     let output = run_against(
@@ -389,14 +390,18 @@ fn a_miss_prints_nothing_and_exits_1() {
 fn a_value_that_is_not_json_is_a_miss_removed_with_one_warning() {
     let server = RedisServer::start();
     let _: () = redis::cmd("SET")
-        .arg("cli-test:k")
+        .arg("cli-test:v1:k")
         .arg("not json{")
         .query(&mut server.client())
         .unwrap();
     let output = run_against(&server, &["cache", "get", "k", "--alias", "persistent"]);
     assert_exit(&output, 1);
     assert!(stdout(&output).is_empty(), "{}", stdout(&output));
-    assert_eq!(stored(&server, "cli-test:k"), None, "the value is removed");
+    assert_eq!(
+        stored(&server, "cli-test:v1:k"),
+        None,
+        "the value is removed"
+    );
     let errors = stderr(&output);
     let warnings: Vec<&str> = errors
         .lines()
@@ -414,7 +419,7 @@ fn invalid_json_stores_nothing() {
         &["cache", "set", "greeting", "{oops", "--alias", "persistent"],
     );
     assert_exit(&output, 2);
-    assert_eq!(stored(&server, "cli-test:greeting"), None);
+    assert_eq!(stored(&server, "cli-test:v1:greeting"), None);
 }
 
 #[test]
@@ -435,7 +440,7 @@ fn an_entry_is_gone_after_its_ttl() {
     );
     assert_exit(&output, 0);
     let pttl: i64 = redis::cmd("PTTL")
-        .arg("cli-test:flash")
+        .arg("cli-test:v1:flash")
         .query(&mut server.client())
         .expect("PTTL");
     // -2 means already expired (a slow machine); -1 (no TTL) or more than 500 ms fail.
@@ -457,7 +462,7 @@ fn an_entry_is_gone_after_its_ttl() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(stored(&server, "cli-test:flash"), None);
+    assert_eq!(stored(&server, "cli-test:v1:flash"), None);
 }
 
 #[test]
@@ -485,8 +490,8 @@ fn delete_and_clear_touch_only_this_services_keys() {
         ),
         0,
     );
-    assert_eq!(stored(&server, "cli-test:greeting"), None);
-    assert!(stored(&server, "cli-test:items:1").is_some());
+    assert_eq!(stored(&server, "cli-test:v1:greeting"), None);
+    assert!(stored(&server, "cli-test:v1:items:1").is_some());
 
     assert_exit(
         &run_against(
@@ -502,8 +507,8 @@ fn delete_and_clear_touch_only_this_services_keys() {
         ),
         0,
     );
-    assert_eq!(stored(&server, "cli-test:items:1"), None);
-    assert_eq!(stored(&server, "cli-test:items:2"), None);
+    assert_eq!(stored(&server, "cli-test:v1:items:1"), None);
+    assert_eq!(stored(&server, "cli-test:v1:items:2"), None);
 
     assert_exit(
         &run_against(
@@ -516,7 +521,7 @@ fn delete_and_clear_touch_only_this_services_keys() {
         &run_against(&server, &["cache", "clear", "--alias", "persistent"]),
         0,
     );
-    assert_eq!(stored(&server, "cli-test:greeting"), None);
+    assert_eq!(stored(&server, "cli-test:v1:greeting"), None);
     assert_eq!(
         stored(&server, "other-service:greeting").as_deref(),
         Some("1")

@@ -1,4 +1,5 @@
-//! `cache exists|incr|add|take` as real processes{% if redis %} against a real `redis-server`{% endif %}: what a
+//! `cache exists|incr|add|take`, tags (`set --tag`, `invalidate-tag`) and
+//! `clear --all-versions` as real processes{% if redis %} against a real `redis-server`{% endif %}: what a
 //! script relies on is stdout, stderr and the exit code (0 done, 1 absent or not stored,
 //! 2 invalid input, 69 backend failure, as for `cache get`).
 
@@ -58,6 +59,87 @@ fn run_on(server: &RedisServer, args: &[&str]) -> Output {
 }
 
 #[test]
+fn tags_and_versions_work_across_processes() {
+    let server = RedisServer::start();
+    let p = ["--alias", "persistent"];
+    for (key, tag) in [
+        ("pet:1", "owner:7"),
+        ("pet:2", "owner:7"),
+        ("pet:3", "owner:8"),
+    ] {
+        let output = run_on(
+            &server,
+            &[
+                &["cache", "set", key, "1", "--tag", tag, "--tag", "pets"][..],
+                &p,
+            ]
+            .concat(),
+        );
+        assert_exit(&output, 0);
+        assert!(stdout(&output).contains("tagged"), "{}", stdout(&output));
+    }
+    let output = run_on(
+        &server,
+        &[&["cache", "invalidate-tag", "owner:7"][..], &p].concat(),
+    );
+    assert_exit(&output, 0);
+    assert_eq!(
+        stdout(&output),
+        "deleted 2 keys tagged \"owner:7\" from the persistent cache\n"
+    );
+    for (key, code) in [("pet:1", 1), ("pet:2", 1), ("pet:3", 0)] {
+        assert_exit(
+            &run_on(&server, &[&["cache", "exists", key][..], &p].concat()),
+            code,
+        );
+    }
+
+    // Version 2 does not see version 1's entries; its clear leaves them, --all-versions not.
+    let url = server.url();
+    let v2 = |args: &[&str]| {
+        run(
+            &[args, &p].concat(),
+            &[
+                ("CACHE_REDIS_URL", url.as_str()),
+                ("CACHE_PREFIX", "ops"),
+                ("CACHE_VERSION", "2"),
+            ],
+        )
+    };
+    assert_exit(&v2(&["cache", "exists", "pet:3"]), 1);
+    assert_exit(&v2(&["cache", "set", "pet:3", "2"]), 0);
+    let output = v2(&["cache", "clear"]);
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), "cleared 1 key from the persistent cache\n");
+    assert_exit(
+        &run_on(&server, &[&["cache", "exists", "pet:3"][..], &p].concat()),
+        0,
+    );
+    let output = v2(&["cache", "clear", "--all-versions"]);
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).contains("every CACHE_VERSION"),
+        "{}",
+        stdout(&output)
+    );
+    assert_exit(
+        &run_on(&server, &[&["cache", "exists", "pet:3"][..], &p].concat()),
+        1,
+    );
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg("ops:*")
+        .query(&mut server.client())
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+
+    let output = run_on(
+        &server,
+        &["cache", "clear", "--all-versions", "--alias", "nope"],
+    );
+    assert_exit(&output, 2);
+}
+
+#[test]
 fn counters_add_and_take_work_across_processes() {
     let server = RedisServer::start();
     let p = ["--alias", "persistent"];
@@ -79,7 +161,7 @@ fn counters_add_and_take_work_across_processes() {
     assert_exit(&output, 0);
     assert_eq!(stdout(&output), "-2\n");
     let ttl: i64 = redis::cmd("PTTL")
-        .arg("ops:hits")
+        .arg("ops:v1:hits")
         .query(&mut server.client())
         .unwrap();
     assert!((1..=60_000).contains(&ttl), "the first --ttl stays: {ttl}");
@@ -141,7 +223,7 @@ fn get_and_take_print_a_compressed_value_as_json() {
     );
     assert_exit(&output, 0);
     let stored: Vec<u8> = redis::cmd("GET")
-        .arg("ops:big")
+        .arg("ops:v1:big")
         .query(&mut server.client())
         .unwrap();
     assert!(stored.starts_with(b"\0lz4"), "stored compressed");

@@ -536,7 +536,7 @@ async fn on_redis_the_entry_is_readable_json_with_the_route_ttl() {
     get_json(&app, "/users/ann/things/5").await;
 
     let mut client = redis.client();
-    let key = format!("{PREFIX}:things:5");
+    let key = format!("{PREFIX}:v1:things:5");
     let stored: String = redis::cmd("GET").arg(&key).query(&mut client).unwrap();
     assert_eq!(
         serde_json::from_str::<Value>(&stored).unwrap(),
@@ -548,7 +548,7 @@ async fn on_redis_the_entry_is_readable_json_with_the_route_ttl() {
         "the route's 60 s TTL, not the alias default: {ttl_ms} ms"
     );
 
-    let parts = format!("{PREFIX}:things:5:parts");
+    let parts = format!("{PREFIX}:v1:things:5:parts");
     let set = redis::cmd("SET")
         .arg(&parts)
         .arg("1")
@@ -577,7 +577,7 @@ async fn a_value_in_redis_that_is_not_json_is_a_miss_and_is_replaced() {
 
     // Anyone with redis-cli can write under the service's keys.
     let mut client = redis.client();
-    let key = format!("{PREFIX}:items:1");
+    let key = format!("{PREFIX}:v1:items:1");
     let set = redis::cmd("SET")
         .arg(&key)
         .arg("{\"name\": \"pen")

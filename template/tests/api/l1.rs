@@ -175,16 +175,16 @@ async fn changes_made_by_any_client_reach_the_l1() {
 
     cache.set("k", &1, None).await.unwrap();
     assert_eq!(until_the_l1_serves(cache, "k").await, Some(1));
-    let _: () = redis.set("svc:k", "2").unwrap();
+    let _: () = redis.set("svc:v1:k", "2").unwrap();
     until_it_reads(cache, "k", Some(2)).await;
 
     assert_eq!(until_the_l1_serves(cache, "k").await, Some(2));
-    let _: () = redis.del("svc:k").unwrap();
+    let _: () = redis.del("svc:v1:k").unwrap();
     until_it_reads(cache, "k", None).await;
 
     cache.set("k", &3, None).await.unwrap();
     assert_eq!(until_the_l1_serves(cache, "k").await, Some(3));
-    let _: () = redis.pexpire("svc:k", 50).unwrap();
+    let _: () = redis.pexpire("svc:v1:k", 50).unwrap();
     until_it_reads(cache, "k", None).await;
 
     cache.set("k", &4, None).await.unwrap();
@@ -209,7 +209,7 @@ async fn changes_made_by_any_client_reach_the_l1() {
         .unwrap();
     let filler = "x".repeat(10_000);
     let mut n = 0;
-    while redis.exists::<_, bool>("svc:k").unwrap() {
+    while redis.exists::<_, bool>("svc:v1:k").unwrap() {
         let _: () = redis.set(format!("filler:{n}"), &filler).unwrap();
         n += 1;
         assert!(n < 100_000, "Redis never evicted svc:k");
@@ -239,7 +239,7 @@ async fn nothing_read_before_a_redis_restart_is_served_after_it() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.restart();
-    let _: () = server.client().set("svc:k", "2").unwrap();
+    let _: () = server.client().set("svc:v1:k", "2").unwrap();
 
     until_it_reads_never_old(cache, "k", 2, 1, PATIENCE).await;
     assert_eq!(
@@ -264,7 +264,7 @@ async fn a_capacity_of_zero_reads_redis_every_time_as_without_an_l1() {
         assert_eq!(cache.get::<i64>("k").await.unwrap(), Some(1));
     }
     assert_eq!(gets_served(&mut redis), gets + 50, "every read is a GET");
-    let _: () = redis.set("svc:k", "2").unwrap();
+    let _: () = redis.set("svc:v1:k", "2").unwrap();
     assert_eq!(
         cache.get::<i64>("k").await.unwrap(),
         Some(2),
@@ -290,7 +290,7 @@ async fn the_l1_is_coherent_across_instances(
         first.set(&key, &2, None).await.unwrap();
         until_it_reads(second, &key, Some(2)).await;
         assert_eq!(until_the_l1_serves(second, &key).await, Some(2));
-        plain_write(&format!("svc:{key}"), "3");
+        plain_write(&format!("svc:v1:{key}"), "3");
         until_it_reads(second, &key, Some(3)).await;
     }
 }
@@ -338,7 +338,7 @@ async fn the_l1_is_coherent_through_sentinel_and_across_a_failover() {
         sentinel.fail_over();
         let primary = sentinel.named_primary().expect("a new primary");
         let mut plain = crate::redis_server::client_on(primary).unwrap();
-        let _: () = plain.set("svc:k", "2").unwrap();
+        let _: () = plain.set("svc:v1:k", "2").unwrap();
         sentinel
     })
     .await

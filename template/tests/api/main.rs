@@ -19,6 +19,10 @@ mod cli_cache_ops;
 {%- endif %}
 {%- if web and cache %}
 mod endpoint_cache;
+mod endpoint_freshness;
+{%- endif %}
+{%- if cache %}
+mod freshness;
 {%- endif %}
 {%- if web %}
 mod items;

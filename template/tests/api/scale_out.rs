@@ -222,7 +222,7 @@ async fn a_cluster_primary_failing_over_keeps_every_answer_and_hits_come_back() 
     let ids: Vec<u64> = (1..=30).collect();
     cache_items(&app, &ids).await;
 
-    cluster.kill_primary_of(&format!("{}:items:1", crate::test_app::PREFIX));
+    cluster.kill_primary_of(&format!("{}:v1:items:1", crate::test_app::PREFIX));
     // Keep serving while the replica takes over, and for a while after.
     let until = Instant::now() + Duration::from_secs(4);
     while Instant::now() < until {

@@ -47,11 +47,11 @@ fn the_heartbeat_runs_on_every_tick_until_sigterm() {
     let (raw, pttl) = loop {
         let mut redis = server.client();
         let raw: Option<String> = redis::cmd("GET")
-            .arg("worker-test:worker:heartbeat")
+            .arg("worker-test:v1:worker:heartbeat")
             .query(&mut redis)
             .expect("GET");
         let pttl: i64 = redis::cmd("PTTL")
-            .arg("worker-test:worker:heartbeat")
+            .arg("worker-test:v1:worker:heartbeat")
             .query(&mut redis)
             .expect("PTTL");
         if let Some(raw) = raw.filter(|_| pttl != -2) {

@@ -141,6 +141,26 @@ pub async fn clear_cache(alias: Alias) {
     INSTALLED.clear_cache(alias).await;
 }
 
+/// Removes every entry of `alias` that carries `tag` (see [`Cache::invalidate_tag`]).
+/// A failure is logged, never returned.
+///
+/// ```
+/// use {{crate_name}}::services::cache::{Alias, Policy, configure_caches, get_cached, invalidate_tag};
+/// use {{crate_name}}::settings::CacheSettings;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let caches = configure_caches(&CacheSettings::default());
+/// caches.memory().set_with("order:9", &9, &Policy::default().tag("customer:4")).await?;
+/// invalidate_tag("customer:4", Alias::Memory).await;
+/// assert_eq!(get_cached::<u32>("order:9", Alias::Memory).await, None);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn invalidate_tag(tag: &str, alias: Alias) {
+    INSTALLED.invalidate_tag(tag, alias).await;
+}
+
 /// Whether `key` holds a value in `alias` (see [`Cache::exists`]); `false` also when
 /// the cache fails (logged).
 ///
@@ -386,6 +406,14 @@ impl Slot {
                 log_swallowed(alias, "take", key, &error);
                 None
             }
+        }
+    }
+
+    async fn invalidate_tag(&self, tag: &str, alias: Alias) {
+        if let Some(cache) = self.cache(alias)
+            && let Err(error) = cache.invalidate_tag(tag).await
+        {
+            log_swallowed(alias, "invalidate tag", tag, &error);
         }
     }
 

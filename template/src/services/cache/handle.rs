@@ -10,8 +10,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use super::policy::{Age, Policy};
+use super::refresh::{Refresh, Refreshes};
 use super::single_flight::SingleFlight;
-use super::stats::{Counters, Operation, Outcome};
+use super::stats::{Counters, Operation, Outcome, StaleCounters, StaleStats};
 use super::store::Store;
 use super::{Alias, Backend, CacheError, CacheStats};
 
@@ -70,6 +72,10 @@ struct Inner {
     counters: Counters,
     /// Loads in progress for [`Cache::get_or_set_with`].
     flights: SingleFlight,
+    /// Background refreshes in progress for [`Cache::get_or_refresh_with`].
+    refreshes: Refreshes,
+    /// How stale entries were used.
+    stale: StaleCounters,
 }
 
 impl Cache {
@@ -80,6 +86,8 @@ impl Cache {
             store,
             counters: Counters::default(),
             flights: SingleFlight::default(),
+            refreshes: Refreshes::default(),
+            stale: StaleCounters::default(),
         };
         Self {
             inner: Arc::new(inner),
@@ -255,6 +263,71 @@ impl Cache {
         self.counted(Operation::Set, result)
     }
 
+    /// Stores `value` under `key` as `policy` says: for its fresh period plus its longer
+    /// stale window, carrying its tags, so [`Cache::invalidate_tag`] removes it.
+    ///
+    /// # Errors
+    /// As [`Cache::set`]; when a tag cannot be recorded the value is stored but the call
+    /// fails, so the caller knows the tag may not reach it.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use {{crate_name}}::services::cache::{Caches, Policy};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let cache = caches.persistent();
+    /// let owned_by_7 = Policy::ttl(Duration::from_secs(60)).tag("owner:7");
+    /// cache.set_with("pet:1", "Rex", &owned_by_7).await?;
+    /// cache.set_with("pet:2", "Tom", &owned_by_7).await?;
+    /// cache.set("pet:3", "Kit", None).await?;
+    /// assert_eq!(cache.invalidate_tag("owner:7").await?, 2);
+    /// assert_eq!(cache.get::<String>("pet:1").await?, None);
+    /// assert_eq!(cache.get::<String>("pet:3").await?.as_deref(), Some("Kit"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn set_with<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        policy: &Policy,
+    ) -> Result<(), CacheError> {
+        let result = async {
+            let json = serde_json::to_string(value).map_err(CacheError::Encode)?;
+            self.write_with(key, &json, policy).await
+        }
+        .await;
+        self.counted(Operation::Set, result)
+    }
+
+    /// Removes every entry written with `tag` (by [`Cache::set_with`], cache-aside with
+    /// a tagged [`Policy`], or the endpoint cache) and returns how many values went.
+    /// An entry rewritten without the tag since goes too: one miss too many, never a
+    /// stale answer.
+    ///
+    /// # Errors
+    /// [`CacheError`] when the backend fails; some entries may be gone by then.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::{Caches, Policy};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let cache = caches.memory();
+    /// cache.set_with("report:1", &1, &Policy::default().tag("team:a").tag("daily")).await?;
+    /// assert_eq!(cache.invalidate_tag("daily").await?, 1);
+    /// assert_eq!(cache.invalidate_tag("team:a").await?, 0, "already gone");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn invalidate_tag(&self, tag: &str) -> Result<u64, CacheError> {
+        let result = self.inner.store.invalidate_tag(tag).await;
+        self.counted(Operation::InvalidateTag, result)
+    }
+
     /// Removes `key`; `true` if it held a value.
     ///
     /// # Errors
@@ -326,6 +399,29 @@ impl Cache {
     /// ```
     pub async fn clear(&self) -> Result<u64, CacheError> {
         let result = self.inner.store.clear().await;
+        self.counted(Operation::Clear, result)
+    }
+
+    /// Removes every value under `CACHE_PREFIX`, whatever `CACHE_VERSION` wrote it, and
+    /// returns how many keys went (on Redis, tags' bookkeeping included). An in-process
+    /// store only ever holds its own version, so there it is [`Cache::clear`].
+    ///
+    /// # Errors
+    /// [`CacheError`] when the backend fails; some keys may be gone by then.
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// caches.memory().set("a", &1, None).await?;
+    /// assert_eq!(caches.memory().clear_all_versions().await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn clear_all_versions(&self) -> Result<u64, CacheError> {
+        let result = self.inner.store.clear_all_versions().await;
         self.counted(Operation::Clear, result)
     }
 
@@ -642,6 +738,84 @@ impl Cache {
             .await
     }
 
+    /// Cache-aside with a [`Policy`]: fresh entries are hits; within the policy's
+    /// stale-while-revalidate window the stale value is returned at once and one
+    /// background task per key (however many callers arrive) runs `loader` and stores
+    /// its value; later, `loader` runs as in [`Cache::get_or_set_with`] (one load per
+    /// key), and if it fails while the entry is within the stale-if-error window, the
+    /// stale value is returned instead of the error (logged and counted in
+    /// [`Cache::stale_stats`]). The value is stored with the policy's tags.
+    ///
+    /// The loader may outlive the call (it runs in the background), so it must be
+    /// `Send + 'static`: clone what it needs into it. Background refreshes run on the
+    /// Tokio runtime of the call; outside one, a stale entry is answered and not
+    /// refreshed until a load in the foreground replaces it.
+    ///
+    /// # Errors
+    /// Only the loader's error, when no stale value may stand in for it.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use {{crate_name}}::services::cache::{Caches, Policy};
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # async fn fetch_rates() -> Result<Vec<f64>, std::io::Error> { Ok(vec![1.08]) }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), std::io::Error> {
+    /// # let caches = Caches::from_settings(&CacheSettings::default());
+    /// let policy = Policy::ttl(Duration::from_secs(60))
+    ///     .stale_while_revalidate(Duration::from_secs(600))
+    ///     .stale_if_error(Duration::from_secs(3600));
+    /// let rates = caches.persistent().get_or_refresh_with("rates", &policy, fetch_rates).await?;
+    /// assert_eq!(rates, [1.08]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get_or_refresh_with<T, F, Fut, E>(
+        &self,
+        key: &str,
+        policy: &Policy,
+        loader: F,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let fallback = match self.get_aged::<T>(key, policy).await {
+            Ok(Some((value, Age::Fresh))) => return Ok(value),
+            Ok(Some((value, Age::Stale))) => {
+                self.inner.stale.served_while_revalidating();
+                if let Some(refresh) = self.begin_refresh(key) {
+                    self.refresh_in_background(refresh, key, policy, loader);
+                }
+                return Ok(value);
+            }
+            Ok(Some((value, Age::Fallback))) => Some(value),
+            Ok(None) => None,
+            Err(error) => {
+                log_swallowed(self.alias(), "get", key, &error);
+                None
+            }
+        };
+        let loaded = self
+            .inner
+            .flights
+            .run(key, || async {
+                let value = loader().await?;
+                self.store_loaded(key, &value, policy).await;
+                Ok(value)
+            })
+            .await;
+        match (loaded, fallback) {
+            (Err(error), Some(stale)) => {
+                self.served_stale_on_error(key, &error);
+                Ok(stale)
+            }
+            (loaded, _) => loaded,
+        }
+    }
+
     /// Cache-aside on JSON text, for callers that pass the value on without decoding
     /// it (the endpoint cache): the stored text under `key` as [`Cache::get_json`] reads
     /// it, or else the JSON that `loader` produces, which is then stored for `ttl`.
@@ -695,6 +869,92 @@ impl Cache {
                 Ok(Arc::from(json.get()))
             })
             .await
+    }
+
+    /// How stale entries were used so far (see [`Cache::get_or_refresh_with`]).
+    ///
+    /// ```
+    /// # use {{crate_name}}::services::cache::Caches;
+    /// # use {{crate_name}}::settings::CacheSettings;
+    /// let caches = Caches::from_settings(&CacheSettings::default());
+    /// assert_eq!(caches.memory().stale_stats().refreshes, 0);
+    /// ```
+    pub fn stale_stats(&self) -> StaleStats {
+        self.inner.stale.snapshot()
+    }
+
+    /// The JSON under `key` and where it stands in `policy`, counted as a hit or a miss
+    /// (see `count_aged`).
+    pub(crate) async fn get_json_aged(
+        &self,
+        key: &str,
+        policy: &Policy,
+    ) -> Result<Option<(Arc<str>, Age)>, CacheError> {
+        let found = self.read_aged(key, policy).await?;
+        self.count_aged(found.as_ref().map(|(_, age)| *age));
+        Ok(found)
+    }
+
+    /// Cache-aside's load for the endpoint cache: callers missing `key` at once share
+    /// one `loader` run, whose JSON is stored under `policy`.
+    pub(crate) async fn load_json_with<F, Fut, E>(
+        &self,
+        key: &str,
+        policy: &Policy,
+        loader: F,
+    ) -> Result<Arc<str>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Box<RawValue>, E>>,
+    {
+        self.inner
+            .flights
+            .run(key, || async {
+                let json = loader().await?;
+                self.store_json(key, json.get(), policy).await;
+                Ok(Arc::from(json.get()))
+            })
+            .await
+    }
+
+    /// Stores JSON produced by a loader (`RawValue` or a serialised value, so JSON by
+    /// construction) under `policy`; a failure is logged, not returned: the caller
+    /// has its value either way.
+    pub(crate) async fn store_json(&self, key: &str, json: &str, policy: &Policy) {
+        let result = self.write_with(key, json, policy).await;
+        if let Err(error) = self.counted(Operation::Set, result) {
+            log_swallowed(self.alias(), "set", key, &error);
+        }
+    }
+
+    /// The right to refresh `key` in the background, unless a refresh of it runs.
+    pub(crate) fn begin_refresh(&self, key: &str) -> Option<Refresh> {
+        self.inner.refreshes.begin(key)
+    }
+
+    /// Counts a stale answer given while a refresh runs (the endpoint cache's).
+    pub(crate) fn count_stale_while_revalidate(&self) {
+        self.inner.stale.served_while_revalidating();
+    }
+
+    /// Counts how a background refresh ended and logs a failure.
+    pub(crate) fn refresh_ended(&self, key: &str, failure: Option<&dyn fmt::Display>) {
+        self.inner.stale.refreshed(failure.is_none());
+        if let Some(error) = failure {
+            tracing::warn!(
+                alias = %self.alias(), key, %error,
+                "refreshing a stale cache entry failed; it is served until its stale window ends"
+            );
+        }
+    }
+
+    /// Logs and counts a failed load answered with a stale value instead.
+    pub(crate) fn served_stale_on_error(&self, key: &str, error: &dyn fmt::Display) {
+        self.inner.stale.served_on_error();
+        tracing::warn!(
+            alias = %self.alias(), key, %error,
+            "loading failed; answering the stale cached value (stale-if-error)"
+        );
     }
 
     /// Hits, misses, errors and L1 hits counted so far.
@@ -857,6 +1117,109 @@ impl Cache {
     async fn write(&self, key: &str, json: &str, ttl: Option<Duration>) -> Result<(), CacheError> {
         let ttl = self.effective_ttl(ttl)?;
         self.inner.store.set(key, json, ttl).await
+    }
+
+    /// Writes `json` for `policy`'s fresh period plus its stale window, then its tags.
+    async fn write_with(&self, key: &str, json: &str, policy: &Policy) -> Result<(), CacheError> {
+        let fresh = self.effective_ttl(policy.fresh_for())?;
+        let ttl = policy.stored_for(fresh).min(MAX_TTL);
+        self.inner.store.set(key, json, ttl).await?;
+        if policy.tags().is_empty() {
+            return Ok(());
+        }
+        self.inner.store.tag(key, policy.tags(), ttl).await
+    }
+
+    /// The value under `key` decoded as `T`, and where it stands in `policy`.
+    async fn get_aged<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        policy: &Policy,
+    ) -> Result<Option<(T, Age)>, CacheError> {
+        let Some((json, age)) = self.read_aged(key, policy).await? else {
+            self.count_aged(None);
+            return Ok(None);
+        };
+        match serde_json::from_str(&json) {
+            Ok(value) => {
+                self.count_aged(Some(age));
+                Ok(Some((value, age)))
+            }
+            Err(error) => {
+                self.discard_undecodable(key, &json, &error).await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The stored JSON under `key` and its age in `policy`, counting only failures.
+    /// Without stale windows every value read is fresh, and no TTL is asked for.
+    async fn read_aged(
+        &self,
+        key: &str,
+        policy: &Policy,
+    ) -> Result<Option<(Arc<str>, Age)>, CacheError> {
+        if policy.stale_window().is_zero() {
+            let result = self.inner.store.get(key).await;
+            let json = self.counted(Operation::Get, result)?;
+            return Ok(json.map(|json| (json, Age::Fresh)));
+        }
+        let result = self.inner.store.get_with_ttl(key).await;
+        let found = self.counted(Operation::Get, result)?;
+        Ok(found.map(|(json, left)| (json, policy.age(left))))
+    }
+
+    /// Counts an aged read: fresh and stale values are hits; one past the
+    /// stale-while-revalidate window is a miss, since a load follows.
+    fn count_aged(&self, age: Option<Age>) {
+        match age {
+            Some(Age::Fresh | Age::Stale) => self.inner.counters.hit(Operation::Get),
+            Some(Age::Fallback) | None => self.inner.counters.miss(Operation::Get),
+        }
+    }
+
+    /// Stores a loaded value under `policy`, logging a failure.
+    async fn store_loaded<T: Serialize>(&self, key: &str, value: &T, policy: &Policy) {
+        match serde_json::to_string(value) {
+            Ok(json) => self.store_json(key, &json, policy).await,
+            Err(error) => {
+                self.inner.counters.error(Operation::Set);
+                log_swallowed(self.alias(), "set", key, &CacheError::Encode(error));
+            }
+        }
+    }
+
+    /// Runs `loader` on the current Tokio runtime and stores its value, holding
+    /// `refresh` until it is done.
+    fn refresh_in_background<T, F, Fut, E>(
+        &self,
+        refresh: Refresh,
+        key: &str,
+        policy: &Policy,
+        loader: F,
+    ) where
+        T: Serialize + Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        E: fmt::Display + Send + 'static,
+    {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::debug!(alias = %self.alias(), key, "no Tokio runtime to refresh a stale entry on");
+            return;
+        };
+        let cache = self.clone();
+        let key = key.to_owned();
+        let policy = policy.clone();
+        runtime.spawn(async move {
+            let _refresh = refresh;
+            match loader().await {
+                Ok(value) => {
+                    cache.store_loaded(&key, &value, &policy).await;
+                    cache.refresh_ended(&key, None);
+                }
+                Err(error) => cache.refresh_ended(&key, Some(&error)),
+            }
+        });
     }
 
     /// `ttl` or the default, rounded up to whole milliseconds (Redis's resolution, so a

@@ -62,6 +62,8 @@ struct Held {
     session: u64,
     /// The earlier of the L1 TTL and the entry's own expiry in Redis.
     expires_at: Instant,
+    /// The entry's own expiry in Redis, as its read reported it; `None`: none.
+    redis_expires_at: Option<Instant>,
 }
 
 /// Taken before a read is sent to Redis; lets its reply be stored only if nothing about
@@ -92,14 +94,27 @@ impl L1 {
         })
     }
 
-    /// The copy of `key`, if there is a live one from the current tracking session.
-    pub(super) fn get(&self, key: &str) -> Option<Arc<str>> {
+    /// The copy of `key`, if there is a live one from the current tracking session, and
+    /// the time the entry has left in Redis (`None`: no expiry there).
+    pub(super) fn get(&self, key: &str) -> Option<(Arc<str>, Option<Duration>)> {
         let session = self.session.load(Ordering::SeqCst);
         if session & TRACKING == 0 {
             return None;
         }
         let copy = with_key(key, |key| self.entries.get(key))?;
-        (copy.session == session && Instant::now() < copy.expires_at).then_some(copy.json)
+        let now = Instant::now();
+        (copy.session == session && now < copy.expires_at).then(|| {
+            let left = copy
+                .redis_expires_at
+                .map(|deadline| deadline.saturating_duration_since(now));
+            (copy.json, left)
+        })
+    }
+
+    /// The copy's text alone (for tests).
+    #[cfg(test)]
+    fn json(&self, key: &str) -> Option<Arc<str>> {
+        self.get(key).map(|(json, _)| json)
     }
 
     /// What a read of `key` about to be sent must show to have its reply stored; `None`
@@ -132,10 +147,12 @@ impl L1 {
         if ttl.is_zero() {
             return;
         }
+        let now = Instant::now();
         let copy = Held {
             json,
             session: ticket.session,
-            expires_at: Instant::now() + ttl,
+            expires_at: now + ttl,
+            redis_expires_at: redis_ttl.map(|remaining| now + remaining),
         };
         let key = key.to_owned();
         self.entries.insert(key.clone(), copy);
@@ -226,7 +243,7 @@ mod tests {
             let key = format!("k{n}");
             fill(&l1, &key, "1", None);
             // Reading makes keys frequent enough for mini-moka to admit newcomers.
-            l1.get(&key);
+            l1.json(&key);
         }
         l1.entries.sync();
         let held = l1.entries.iter().count();
@@ -240,7 +257,7 @@ mod tests {
         assert_eq!(l1.ticket("k"), None, "a read's reply must not be stored");
         l1.tracking_started();
         fill(&l1, "k", "1", None);
-        assert_eq!(l1.get("k").as_deref(), Some("1"));
+        assert_eq!(l1.json("k").as_deref(), Some("1"));
     }
 
     #[test]
@@ -251,17 +268,17 @@ mod tests {
         fill(&l1, "long", "3", Some(MINUTE));
         fill(&l1, "gone", "4", Some(Duration::ZERO));
         assert_eq!(
-            l1.get("gone"),
+            l1.json("gone"),
             None,
             "a key Redis no longer has is not kept"
         );
-        assert_eq!(l1.get("short").as_deref(), Some("1"));
+        assert_eq!(l1.json("short").as_deref(), Some("1"));
         std::thread::sleep(Duration::from_millis(80));
-        assert_eq!(l1.get("short"), None, "dropped with its Redis TTL");
-        assert_eq!(l1.get("long").as_deref(), Some("3"));
+        assert_eq!(l1.json("short"), None, "dropped with its Redis TTL");
+        assert_eq!(l1.json("long").as_deref(), Some("3"));
         std::thread::sleep(Duration::from_millis(150));
-        assert_eq!(l1.get("long"), None, "the L1 TTL caps a long Redis TTL");
-        assert_eq!(l1.get("no-expiry"), None, "and applies without one");
+        assert_eq!(l1.json("long"), None, "the L1 TTL caps a long Redis TTL");
+        assert_eq!(l1.json("no-expiry"), None, "and applies without one");
     }
 
     #[test]
@@ -270,8 +287,8 @@ mod tests {
         fill(&l1, "a", "1", None);
         fill(&l1, "b", "2", None);
         l1.invalidate(b"a");
-        assert_eq!(l1.get("a"), None);
-        assert_eq!(l1.get("b").as_deref(), Some("2"), "other keys stay");
+        assert_eq!(l1.json("a"), None);
+        assert_eq!(l1.json("b").as_deref(), Some("2"), "other keys stay");
     }
 
     #[test]
@@ -282,7 +299,7 @@ mod tests {
         // is applied before our reply is.
         l1.invalidate(b"a");
         l1.store("a", Arc::from("old"), None, ticket);
-        assert_eq!(l1.get("a"), None, "the old value must not be kept");
+        assert_eq!(l1.json("a"), None, "the old value must not be kept");
     }
 
     #[test]
@@ -291,7 +308,7 @@ mod tests {
         fill(&l1, "a", "before", None);
         let in_flight = l1.ticket("b").unwrap();
         l1.tracking_lost();
-        assert_eq!(l1.get("a"), None);
+        assert_eq!(l1.json("a"), None);
         assert_eq!(
             l1.ticket("a"),
             None,
@@ -299,14 +316,14 @@ mod tests {
         );
         l1.tracking_started();
         assert_eq!(
-            l1.get("a"),
+            l1.json("a"),
             None,
             "nothing read before the gap is served after it"
         );
         l1.store("b", Arc::from("before"), None, in_flight);
-        assert_eq!(l1.get("b"), None, "nor stored after it");
+        assert_eq!(l1.json("b"), None, "nor stored after it");
         fill(&l1, "a", "after", None);
-        assert_eq!(l1.get("a").as_deref(), Some("after"));
+        assert_eq!(l1.json("a").as_deref(), Some("after"));
     }
 
     #[test]
@@ -315,14 +332,14 @@ mod tests {
         fill(&l1, "a", "1", None);
         let in_flight = l1.ticket("b").unwrap();
         l1.flush();
-        assert_eq!(l1.get("a"), None);
+        assert_eq!(l1.json("a"), None);
         l1.store("b", Arc::from("2"), None, in_flight);
         assert_eq!(
-            l1.get("b"),
+            l1.json("b"),
             None,
             "a read from before the flush is not kept"
         );
         fill(&l1, "a", "3", None);
-        assert_eq!(l1.get("a").as_deref(), Some("3"));
+        assert_eq!(l1.json("a").as_deref(), Some("3"));
     }
 }

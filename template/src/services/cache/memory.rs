@@ -18,6 +18,7 @@ use foldhash::fast::RandomState;
 use mini_moka::sync::{Cache as Moka, ConcurrentCacheExt};
 
 use super::key_buffer::with_key;
+use super::tag_index::TagIndex;
 use super::{Backend, CacheError, glob};
 
 /// Locks that writes to one key take (a key always maps to the same one): enough that
@@ -35,6 +36,8 @@ pub(super) struct MemoryStore {
     write_locks: Box<[Mutex<()>]>,
     /// Picks a key's write lock.
     lock_hasher: RandomState,
+    /// Which keys carry which tag.
+    tags: Mutex<TagIndex>,
 }
 
 /// A value and its deadline.
@@ -61,6 +64,7 @@ impl MemoryStore {
                 .build_with_hasher(RandomState::default()),
             write_locks: (0..WRITE_LOCKS).map(|_| Mutex::new(())).collect(),
             lock_hasher: RandomState::default(),
+            tags: Mutex::default(),
         }
     }
 
@@ -84,6 +88,24 @@ impl MemoryStore {
         }
         self.remove_stale(key, &entry.json);
         Ok(None)
+    }
+
+    /// The live value under `key` and the time it has left.
+    pub(super) async fn get_with_ttl(
+        &self,
+        key: &str,
+    ) -> Result<Option<(Arc<str>, Option<Duration>)>, CacheError> {
+        let now = Instant::now();
+        match self.lookup(key) {
+            Some(entry) if entry.is_live(now) => {
+                Ok(Some((entry.json, Some(entry.expires_at - now))))
+            }
+            Some(entry) => {
+                self.remove_stale(key, &entry.json);
+                Ok(None)
+            }
+            None => Ok(None),
+        }
     }
 
     /// Stores `json` under `key` for `ttl`, replacing any value and its deadline.
@@ -124,7 +146,43 @@ impl MemoryStore {
 
     /// Removes everything; returns how many live values went.
     pub(super) async fn clear(&self) -> Result<u64, CacheError> {
+        self.tag_index().clear();
         Ok(self.remove_where(|_| true))
+    }
+
+    /// The same as [`MemoryStore::clear`]: a process holds one `CACHE_VERSION`'s entries
+    /// only, and a new version means a new process.
+    pub(super) async fn clear_all_versions(&self) -> Result<u64, CacheError> {
+        self.clear().await
+    }
+
+    /// Records that `key`, just written for `ttl`, carries `tags`.
+    pub(super) async fn tag(
+        &self,
+        key: &str,
+        tags: &[String],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        let now = Instant::now();
+        let mut index = self.tag_index();
+        for tag in tags {
+            index.add(tag, key, now + ttl, now, |key| {
+                with_key(key, |key| self.entries.contains_key(key))
+            });
+        }
+        Ok(())
+    }
+
+    /// Removes every entry that carries `tag`; returns how many live values went. An
+    /// entry rewritten without the tag since it was tagged goes too: a miss too many,
+    /// never a stale answer.
+    pub(super) async fn invalidate_tag(&self, tag: &str) -> Result<u64, CacheError> {
+        let keys = self.tag_index().take(tag, Instant::now());
+        let mut removed = 0;
+        for key in keys {
+            removed += u64::from(self.delete(&key).await?);
+        }
+        Ok(removed)
     }
 
     /// Always reachable.
@@ -196,6 +254,10 @@ impl MemoryStore {
         self.write_locks[index]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn tag_index(&self) -> MutexGuard<'_, TagIndex> {
+        self.tags.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn insert(&self, key: &str, json: Arc<str>, expires_at: Instant) {

@@ -21,8 +21,14 @@
 //!   [`configure_caches`]. They fail open: a cache error is logged and reads as a miss.
 //! - a [`Caches`] handle, cheap to clone into `web::Data` or a test, gives each alias's
 //!   [`Cache`], whose methods return `Result`, plus cache-aside
-//!   ([`Cache::get_or_set_with`], one load per key however many callers miss at once)
-//!   and hit/miss/error statistics.
+//!   ([`Cache::get_or_set_with`], one load per key however many callers miss at once;
+//!   [`Cache::get_or_refresh_with`] adds stale-while-revalidate and stale-if-error from
+//!   a [`Policy`]), tags ([`Cache::set_with`], [`Cache::invalidate_tag`]) and
+//!   hit/miss/error statistics.
+//!
+//! Every key on Redis carries `CACHE_VERSION` after the prefix, so changing it on a
+//! deploy leaves the old entries unreachable (they expire on their own, or
+//! [`Cache::clear_all_versions`] removes them).
 {%- if redis %}
 //!
 //! Redis is reached lazily (the service starts while Redis is down), every command is
@@ -64,13 +70,16 @@ mod key_buffer;
 mod l1;
 {%- endif %}
 mod memory;
+mod policy;
 {%- if redis %}
 mod redis;
 mod redis_metrics;
 {%- endif %}
+mod refresh;
 mod single_flight;
 mod stats;
 mod store;
+mod tag_index;
 {%- if redis %}
 mod tracking;
 {%- endif %}
@@ -82,10 +91,13 @@ pub use alias::{Alias, UnknownAlias};
 pub use error::CacheError;
 pub use global::{
     add_cached, clear_cache, configure_caches, decr_cached, delete_cached, exists_cached,
-    get_cached, incr_cached, install_caches, set_cached, take_cached,
+    get_cached, incr_cached, install_caches, invalidate_tag, set_cached, take_cached,
 };
 pub use handle::{Cache, MAX_TTL};
-pub use stats::{CacheStats, Operation, Outcome};
+pub(crate) use policy::Age;
+pub use policy::Policy;
+pub use refresh::Refresh;
+pub use stats::{CacheStats, Operation, Outcome, StaleStats};
 pub use store::Backend;
 
 use crate::settings::CacheSettings;
@@ -216,7 +228,7 @@ fn persistent_store(settings: &CacheSettings) -> Store {
         return Store::Redis(Box::new(redis::RedisStore::new(
             &settings.redis,
             &mode,
-            &settings.prefix,
+            (&settings.prefix, &settings.version),
             (settings.persistent_l1_capacity, settings.persistent_l1_ttl),
             settings.compress_min_bytes,
         )));

@@ -13,13 +13,16 @@
 //! before they are sent and again once Redis answered, so a read that follows a write
 //! here never sees the old value.
 //!
-//! Keys are `{CACHE_PREFIX}:{key}`; values are JSON strings written with a millisecond
-//! TTL (`SET key json PX ms`), so `redis-cli` shows them as they are, except values
-//! above `CACHE_COMPRESS_MIN_BYTES`, which are stored compressed (see
-//! [`compression`](super::compression)). Clearing walks
-//! this prefix with `SCAN` (on every primary of a cluster) and removes each batch with
-//! `UNLINK`: other services' keys are never touched, and no `KEYS` or `FLUSHDB` blocks
-//! the server.
+//! Keys are `{CACHE_PREFIX}:v{CACHE_VERSION}:{key}`; values are JSON strings written
+//! with a millisecond TTL (`SET key json PX ms`), so `redis-cli` shows them as they are,
+//! except values above `CACHE_COMPRESS_MIN_BYTES`, which are stored compressed (see
+//! [`compression`](super::compression)). A tag's members are a sorted set under
+//! `{CACHE_PREFIX}:t{CACHE_VERSION}:{tag}`, scored by each member's deadline: adding a
+//! member drops the expired ones and makes the set live as long as its longest-lived
+//! member, so the bookkeeping expires with the entries. Clearing walks the version's
+//! keys (or, for every version, the whole prefix) with `SCAN` (on every primary of a
+//! cluster) and removes each batch with `UNLINK`: other services' keys are never
+//! touched, and no `KEYS` or `FLUSHDB` blocks the server.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +53,19 @@ const UNLINK_IF_UNCHANGED: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then
 /// first deadline. One key, so it runs on a cluster as it does on one server.
 const INCR_WITH_TTL: &str = "local count = redis.call('INCRBY', KEYS[1], ARGV[1]) if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return count";
 
+/// Adds ARGV[1] (a full key) to the tag set KEYS[1] with its deadline, ARGV[2] ms from
+/// now by the server's clock, drops the members whose deadline has passed, and makes
+/// the set live at least as long as the new member. One key: it runs on a cluster too.
+const TAG_ADD: &str = "local now = redis.call('TIME') now = now[1] * 1000 + math.floor(now[2] / 1000) \
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) \
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1]) \
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end \
+return 1";
+
+/// Removes the tag set KEYS[1] and returns its members, atomically, so two
+/// invalidations of one tag never both get (or both miss) a member.
+const TAG_TAKE: &str = "local members = redis.call('ZRANGE', KEYS[1], 0, -1) redis.call('UNLINK', KEYS[1]) return members";
+
 /// The `persistent` alias on Redis.
 pub(super) struct RedisStore {
     /// The client, or why it could not be built (then every command fails with it).
@@ -63,8 +79,12 @@ pub(super) struct RedisStore {
     l1_hits: AtomicU64,
     /// Bound of connecting and of each command.
     timeout: Duration,
-    /// `CACHE_PREFIX` and a colon, put in front of every key.
+    /// `{CACHE_PREFIX}:v{CACHE_VERSION}:`, put in front of every key.
     key_prefix: String,
+    /// `{CACHE_PREFIX}:t{CACHE_VERSION}:`, put in front of every tag's set.
+    tag_prefix: String,
+    /// `{CACHE_PREFIX}:`, in front of every version's keys.
+    service_prefix: String,
     /// Whether to fail fast because Redis failed recently.
     breaker: Breaker,
     /// Texts that must never reach a message: URLs and the password.
@@ -77,13 +97,13 @@ pub(super) struct RedisStore {
 }
 
 impl RedisStore {
-    /// Prepares the client for `mode`, an L1 of `l1_capacity` entries kept at most
-    /// `l1_ttl`, and compression of values above `compress_min_bytes`, without
-    /// connecting.
+    /// Prepares the client for `mode`, keys under `prefix` and `version`, an L1 of
+    /// `l1_capacity` entries kept at most `l1_ttl`, and compression of values above
+    /// `compress_min_bytes`, without connecting.
     pub(super) fn new(
         settings: &RedisSettings,
         mode: &RedisMode,
-        prefix: &str,
+        (prefix, version): (&str, &str),
         (l1_capacity, l1_ttl): (u64, Duration),
         compress_min_bytes: usize,
     ) -> Self {
@@ -128,7 +148,9 @@ impl RedisStore {
             tracking: Once::new(),
             l1_hits: AtomicU64::new(0),
             timeout: settings.timeout,
-            key_prefix: format!("{prefix}:"),
+            key_prefix: format!("{prefix}:v{version}:"),
+            tag_prefix: format!("{prefix}:t{version}:"),
+            service_prefix: format!("{prefix}:"),
             breaker: Breaker::new(),
             secrets,
             compression: Compression::new(compress_min_bytes),
@@ -146,20 +168,40 @@ impl RedisStore {
     /// JSON is a miss, logged and removed, so the L1 only ever holds JSON and its hits
     /// are served unchecked.
     pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
+        Ok(self.read(key, false).await?.map(|(json, _)| json))
+    }
+
+    /// As [`RedisStore::get`], with the time the entry has left in Redis (`None`: no
+    /// expiry), which the L1 remembers with its copy.
+    pub(super) async fn get_with_ttl(
+        &self,
+        key: &str,
+    ) -> Result<Option<(Arc<str>, Option<Duration>)>, CacheError> {
+        self.read(key, true).await
+    }
+
+    /// The JSON under `key` and, when the L1 is on or `with_ttl` asks, its time left
+    /// (else `None`).
+    async fn read(
+        &self,
+        key: &str,
+        with_ttl: bool,
+    ) -> Result<Option<(Arc<str>, Option<Duration>)>, CacheError> {
         let ticket = match &self.l1 {
             Some(l1) => {
-                if let Some(json) = l1.get(key) {
+                if let Some(copy) = l1.get(key) {
                     self.l1_hits.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Some(json));
+                    return Ok(Some(copy));
                 }
                 self.start_tracking(l1);
                 l1.ticket(key)
             }
             None => None,
         };
-        let (stored, redis_ttl) = match ticket {
-            Some(_) => self.get_with_ttl(key).await?,
-            None => (self.get_bytes(key).await?, None),
+        let (stored, redis_ttl) = if ticket.is_some() || with_ttl {
+            self.fetch_with_ttl(key).await?
+        } else {
+            (self.get_bytes(key).await?, None)
         };
         let Some(text) = self.text(key, stored).await? else {
             return Ok(None);
@@ -176,7 +218,7 @@ impl RedisStore {
         if let (Some(l1), Some(ticket)) = (&self.l1, ticket) {
             l1.store(key, Arc::clone(&json), redis_ttl, ticket);
         }
-        Ok(Some(json))
+        Ok(Some((json, redis_ttl)))
     }
 
     /// The text under `key` as Redis holds it, JSON or not, never from the L1: what
@@ -293,13 +335,92 @@ impl RedisStore {
 
     pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         self.flush_l1();
-        let removed = self.unlink_matching(pattern).await;
+        let removed = self
+            .unlink_matching(&scan_pattern(&self.key_prefix, pattern))
+            .await;
         self.flush_l1();
         removed
     }
 
+    /// Removes this version's values and tag sets; returns how many values went.
+    pub(super) async fn clear(&self) -> Result<u64, CacheError> {
+        self.flush_l1();
+        let removed = self
+            .unlink_matching(&scan_pattern(&self.key_prefix, "*"))
+            .await;
+        let tags = self
+            .unlink_matching(&scan_pattern(&self.tag_prefix, "*"))
+            .await;
+        self.flush_l1();
+        let removed = removed?;
+        tags?;
+        Ok(removed)
+    }
+
+    /// Removes every key under `CACHE_PREFIX`, whatever version (or layout) wrote it;
+    /// returns how many keys went, tag sets included.
+    pub(super) async fn clear_all_versions(&self) -> Result<u64, CacheError> {
+        self.flush_l1();
+        let removed = self
+            .unlink_matching(&scan_pattern(&self.service_prefix, "*"))
+            .await;
+        self.flush_l1();
+        removed
+    }
+
+    /// Records that `key`, just written for `ttl`, carries `tags`: one script per tag,
+    /// each on the tag's own key (tags and entries may live on different cluster nodes).
+    /// Written after the value, so an invalidation that runs in between finds the entry
+    /// on its next run rather than never.
+    pub(super) async fn tag(
+        &self,
+        key: &str,
+        tags: &[String],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        let member = self.key(key);
+        for tag in tags {
+            let mut command = redis::cmd("EVAL");
+            command
+                .arg(TAG_ADD)
+                .arg(1)
+                .arg(self.tag_key(tag))
+                .arg(&member)
+                .arg(millis(ttl));
+            self.query::<u64>(&command).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes the tag's set and unlinks its members in batches; returns how many values
+    /// went. The L1 copies of the members are dropped before and after, as for a delete.
+    pub(super) async fn invalidate_tag(&self, tag: &str) -> Result<u64, CacheError> {
+        let mut take = redis::cmd("EVAL");
+        take.arg(TAG_TAKE).arg(1).arg(self.tag_key(tag));
+        let members: Vec<Vec<u8>> = self.query(&take).await?;
+        let mut removed = 0;
+        for batch in members.chunks(SCAN_BATCH) {
+            self.invalidate_l1_copies(batch);
+            let unlinked = self.query::<u64>(redis::cmd("UNLINK").arg(batch)).await;
+            self.invalidate_l1_copies(batch);
+            removed += unlinked?;
+        }
+        Ok(removed)
+    }
+
+    /// Drops the L1 copies of these full keys.
+    fn invalidate_l1_copies(&self, keys: &[Vec<u8>]) {
+        if let Some(l1) = &self.l1 {
+            for key in keys {
+                if let Some(key) = key.strip_prefix(self.key_prefix.as_bytes()) {
+                    l1.invalidate(key);
+                }
+            }
+        }
+    }
+
+    /// Unlinks every key matching the `SCAN MATCH` pattern `pattern`, on every primary.
     async fn unlink_matching(&self, pattern: &str) -> Result<u64, CacheError> {
-        let pattern = scan_pattern(&self.key_prefix, pattern);
         let nodes = self
             .run_admitted(|mut connection| async move { connection.scan_nodes().await })
             .await?;
@@ -310,7 +431,7 @@ impl RedisStore {
                 let mut scan = redis::cmd("SCAN");
                 scan.arg(cursor)
                     .arg("MATCH")
-                    .arg(&pattern)
+                    .arg(pattern)
                     .arg("COUNT")
                     .arg(SCAN_BATCH);
                 // Raw bytes: another writer may have put a non-UTF-8 key under our prefix.
@@ -331,10 +452,6 @@ impl RedisStore {
             }
         }
         Ok(removed)
-    }
-
-    pub(super) async fn clear(&self) -> Result<u64, CacheError> {
-        self.delete_matching("*").await
     }
 
     /// Asks Redis even while failing fast: readiness probes should see recovery at once.
@@ -379,7 +496,7 @@ impl RedisStore {
 
     /// `GET` and `PTTL` of `key` in one round trip: the value, and how long an L1 copy
     /// of it may live (`None`: no expiry in Redis).
-    async fn get_with_ttl(
+    async fn fetch_with_ttl(
         &self,
         key: &str,
     ) -> Result<(Option<Vec<u8>>, Option<Duration>), CacheError> {
@@ -440,6 +557,10 @@ impl RedisStore {
         full.push_str(&self.key_prefix);
         full.push_str(key);
         full
+    }
+
+    fn tag_key(&self, tag: &str) -> String {
+        format!("{}{tag}", self.tag_prefix)
     }
 
     /// Sends `command` unless Redis failed recently.

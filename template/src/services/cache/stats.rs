@@ -82,11 +82,13 @@ pub enum Operation {
     Add,
     /// `take` (read and delete at once): a read.
     Take,
+    /// `invalidate_tag`.
+    InvalidateTag,
 }
 
 impl Operation {
     /// Every operation, in the order of their counters.
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 11] = [
         Operation::Get,
         Operation::Set,
         Operation::Delete,
@@ -97,6 +99,7 @@ impl Operation {
         Operation::Incr,
         Operation::Add,
         Operation::Take,
+        Operation::InvalidateTag,
     ];
 
     /// The name used as a metric label.
@@ -118,6 +121,7 @@ impl Operation {
             Operation::Incr => "incr",
             Operation::Add => "add",
             Operation::Take => "take",
+            Operation::InvalidateTag => "invalidate_tag",
         }
     }
 
@@ -177,6 +181,69 @@ impl Outcome {
 /// counts from slightly different instants, which statistics can live with. Metrics
 /// read them when scraped, so counting costs one atomic add whether or not anyone
 /// scrapes.
+/// How cache-aside with a [`Policy`](super::Policy) used stale entries, since the caches
+/// were built.
+///
+/// - `stale_while_revalidate`: answers given from an entry in its stale-while-revalidate
+///   window (a refresh was running or was started);
+/// - `stale_if_error`: answers given from a stale entry because the loader failed;
+/// - `refreshes`: background refreshes that stored a new value;
+/// - `refresh_errors`: background refreshes whose loader failed (the stale entry stays).
+///
+/// ```
+/// use {{crate_name}}::services::cache::StaleStats;
+///
+/// assert_eq!(StaleStats::default().stale_if_error, 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StaleStats {
+    /// Answers from the stale-while-revalidate window.
+    pub stale_while_revalidate: u64,
+    /// Answers from the stale-if-error window after a failed load.
+    pub stale_if_error: u64,
+    /// Background refreshes that succeeded.
+    pub refreshes: u64,
+    /// Background refreshes that failed.
+    pub refresh_errors: u64,
+}
+
+/// One alias's [`StaleStats`], counted as they happen.
+#[derive(Debug, Default)]
+pub(super) struct StaleCounters {
+    stale_while_revalidate: AtomicU64,
+    stale_if_error: AtomicU64,
+    refreshes: AtomicU64,
+    refresh_errors: AtomicU64,
+}
+
+impl StaleCounters {
+    pub(super) fn served_while_revalidating(&self) {
+        self.stale_while_revalidate.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn served_on_error(&self) {
+        self.stale_if_error.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn refreshed(&self, succeeded: bool) {
+        let counter = if succeeded {
+            &self.refreshes
+        } else {
+            &self.refresh_errors
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn snapshot(&self) -> StaleStats {
+        StaleStats {
+            stale_while_revalidate: self.stale_while_revalidate.load(Ordering::Relaxed),
+            stale_if_error: self.stale_if_error.load(Ordering::Relaxed),
+            refreshes: self.refreshes.load(Ordering::Relaxed),
+            refresh_errors: self.refresh_errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Counters {
     /// Indexed by the positions in [`Operation::ALL`] and [`Outcome::ALL`].

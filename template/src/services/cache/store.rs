@@ -82,6 +82,14 @@ impl Store {
         route!(self, store => store.get(key).await, disabled => Ok(None))
     }
 
+    /// The value under `key` and the time it has left (`None`: no expiry).
+    pub(super) async fn get_with_ttl(
+        &self,
+        key: &str,
+    ) -> Result<Option<(Arc<str>, Option<Duration>)>, CacheError> {
+        route!(self, store => store.get_with_ttl(key).await, disabled => Ok(None))
+    }
+
     /// The text as the backend holds it, even if it is not JSON (only Redis can hold
     /// such text), bypassing any L1.
     pub(super) async fn get_text(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
@@ -115,6 +123,24 @@ impl Store {
 
     pub(super) async fn clear(&self) -> Result<u64, CacheError> {
         route!(self, store => store.clear().await, disabled => Ok(0))
+    }
+
+    pub(super) async fn clear_all_versions(&self) -> Result<u64, CacheError> {
+        route!(self, store => store.clear_all_versions().await, disabled => Ok(0))
+    }
+
+    /// Records that `key`, just written for `ttl`, carries `tags`.
+    pub(super) async fn tag(
+        &self,
+        key: &str,
+        tags: &[String],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        route!(self, store => store.tag(key, tags, ttl).await, disabled => Ok(()))
+    }
+
+    pub(super) async fn invalidate_tag(&self, tag: &str) -> Result<u64, CacheError> {
+        route!(self, store => store.invalidate_tag(tag).await, disabled => Ok(0))
     }
 
     /// Reads answered by an L1 in front of the backend (only Redis has one).

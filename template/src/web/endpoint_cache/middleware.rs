@@ -2,6 +2,7 @@
 //! every write, both failing open.
 
 use std::cell::RefCell;
+use std::fmt;
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -10,12 +11,12 @@ use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde_json::value::RawValue;
 
 use super::{APPLICATION_JSON, EndpointCache, X_CACHE, validators};
 use crate::context::AppContext;
-use crate::services::cache::{Backend, Cache};
+use crate::services::cache::{Age, Backend, Cache, Policy, Refresh};
 use crate::web::errors::is_json;
 
 impl<S, B> Transform<S, ServiceRequest> for EndpointCache
@@ -74,7 +75,7 @@ where
             let cache = context.caches.get(config.alias).clone();
             let method = request.method().clone();
             if method == Method::GET {
-                read_through(&*service, &config, &cache, request).await
+                read_through(&service, &config, &cache, request).await
             } else if [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&method) {
                 invalidate_after(&*service, &config, &cache, request).await
             } else {
@@ -88,13 +89,13 @@ where
 }
 
 async fn read_through<S, B>(
-    service: &S,
+    service: &Rc<S>,
     config: &EndpointCache,
     cache: &Cache,
     request: ServiceRequest,
 ) -> Result<ServiceResponse<BoxBody>, Error>
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: MessageBody + 'static,
 {
     if cache.backend() == Backend::Disabled {
@@ -105,10 +106,14 @@ where
             .insert(X_CACHE, HeaderValue::from_static("miss"));
         return Ok(response);
     }
-    let key = match config.render(&config.key, request.match_info(), false) {
-        Ok(key) => key,
-        Err(error) => {
-            error.log(&config.key);
+    let rendered = config
+        .render(&config.key, request.match_info(), false)
+        .map_err(|error| (&config.key, error))
+        .and_then(|key| Ok((key, config.policy(request.match_info())?)));
+    let (key, policy) = match rendered {
+        Ok(rendered) => rendered,
+        Err((template, error)) => {
+            error.log(template);
             return service
                 .call(request)
                 .await
@@ -118,36 +123,93 @@ where
     // A hit answers without the handler, so it needs its own handle on the request.
     let http_request = request.request().clone();
     let if_none_match = request.headers().get(IF_NONE_MATCH).cloned();
+    let answer = |response, json: &str, outcome| {
+        respond(
+            config,
+            http_request.clone(),
+            if_none_match.as_ref(),
+            response,
+            json,
+            outcome,
+        )
+    };
+    // A fresh answer is served as it is; a stale one too, while one refresh runs; one
+    // past that window is kept in case the handler fails now.
+    let fallback = match cache.get_json_aged(&key, &policy).await {
+        Ok(Some((json, Age::Fresh))) => {
+            tracing::debug!(key, "endpoint cache hit");
+            return Ok(answer(None, &json, "hit"));
+        }
+        Ok(Some((json, Age::Stale))) => {
+            tracing::debug!(key, "endpoint cache stale hit");
+            cache.count_stale_while_revalidate();
+            if let Some(refresh) = cache.begin_refresh(&key) {
+                let refreshing = refresh_in_background(
+                    Rc::clone(service),
+                    request,
+                    cache.clone(),
+                    (key, policy),
+                    refresh,
+                );
+                actix_web::rt::spawn(refreshing);
+            }
+            return Ok(answer(None, &json, "stale"));
+        }
+        Ok(Some((json, Age::Fallback))) => Some(json),
+        Ok(None) => None,
+        Err(error) => {
+            tracing::warn!(key, %error, "endpoint cache read failed; serving without the cache");
+            None
+        }
+    };
     // The handler's own response, kept when this request is the one that ran it.
     let handled = RefCell::new(None);
-    // A hit is the stored text, served as it is. On a miss the handler runs at most once
-    // per key at a time: requests that miss together wait for the first one's answer
-    // instead of all hitting the handler.
+    // On a miss the handler runs at most once per key at a time: requests that miss
+    // together wait for the first one's answer instead of all hitting the handler.
     let loaded = cache
-        .get_json_or_set_with(&key, config.ttl, || async {
+        .load_json_with(&key, &policy, || async {
             let response = service.call(request).await.map_err(Uncached::Failed)?;
             let (response, json) = cacheable_body(response).await?;
             *handled.borrow_mut() = Some(response);
             Ok::<_, Uncached>(json)
         })
         .await;
-    let (response, json) = match loaded {
-        Ok(json) => (handled.into_inner(), json),
-        Err(Uncached::Response(mut response)) => {
+    match (loaded, fallback) {
+        (Ok(json), _) => {
+            let response = handled.into_inner();
+            // Another request's handler run answered this one: a hit.
+            let outcome = if response.is_some() { "miss" } else { "hit" };
+            tracing::debug!(key, "endpoint cache {outcome}");
+            Ok(answer(response, &json, outcome))
+        }
+        (Err(failure), Some(stale)) if failure.is_failure() => {
+            cache.served_stale_on_error(&key, &failure);
+            Ok(answer(None, &stale, "stale"))
+        }
+        (Err(Uncached::Response(mut response)), _) => {
             tracing::debug!(key, "endpoint cache miss, not cacheable");
             response
                 .headers_mut()
                 .insert(X_CACHE, HeaderValue::from_static("miss"));
-            return Ok(response);
+            Ok(response)
         }
-        Err(Uncached::Failed(error)) => return Err(error),
-    };
-    let outcome = if response.is_some() { "miss" } else { "hit" };
-    tracing::debug!(key, "endpoint cache {outcome}");
-    let etag = validators::etag(&json);
-    let unchanged = if_none_match
-        .as_ref()
-        .is_some_and(|listed| validators::none_match_hits(listed, &etag));
+        (Err(Uncached::Failed(error)), _) => Err(error),
+    }
+}
+
+/// The answer for a cached body: the handler's own `response` when this request ran
+/// it, else one built from `json`; `304` with no body when `If-None-Match` names its
+/// `ETag`. Marked with `x-cache: {outcome}`, the `ETag` and the route's `Cache-Control`.
+fn respond(
+    config: &EndpointCache,
+    http_request: HttpRequest,
+    if_none_match: Option<&HeaderValue>,
+    response: Option<ServiceResponse<BoxBody>>,
+    json: &str,
+    outcome: &'static str,
+) -> ServiceResponse<BoxBody> {
+    let etag = validators::etag(json);
+    let unchanged = if_none_match.is_some_and(|listed| validators::none_match_hits(listed, &etag));
     let mut response = match response {
         // The client holds this very answer: no body, from the cache either way.
         _ if unchanged => ServiceResponse::new(
@@ -169,7 +231,33 @@ where
     if let Some(cache_control) = &config.cache_control {
         headers.insert(CACHE_CONTROL, cache_control.clone());
     }
-    Ok(response)
+    response
+}
+
+/// Runs the handler for a stale answer's request after the stale answer has gone out,
+/// and stores what it answers; holds `refresh` (the key's only refresh) until done.
+async fn refresh_in_background<S, B>(
+    service: Rc<S>,
+    request: ServiceRequest,
+    cache: Cache,
+    (key, policy): (String, Policy),
+    refresh: Refresh,
+) where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody + 'static,
+{
+    let _refresh = refresh;
+    let outcome = match service.call(request).await {
+        Ok(response) => cacheable_body(response).await,
+        Err(error) => Err(Uncached::Failed(error)),
+    };
+    match outcome {
+        Ok((_, json)) => {
+            cache.store_json(&key, json.get(), &policy).await;
+            cache.refresh_ended(&key, None);
+        }
+        Err(failure) => cache.refresh_ended(&key, Some(&failure)),
+    }
 }
 
 /// Why a handler's answer was not cached.
@@ -178,6 +266,28 @@ enum Uncached {
     Response(ServiceResponse<BoxBody>),
     /// The handler's service failed outright.
     Failed(Error),
+}
+
+impl Uncached {
+    /// Whether the handler failed (an error or a `5xx`), so a stale answer may stand in;
+    /// a `404` or a `400` is an answer, not a failure.
+    fn is_failure(&self) -> bool {
+        match self {
+            Uncached::Response(response) => response.status().is_server_error(),
+            Uncached::Failed(_) => true,
+        }
+    }
+}
+
+impl fmt::Display for Uncached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Uncached::Response(response) => {
+                write!(f, "the handler answered {} (not cached)", response.status())
+            }
+            Uncached::Failed(error) => write!(f, "the handler failed: {error}"),
+        }
+    }
 }
 
 /// Splits a `200` JSON answer into the response (body intact) and its JSON for the cache.
@@ -231,6 +341,11 @@ where
         .iter()
         .map(|template| (template, config.render(template, path, true)))
         .collect();
+    let tags: Vec<_> = config
+        .invalidated_tags
+        .iter()
+        .map(|template| (template, config.render(template, path, false)))
+        .collect();
 
     // Whatever the handler answers, even an error or a 404: dropping a key is never
     // wrong, while keeping one after a write that half-happened, or for an item the
@@ -253,6 +368,17 @@ where
                 Ok(count) => tracing::debug!(pattern, count, "endpoint cache entries invalidated"),
                 Err(error) => {
                     tracing::warn!(pattern, error = %error, "cache invalidation failed; the entries live until their TTL");
+                }
+            },
+            Err(error) => error.log(template),
+        }
+    }
+    for (template, tag) in tags {
+        match tag {
+            Ok(tag) => match cache.invalidate_tag(&tag).await {
+                Ok(count) => tracing::debug!(tag, count, "endpoint cache tag invalidated"),
+                Err(error) => {
+                    tracing::warn!(tag, error = %error, "cache invalidation failed; the tagged entries live until their TTL");
                 }
             },
             Err(error) => error.log(template),

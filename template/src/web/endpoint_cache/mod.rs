@@ -25,11 +25,21 @@
 //!   request whose `If-None-Match` names it gets `304 Not Modified` with no body, from
 //!   the cache. [`EndpointCache::max_age`] adds `Cache-Control: max-age=…`; by default
 //!   there is none, so nothing is kept by clients unless a route asks for it.
+//! - Freshness: with [`EndpointCache::stale_while_revalidate`], an answer older than the
+//!   TTL but within that window is served at once (`x-cache: stale`) while one
+//!   background run of the handler per key refreshes it; with
+//!   [`EndpointCache::stale_if_error`], when the handler fails (a `5xx` or an error)
+//!   and the stored answer is within that window past its TTL, the stored answer is
+//!   served instead (`x-cache: stale`), and the failure is logged and counted.
+//! - Tags: [`EndpointCache::tag`] tags a route's answers from its path parameters
+//!   (`owner:{owner_id}`), and [`EndpointCache::invalidates_tag`] on a route removes
+//!   every answer carrying a tag after a write, wherever it is cached.
 //! - `POST`, `PUT`, `PATCH`, `DELETE`: the handler runs first; then, whatever it
 //!   answered (a failed or `404` write too: dropping a key is never wrong), the key, the
-//!   extra keys ([`EndpointCache::invalidates`]) and the key patterns
-//!   ([`EndpointCache::invalidates_matching`]) are deleted before the response leaves,
-//!   so the client's next `GET` cannot see the old value.
+//!   extra keys ([`EndpointCache::invalidates`]), the key patterns
+//!   ([`EndpointCache::invalidates_matching`]) and the tags
+//!   ([`EndpointCache::invalidates_tag`]) are removed before the response leaves, so
+//!   the client's next `GET` cannot see the old value.
 //! - It fails open: when the cache backend errors (Redis down), the request is served by
 //!   the handler as if nothing were cached and the error is logged.
 //!
@@ -56,7 +66,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 
 pub use middleware::EndpointCacheMiddleware;
 
-use crate::services::cache::Alias;
+use crate::services::cache::{Alias, Policy};
 use key_template::{KeyError, KeyTemplate};
 
 /// The response header that tells whether a `GET` was answered from the cache.
@@ -90,6 +100,14 @@ pub struct EndpointCache {
     /// `Cache-Control` of the answers; `None` (the default) sends none, so clients and
     /// proxies keep nothing unless a route says so.
     cache_control: Option<HeaderValue>,
+    /// After the TTL: served at once while the handler refreshes the answer.
+    stale_while_revalidate: Duration,
+    /// After the TTL: served when the handler fails.
+    stale_if_error: Duration,
+    /// Tags of the answers (templates).
+    tags: Vec<KeyTemplate>,
+    /// Tags removed after every write (templates).
+    invalidated_tags: Vec<KeyTemplate>,
 }
 
 impl EndpointCache {
@@ -109,6 +127,10 @@ impl EndpointCache {
             extra_keys: Vec::new(),
             patterns: Vec::new(),
             cache_control: None,
+            stale_while_revalidate: Duration::ZERO,
+            stale_if_error: Duration::ZERO,
+            tags: Vec::new(),
+            invalidated_tags: Vec::new(),
         }
     }
 
@@ -126,6 +148,41 @@ impl EndpointCache {
     pub fn max_age(mut self, max_age: Duration) -> Self {
         let value = format!("max-age={}", max_age.as_secs());
         self.cache_control = HeaderValue::from_str(&value).ok();
+        self
+    }
+
+    /// Serves an answer for `window` past its TTL at once, marked `x-cache: stale`, while
+    /// one background run of the handler per key (however many requests arrive)
+    /// refreshes it.
+    #[must_use]
+    pub fn stale_while_revalidate(mut self, window: Duration) -> Self {
+        self.stale_while_revalidate = window;
+        self
+    }
+
+    /// Serves an answer for `window` past its TTL, marked `x-cache: stale`, when the
+    /// handler fails to produce a new one (a `5xx` answer or an error); the failure is
+    /// logged and counted. Past the window the failure goes to the client as it is.
+    #[must_use]
+    pub fn stale_if_error(mut self, window: Duration) -> Self {
+        self.stale_if_error = window;
+        self
+    }
+
+    /// Tags the answers with `tag`, a template like [`EndpointCache::new`]'s
+    /// (`"owner:{owner_id}"`), so a write anywhere can drop them all with
+    /// [`EndpointCache::invalidates_tag`] or `Cache::invalidate_tag`.
+    #[must_use]
+    pub fn tag(mut self, tag: &str) -> Self {
+        self.tags.push(KeyTemplate::parse(tag));
+        self
+    }
+
+    /// Also removes every answer tagged `tag` (a template) after every write, e.g.
+    /// `"owner:{owner_id}"` on a route that changes an owner.
+    #[must_use]
+    pub fn invalidates_tag(mut self, tag: &str) -> Self {
+        self.invalidated_tags.push(KeyTemplate::parse(tag));
         self
     }
 
@@ -162,6 +219,21 @@ impl EndpointCache {
     pub fn invalidates_matching(mut self, pattern: &str) -> Self {
         self.patterns.push(KeyTemplate::parse(pattern));
         self
+    }
+
+    /// The policy of this request's answer: the route's TTL and windows, and its tags
+    /// filled in from the path.
+    fn policy(&self, path: &Path<Url>) -> Result<Policy, (&KeyTemplate, KeyError)> {
+        let mut policy = Policy::from(self.ttl)
+            .stale_while_revalidate(self.stale_while_revalidate)
+            .stale_if_error(self.stale_if_error);
+        for template in &self.tags {
+            let tag = self
+                .render(template, path, false)
+                .map_err(|error| (template, error))?;
+            policy = policy.tag(tag);
+        }
+        Ok(policy)
     }
 
     fn render(
