@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use {{crate_name}}::web::endpoint_cache::EndpointCache;
 
+use crate::metrics::scrape_app;
 {% if redis -%}
 use crate::redis_server::RedisServer;
 {% endif -%}
@@ -58,7 +59,7 @@ impl Source {
         }
     }
 
-    /// `GET /swr/{id}`: fresh 1 s, then stale-while-revalidate for an hour.
+    /// `GET /swr/{id}`: fresh 2 s, then stale-while-revalidate for an hour.
     /// `GET /sie/{id}`: fresh 200 ms, then stale-if-error for an hour.
     /// `GET /brief/{id}`: fresh 100 ms, then stale-if-error for 200 ms.
     /// `GET /owners/{owner_id}/pets/{id}`: tagged `owner:{owner_id}`.
@@ -70,7 +71,7 @@ impl Source {
                 (
                     "/swr/{id}",
                     EndpointCache::new("swr:{id}")
-                        .ttl(Duration::from_secs(1))
+                        .ttl(Duration::from_secs(2))
                         .stale_while_revalidate(HOUR),
                 ),
                 (
@@ -152,6 +153,16 @@ async fn tagged_answers_go_when_a_write_invalidates_their_tag(vars: &[(&str, &st
     assert_eq!(removed, 1);
     assert_eq!(get(&app, pets[2]).await.1.as_deref(), Some("miss"));
     assert_eq!(source.calls(), 6);
+    let scrape = scrape_app(&app).await;
+    let invalidations = [
+        ("alias", "persistent"),
+        ("operation", "invalidate_tag"),
+        ("outcome", "ok"),
+    ];
+    assert_eq!(
+        scrape.value("cache_operations_total", &invalidations),
+        Some(2.0)
+    );
 }
 
 async fn a_stale_answer_goes_out_at_once_while_one_refresh_runs(vars: &[(&str, &str)]) {
@@ -164,7 +175,7 @@ async fn a_stale_answer_goes_out_at_once_while_one_refresh_runs(vars: &[(&str, &
     );
     assert_eq!(get(&app, "/swr/1").await.1.as_deref(), Some("hit"));
 
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
     let requests: Vec<_> = (0..10)
         .map(|_| {
             let request = app.client.get(app.url("/swr/1"));
@@ -211,6 +222,12 @@ async fn a_stale_answer_goes_out_at_once_while_one_refresh_runs(vars: &[(&str, &
     let stale = app.context.caches.persistent().stale_stats();
     assert_eq!((stale.refreshes, stale.refresh_errors), (1, 0));
     assert!(stale.stale_while_revalidate >= 10);
+    let scrape = scrape_app(&app).await;
+    let refreshed = [("alias", "persistent"), ("outcome", "ok")];
+    assert_eq!(scrape.value("cache_refreshes_total", &refreshed), Some(1.0));
+    let revalidating = [("alias", "persistent"), ("reason", "revalidate")];
+    let answers = scrape.value("cache_stale_answers_total", &revalidating);
+    assert_eq!(answers, Some(stale.stale_while_revalidate as f64));
 }
 
 async fn a_failing_handler_is_answered_from_the_cache_within_the_window_only(
@@ -245,6 +262,12 @@ async fn a_failing_handler_is_answered_from_the_cache_within_the_window_only(
     assert_eq!(
         app.context.caches.persistent().stale_stats().stale_if_error,
         1
+    );
+    let on_error = [("alias", "persistent"), ("reason", "error")];
+    let scrape = scrape_app(&app).await;
+    assert_eq!(
+        scrape.value("cache_stale_answers_total", &on_error),
+        Some(1.0)
     );
 
     source.failing.store(false, Ordering::SeqCst);

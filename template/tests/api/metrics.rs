@@ -20,7 +20,7 @@ use crate::test_app::x_cache;
 use crate::test_app::{TestApp, spawn_app, spawn_app_with};
 
 /// Scrapes `app` from a blocking thread, so the server keeps running on this runtime.
-async fn scrape_app(app: &TestApp) -> Scrape {
+pub(crate) async fn scrape_app(app: &TestApp) -> Scrape {
     let address: SocketAddr = app
         .address
         .trim_start_matches("http://")
@@ -60,6 +60,8 @@ async fn metrics_parse_and_carry_the_build_information() {
 {%- if cache %}
         ("cache_operations_total", "counter"),
         ("cache_entries", "gauge"),
+        ("cache_stale_answers_total", "counter"),
+        ("cache_refreshes_total", "counter"),
 {%- endif %}
     ] {
         assert_eq!(

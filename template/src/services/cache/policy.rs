@@ -28,7 +28,7 @@ use std::time::Duration;
 ///     .stale_while_revalidate(Duration::from_secs(300))
 ///     .stale_if_error(Duration::from_secs(3600))
 ///     .tag("owner:7");
-/// assert_eq!(policy.stored_for(Duration::from_secs(60)), Duration::from_secs(3630));
+/// assert_eq!(policy.stored_for(Duration::from_secs(30)), Duration::from_secs(3630));
 /// assert_eq!(policy.tags(), ["owner:7"]);
 ///
 /// // A bare TTL, or none (the alias's default), converts into a policy.

@@ -1,7 +1,7 @@
 //! Keeps the [`L1`] coherent with Redis, through Redis' server-assisted client-side
 //! caching: a connection of its own to every primary (one server, the primary Sentinel
 //! names, or each cluster primary), in RESP3, with
-//! `CLIENT TRACKING ON BCAST PREFIX {CACHE_PREFIX}:`.
+//! `CLIENT TRACKING ON BCAST PREFIX {CACHE_PREFIX}:v{CACHE_VERSION}:`.
 //!
 //! Broadcast mode, rather than Redis remembering which keys each connection read: Redis
 //! then reports every change under this service's prefix (a write, a delete, an expiry,
@@ -34,7 +34,7 @@ use super::l1::L1;
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Starts the thread that keeps `l1` coherent with the Redis behind `link`, for keys
-/// that start with `key_prefix` (`CACHE_PREFIX` and a colon). If it cannot start, the L1
+/// that start with `key_prefix` (`{CACHE_PREFIX}:v{CACHE_VERSION}:`). If it cannot start, the L1
 /// stays off.
 ///
 /// A thread with its own runtime rather than a task: invalidations are then applied the
