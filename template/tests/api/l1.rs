@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use redis::Commands;
 
-use {{crate_name}}::services::cache::{Cache, Caches};
+use {{crate_name}}::services::cache::{Cache, Caches, Policy};
 use {{crate_name}}::settings::Settings;
 
 use crate::redis_server::{RedisCluster, RedisSentinel, RedisServer};
@@ -164,6 +164,29 @@ async fn a_write_through_one_instance_reaches_the_other_and_its_own_at_once() {
     assert_eq!(until_the_l1_serves(second, "own").await, Some(5));
     first.clear().await.unwrap();
     until_it_reads(second, "own", None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_invalidated_anywhere_drops_the_copies_of_its_entries() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let first = instance(&[("CACHE_REDIS_URL", &url)]);
+    let second = instance(&[("CACHE_REDIS_URL", &url)]);
+    let (first, second) = (first.persistent(), second.persistent());
+    let tagged = Policy::ttl(Duration::from_secs(60)).tag("owner:7");
+
+    for key in ["a", "b"] {
+        first.set_with(key, &1, &tagged).await.unwrap();
+        assert_eq!(until_the_l1_serves(first, key).await, Some(1));
+        assert_eq!(until_the_l1_serves(second, key).await, Some(1));
+    }
+    // Its own copies go before the call returns; the other instance's as the
+    // invalidations arrive.
+    assert_eq!(first.invalidate_tag("owner:7").await.unwrap(), 2);
+    for key in ["a", "b"] {
+        assert_eq!(first.get::<i64>(key).await.unwrap(), None, "{key}");
+        until_it_reads(second, key, None).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -33,7 +33,8 @@ use std::time::Duration;
 ///
 /// // A bare TTL, or none (the alias's default), converts into a policy.
 /// let plain: Policy = Some(Duration::from_secs(5)).into();
-/// assert_eq!(plain.stored_for(Duration::from_secs(60)), Duration::from_secs(5));
+/// assert_eq!(plain.fresh_for(), Some(Duration::from_secs(5)));
+/// assert_eq!(plain.stored_for(Duration::from_secs(5)), Duration::from_secs(5), "no stale window");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
