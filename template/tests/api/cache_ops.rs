@@ -350,7 +350,7 @@ async fn values_round_trip_above_and_below_the_compression_threshold(backing: Ba
 {%- if redis %}
 
 /// What only a look at Redis itself can show.
-mod on_redis {
+pub(crate) mod on_redis {
     use std::time::Duration;
 
     use redis::Commands;
@@ -364,7 +364,8 @@ mod on_redis {
     /// What every compressed value starts with (see services/cache/compression.rs).
     const MARKER: &[u8] = b"\0lz4";
 
-    fn caches(server: &RedisServer, vars: &[(&str, &str)]) -> Caches {
+    /// Caches of the service `svc` with its persistent alias on `server`, plus `vars`.
+    pub(crate) fn caches(server: &RedisServer, vars: &[(&str, &str)]) -> Caches {
         let url = server.url();
         let mut env = vec![
             ("CACHE_REDIS_URL", url.as_str()),

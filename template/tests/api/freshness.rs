@@ -209,21 +209,10 @@ mod on_redis {
 
     use redis::Commands;
 
-    use {{crate_name}}::services::cache::{Caches, Policy};
-    use {{crate_name}}::settings::Settings;
+    use {{crate_name}}::services::cache::Policy;
 
+    use crate::cache_ops::on_redis::caches;
     use crate::redis_server::RedisServer;
-
-    fn caches(server: &RedisServer, vars: &[(&str, &str)]) -> Caches {
-        let url = server.url();
-        let mut env = vec![
-            ("CACHE_REDIS_URL", url.as_str()),
-            ("CACHE_PREFIX", "svc"),
-            ("CACHE_REDIS_TIMEOUT_MS", "2000"),
-        ];
-        env.extend_from_slice(vars);
-        Caches::from_settings(&Settings::from_vars(env).expect("valid settings").cache)
-    }
 
     #[tokio::test]
     async fn a_tags_bookkeeping_expires_with_its_entries_and_drops_expired_members() {

@@ -1263,7 +1263,7 @@ impl fmt::Debug for Cache {
 /// Logs an error that a fail-open caller carries on from. Failures while Redis is
 /// known to be down are only debug lines: the outage itself was logged once, when it
 /// began.
-pub(super) fn log_swallowed(alias: Alias, action: &str, key: &str, error: &CacheError) {
+pub(crate) fn log_swallowed(alias: Alias, action: &str, key: &str, error: &CacheError) {
     if matches!(error, CacheError::Backoff(_)) {
         tracing::debug!(%alias, action, key, %error, "cache operation skipped; carrying on without the cache");
     } else {

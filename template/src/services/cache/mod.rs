@@ -93,6 +93,9 @@ pub use global::{
     add_cached, clear_cache, configure_caches, decr_cached, delete_cached, exists_cached,
     get_cached, incr_cached, install_caches, invalidate_tag, set_cached, take_cached,
 };
+{%- if web %}
+pub(crate) use handle::log_swallowed;
+{%- endif %}
 pub use handle::{Cache, MAX_TTL};
 {%- if web %}
 pub(crate) use policy::Age;

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 
 use super::{APPLICATION_JSON, EndpointCache, X_CACHE, validators};
 use crate::context::AppContext;
-use crate::services::cache::{Age, Backend, Cache, Policy, Refresh};
+use crate::services::cache::{Age, Backend, Cache, Policy, Refresh, log_swallowed};
 use crate::web::errors::is_json;
 
 impl<S, B> Transform<S, ServiceRequest> for EndpointCache
@@ -158,7 +158,7 @@ where
         Ok(Some((json, Age::Fallback))) => Some(json),
         Ok(None) => None,
         Err(error) => {
-            tracing::warn!(key, %error, "endpoint cache read failed; serving without the cache");
+            log_swallowed(cache.alias(), "get", &key, &error);
             None
         }
     };
