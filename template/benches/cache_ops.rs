@@ -1,5 +1,6 @@
 //! Benchmarks of the `persistent` alias on Redis beyond get and set: the atomic `incr`
-//! and `add` from 64 concurrent tasks, and a 64 KiB JSON value stored with and without
+//! and `add` from 64 concurrent tasks, a small `set` with and without a tag (what a tag's
+//! bookkeeping costs a write), and a 64 KiB JSON value stored with and without
 //! compression (bytes Redis holds for it, `get` and `set` rates).
 //!
 //! ```sh
@@ -16,14 +17,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use {{crate_name}}::services::cache::{Cache, Caches};
+use {{crate_name}}::services::cache::{Cache, Caches, Policy};
 use {{crate_name}}::settings::cache::DEFAULT_COMPRESS_MIN_BYTES;
 use {{crate_name}}::settings::{CacheSettings, RedisSettings, Secret};
 
 /// Concurrent tasks of every row: as many as the clients of `redis-benchmark -c 64`.
 const TASKS: usize = 64;
-/// Distinct counters the `incr` row cycles through.
+/// Distinct counters the `incr` row cycles through, and keys the small `set` rows write.
 const COUNTERS: usize = 1_000;
+/// Distinct tags the tagged `set` row spreads its entries over.
+const TAGS: usize = 100;
 /// The large value's size, as JSON.
 const LARGE_BYTES: usize = 64 * 1024;
 /// Distinct keys of the large-value rows.
@@ -38,6 +41,10 @@ enum Op {
     Incr,
     /// `add` of a small value under a key never used before (an idempotency key).
     Add,
+    /// `set` of a small value on one of [`COUNTERS`] keys.
+    Set,
+    /// The same `set` carrying one of [`TAGS`] tags (`set_with`).
+    SetTagged,
     /// `get` of the large value, decoded as JSON.
     GetLarge,
     /// `set` of the large value.
@@ -95,12 +102,28 @@ fn main() -> anyhow::Result<()> {
             duration,
         )
         .await?;
+        run(
+            "persistent set, Redis (64 tasks)",
+            plain.persistent(),
+            Op::Set,
+            &large,
+            duration,
+        )
+        .await?;
+        run(
+            "persistent set_with one tag, Redis (64 tasks)",
+            plain.persistent(),
+            Op::SetTagged,
+            &large,
+            duration,
+        )
+        .await?;
         for (label, caches) in [("plain", &plain), ("compressed", &compressed)] {
             let cache = caches.persistent();
             cache.set("large:0", &*large, None).await?;
             let held: u64 = redis::cmd("MEMORY")
                 .arg("USAGE")
-                .arg("bench-ops:large:0")
+                .arg("bench-ops:v1:large:0")
                 .arg("SAMPLES")
                 .arg(0)
                 .query_async(&mut redis)
@@ -206,6 +229,17 @@ async fn measure(
                         if !cache.add(&key, &true, None).await? {
                             bail!("{key} was not stored, but no one had used it");
                         }
+                    }
+                    Op::Set => {
+                        cache
+                            .set(&format!("small:{}", n % COUNTERS), &n, None)
+                            .await?;
+                    }
+                    Op::SetTagged => {
+                        let tagged = Policy::default().tag(format!("owner:{}", n % TAGS));
+                        cache
+                            .set_with(&format!("small:{}", n % COUNTERS), &n, &tagged)
+                            .await?;
                     }
                     Op::GetLarge => {
                         let key = format!("large:{}", n % LARGE_KEYS);
