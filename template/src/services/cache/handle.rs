@@ -883,6 +883,8 @@ impl Cache {
         self.inner.stale.snapshot()
     }
 
+{%- if web %}
+
     /// The JSON under `key` and where it stands in `policy`, counted as a hit or a miss
     /// (see `count_aged`).
     pub(crate) async fn get_json_aged(
@@ -916,6 +918,7 @@ impl Cache {
             })
             .await
     }
+{%- endif %}
 
     /// Stores JSON produced by a loader (`RawValue` or a serialised value, so JSON by
     /// construction) under `policy`; a failure is logged, not returned: the caller
@@ -932,10 +935,13 @@ impl Cache {
         self.inner.refreshes.begin(key)
     }
 
+{%- if web %}
+
     /// Counts a stale answer given while a refresh runs (the endpoint cache's).
     pub(crate) fn count_stale_while_revalidate(&self) {
         self.inner.stale.served_while_revalidating();
     }
+{%- endif %}
 
     /// Counts how a background refresh ended and logs a failure.
     pub(crate) fn refresh_ended(&self, key: &str, failure: Option<&dyn fmt::Display>) {

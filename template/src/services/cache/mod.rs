@@ -94,7 +94,9 @@ pub use global::{
     get_cached, incr_cached, install_caches, invalidate_tag, set_cached, take_cached,
 };
 pub use handle::{Cache, MAX_TTL};
+{%- if web %}
 pub(crate) use policy::Age;
+{%- endif %}
 pub use policy::Policy;
 pub use refresh::Refresh;
 pub use stats::{CacheStats, Operation, Outcome, StaleStats};
