@@ -98,9 +98,13 @@ fn main() -> anyhow::Result<()> {
         for (label, caches) in [("plain", &plain), ("compressed", &compressed)] {
             let cache = caches.persistent();
             cache.set("large:0", &*large, None).await?;
+            // The key as Redis holds it: `{CACHE_PREFIX}:v{CACHE_VERSION}:{key}`.
             let held: u64 = redis::cmd("MEMORY")
                 .arg("USAGE")
-                .arg("bench-ops:large:0")
+                .arg(format!(
+                    "bench-ops:v{}:large:0",
+                    CacheSettings::default().version
+                ))
                 .arg("SAMPLES")
                 .arg(0)
                 .query_async(&mut redis)
