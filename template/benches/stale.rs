@@ -507,9 +507,14 @@ fn x_cache(response: &reqwest::Response) -> Option<String> {
 /// Prints the Markdown tables: latencies, refreshes, and the target.
 fn print_report(reports: &[Report], workload: &Workload) {
     println!(
-        "Stale-while-revalidate: {CLIENTS} keep-alive clients, {} interleaved rounds of {:.1} s \
+        "Stale-while-revalidate: {CLIENTS} keep-alive clients, {} interleaved {} of {:.1} s \
          per route after {:.0} s of warm-up each; a {} ms handler on the stale route.\n",
         workload.rounds,
+        if workload.rounds == 1 {
+            "round"
+        } else {
+            "rounds"
+        },
         workload.round.as_secs_f64(),
         WARM_UP.as_secs_f64(),
         LOAD.as_millis()
