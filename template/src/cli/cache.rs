@@ -308,16 +308,12 @@ async fn set(
         return Ok(ExitCode::SUCCESS);
     }
     let json = json.trim();
-    let stored = if tags.is_empty() {
-        cache.set_raw(key, json, ttl).await
-    } else {
-        // Checked above: it is JSON, so it is stored as it is.
-        let value = RawValue::from_string(json.to_owned())?;
-        let policy = tags
-            .iter()
-            .fold(Policy::from(ttl), |policy, tag| policy.tag(tag));
-        cache.set_with(key, &value, &policy).await
-    };
+    // Checked above: it is JSON, so it is stored as it is.
+    let value = RawValue::from_string(json.to_owned())?;
+    let policy = tags
+        .iter()
+        .fold(Policy::from(ttl), |policy, tag| policy.tag(tag));
+    let stored = cache.set_with(key, &value, &policy).await;
     match stored {
         Ok(()) => {
             let asked = ttl.unwrap_or_else(|| cache.default_ttl());

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 
 use super::{APPLICATION_JSON, EndpointCache, X_CACHE, validators};
 use crate::context::AppContext;
-use crate::services::cache::{Age, Backend, Cache, Policy, Refresh, log_swallowed};
+use crate::services::cache::{Age, Backend, Cache, CacheError, Policy, Refresh, log_swallowed};
 use crate::web::errors::is_json;
 
 impl<S, B> Transform<S, ServiceRequest> for EndpointCache
@@ -330,59 +330,83 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
     B: MessageBody + 'static,
 {
-    // Keys are worked out before the handler runs because it takes the request.
+    // What to remove is worked out before the handler runs because it takes the request.
     let path = request.match_info();
-    let keys: Vec<_> = std::iter::once(&config.key)
+    let removals: Vec<_> = std::iter::once(&config.key)
         .chain(&config.extra_keys)
-        .map(|template| (template, config.render(template, path, false)))
-        .collect();
-    let patterns: Vec<_> = config
-        .patterns
-        .iter()
-        .map(|template| (template, config.render(template, path, true)))
-        .collect();
-    let tags: Vec<_> = config
-        .invalidated_tags
-        .iter()
-        .map(|template| (template, config.render(template, path, false)))
+        .map(|template| (Removal::Key, template))
+        .chain(
+            config
+                .patterns
+                .iter()
+                .map(|template| (Removal::Pattern, template)),
+        )
+        .chain(
+            config
+                .invalidated_tags
+                .iter()
+                .map(|template| (Removal::Tag, template)),
+        )
+        .map(|(removal, template)| {
+            let for_pattern = matches!(removal, Removal::Pattern);
+            (
+                removal,
+                template,
+                config.render(template, path, for_pattern),
+            )
+        })
         .collect();
 
     // Whatever the handler answers, even an error or a 404: dropping a key is never
     // wrong, while keeping one after a write that half-happened, or for an item the
     // store no longer has, serves a stale answer until the TTL.
     let outcome = service.call(request).await;
-    for (template, key) in keys {
-        match key {
-            Ok(key) => match cache.delete(&key).await {
-                Ok(_) => tracing::debug!(key, "endpoint cache entry invalidated"),
-                Err(error) => {
-                    tracing::warn!(key, error = %error, "cache invalidation failed; the entry lives until its TTL")
-                }
-            },
-            Err(error) => error.log(template),
-        }
-    }
-    for (template, pattern) in patterns {
-        match pattern {
-            Ok(pattern) => match cache.delete_matching(&pattern).await {
-                Ok(count) => tracing::debug!(pattern, count, "endpoint cache entries invalidated"),
-                Err(error) => {
-                    tracing::warn!(pattern, error = %error, "cache invalidation failed; the entries live until their TTL");
-                }
-            },
-            Err(error) => error.log(template),
-        }
-    }
-    for (template, tag) in tags {
-        match tag {
-            Ok(tag) => match cache.invalidate_tag(&tag).await {
-                Ok(count) => tracing::debug!(tag, count, "endpoint cache tag invalidated"),
-                Err(error) => {
-                    tracing::warn!(tag, error = %error, "cache invalidation failed; the tagged entries live until their TTL");
-                }
-            },
-            Err(error) => error.log(template),
+    for (removal, template, target) in removals {
+        let target = match target {
+            Ok(target) => target,
+            Err(error) => {
+                error.log(template);
+                continue;
+            }
+        };
+        let kind = removal.as_str();
+        match removal.apply(cache, &target).await {
+            Ok(removed) => tracing::debug!(kind, target, removed, "endpoint cache invalidated"),
+            Err(error) => {
+                tracing::warn!(kind, target, %error, "cache invalidation failed; what it names lives until its TTL");
+            }
         }
     }
     outcome.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// What a write removes from the cache, each rendered from the request's path.
+#[derive(Debug, Clone, Copy)]
+enum Removal {
+    /// One key: the route's own, or one of [`EndpointCache::invalidates`].
+    Key,
+    /// Every key matching a glob of [`EndpointCache::invalidates_matching`].
+    Pattern,
+    /// Every entry carrying a tag of [`EndpointCache::invalidates_tag`].
+    Tag,
+}
+
+impl Removal {
+    /// Removes what `target` names; how many values went.
+    async fn apply(self, cache: &Cache, target: &str) -> Result<u64, CacheError> {
+        match self {
+            Removal::Key => cache.delete(target).await.map(u64::from),
+            Removal::Pattern => cache.delete_matching(target).await,
+            Removal::Tag => cache.invalidate_tag(target).await,
+        }
+    }
+
+    /// The name logged with it.
+    fn as_str(self) -> &'static str {
+        match self {
+            Removal::Key => "key",
+            Removal::Pattern => "pattern",
+            Removal::Tag => "tag",
+        }
+    }
 }
