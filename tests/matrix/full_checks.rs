@@ -6,10 +6,13 @@
 //! combination of the options that change Rust code gets clippy (which type-checks every
 //! target) and rustfmt; the Docker and CI options change no Rust, so they are varied
 //! along instead of multiplying the builds.
+//!
+//! Every checked project must build without a warning and resolve only versions the
+//! shipped lock holds ([`lock::drift`]).
 
 use crate::cargo::{self, Step};
 use crate::combinations::{self, Combination};
-use crate::generate;
+use crate::{generate, lock};
 
 /// The Rust-relevant answers of a combination ([`Combination::rust_key`]).
 type RustKey = Vec<(String, bool)>;
@@ -41,12 +44,41 @@ fn check(combination: &Combination, steps: &[Step]) -> Result<(), String> {
         if *step == Step::Test && combination.is_on("redis") {
             redis_server_is_installed()?;
         }
-        if let Err(failure) = cargo::run(&combination.label(), &project.path, *step) {
+        let outcome =
+            cargo::run(&combination.label(), &project.path, *step).and_then(
+                |output| match warnings(&output) {
+                    found if *step == Step::Build && !found.is_empty() => Err(format!(
+                        "combination {combination}: `cargo build` printed warnings:\n{}",
+                        found.join("\n")
+                    )),
+                    _ => Ok(()),
+                },
+            );
+        if let Err(failure) = outcome {
             let kept = project.keep();
             return Err(format!("{failure}\n(project kept in {})", kept.display()));
         }
     }
+    // The first cargo step settled the shipped lock to this combination's dependencies.
+    let drift = lock::drift(&project.path);
+    if !drift.is_empty() {
+        let kept = project.keep();
+        return Err(format!(
+            "combination {combination}: builds with versions the shipped lock does not hold:\n  {}\n{}\n(project kept in {})",
+            drift.join("\n  "),
+            lock::fix(),
+            kept.display()
+        ));
+    }
     Ok(())
+}
+
+/// The `warning:` lines of cargo's output: a fresh build of a generated project has none.
+fn warnings(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|line| line.trim_start().starts_with("warning:"))
+        .collect()
 }
 
 fn redis_server_is_installed() -> Result<(), String> {

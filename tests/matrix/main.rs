@@ -9,6 +9,7 @@
 //!   time in one shared target directory.
 //! - [`docker`]: the Dockerfile and compose.yaml, and the builder's steps run for real.
 //! - [`liquid`]: Liquid in the template's Rust sources stays at item level.
+//! - [`lock`]: the shipped `Cargo.lock` is current, and generated projects keep to it.
 //! - [`prometheus`]: `promtool` and a real Prometheus read a generated service's metrics.
 //!
 //! Run it with `ci/test` (or `cargo test --locked` here); `cargo test -- static` or
@@ -20,6 +21,7 @@ mod docker;
 mod full_checks;
 mod generate;
 mod liquid;
+mod lock;
 mod options;
 mod prometheus;
 mod refusals;

@@ -107,11 +107,11 @@ impl RedisStore {
         (l1_capacity, l1_ttl): (u64, Duration),
         compress_min_bytes: usize,
     ) -> Self {
-        if settings.uses_tls() {
-            // rustls needs a process-wide crypto provider before the first TLS handshake;
-            // ring is the one compiled in. Err only means one is installed already.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        // No crypto provider is installed here: ring is the only one compiled in (see
+        // Cargo.toml), so rustls installs it itself at the first handshake. Installing it by
+        // hand is deprecated since rustls 0.23.48 (ring has no post-quantum key exchange);
+        // aws-lc-rs has one, but would add a C library build to every cold build. A service
+        // that compiles aws-lc-rs in as well must install one provider first in `main`.
         let url_insecure = settings
             .url
             .as_ref()

@@ -1,0 +1,238 @@
+//! The shipped lock file: `template/Cargo.lock` holds the dependency versions the
+//! harness tests, and every generated project starts from it.
+//!
+//! It is resolved for every option on. A project with fewer options prunes it on its first
+//! cargo command; pruning drops packages and never picks new versions, so every
+//! combination builds with versions from this one file. The root package's name is
+//! `{{project-name}}`, rendered like any other template file.
+//!
+//! - [`drift`]: what a generated project's own lock has that the shipped one lacks (the
+//!   full checks call it after clippy, for every combination they build).
+//! - The test below fails when the lock is not current for the template's manifests,
+//!   and names the command that fixes it.
+//! - `update_the_shipped_lock` (ignored; `ci/update-lock` runs it) moves the lock
+//!   forward on purpose: `cargo update` in a generated everything-on project, written
+//!   back with the root's name as the placeholder again.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::combinations::Combination;
+use crate::options::repo_root;
+use crate::{cargo, generate};
+
+/// Where the shipped lock lives, relative to the repository.
+pub const SHIPPED: &str = "template/Cargo.lock";
+
+/// The root package's name in the shipped lock.
+const ROOT_PLACEHOLDER: &str = "{{project-name}}";
+
+/// The project name `update_the_shipped_lock` generates under, swapped for the
+/// placeholder before the lock is written back.
+const UPDATE_ROOT: &str = "lock-update-root";
+
+/// One package of a lock file from a registry (path packages are the project's own).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Locked {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+}
+
+impl std::fmt::Display for Locked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.name, self.version)
+    }
+}
+
+/// The registry packages of a lock file's text.
+pub fn packages(text: &str) -> Result<BTreeSet<Locked>, String> {
+    let lock: toml::Table =
+        toml::from_str(text).map_err(|error| format!("not a lock file: {error}"))?;
+    let entries = lock
+        .get("package")
+        .and_then(|packages| packages.as_array())
+        .ok_or("a lock file without [[package]] entries")?;
+    let field = |entry: &toml::Value, name: &str| {
+        entry
+            .get(name)
+            .and_then(|value| value.as_str())
+            .map(str::to_owned)
+    };
+    Ok(entries
+        .iter()
+        .filter_map(|entry| {
+            Some(Locked {
+                name: field(entry, "name")?,
+                version: field(entry, "version")?,
+                source: field(entry, "source")?,
+            })
+        })
+        .collect())
+}
+
+/// The shipped lock's registry packages.
+pub fn shipped() -> Result<BTreeSet<Locked>, String> {
+    let path = repo_root().join(SHIPPED);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    packages(&text).map_err(|error| format!("{SHIPPED}: {error}"))
+}
+
+/// The packages of the project at `project`'s `Cargo.lock` that the shipped lock does not
+/// hold at that version, one line each; empty when the project builds with tested versions.
+pub fn drift(project: &Path) -> Vec<String> {
+    let lock = project.join("Cargo.lock");
+    let own = match std::fs::read_to_string(&lock)
+        .map_err(|error| format!("cannot read {}: {error}", lock.display()))
+        .and_then(|text| packages(&text))
+    {
+        Ok(own) => own,
+        Err(error) => return vec![error],
+    };
+    let shipped = match shipped() {
+        Ok(shipped) => shipped,
+        Err(error) => return vec![error],
+    };
+    own.difference(&shipped)
+        .map(|package| {
+            let tested: Vec<&str> = shipped
+                .iter()
+                .filter(|candidate| candidate.name == package.name)
+                .map(|candidate| candidate.version.as_str())
+                .collect();
+            match tested.as_slice() {
+                [] => format!("{package}: not in {SHIPPED}"),
+                _ => format!("{package}: {SHIPPED} has {}", tested.join(", ")),
+            }
+        })
+        .collect()
+}
+
+/// The sentence every lock failure ends with.
+pub fn fix() -> &'static str {
+    "the shipped lock is out of date for the template's manifests: run ci/update-lock \
+     (it updates template/Cargo.lock and runs the matrix), then commit the lock"
+}
+
+#[test]
+fn the_shipped_lock_is_current_for_the_template_manifests() {
+    let before = shipped().unwrap_or_else(|error| panic!("{error}"));
+    let project = generate::combination(&Combination::everything_on())
+        .unwrap_or_else(|failed| panic!("everything on: generation failed: {failed}"));
+    // With --locked cargo compares the resolution it needs with the lock as a graph
+    // (the root's place in the file does not matter) and refuses any difference: a
+    // dependency added, dropped or given other features in a manifest.
+    let metadata = |locked: bool| {
+        let mut command = Command::new("cargo");
+        command.args(["metadata", "--format-version", "1"]);
+        if locked {
+            command.arg("--locked");
+        }
+        let label = if locked {
+            "cargo metadata --locked"
+        } else {
+            "cargo metadata"
+        };
+        cargo::run_command(
+            "lock-check",
+            label,
+            command,
+            &project.path,
+            Duration::from_secs(10 * 60),
+        )
+    };
+    let Err(refusal) = metadata(true) else {
+        return;
+    };
+    // Say what changed: resolve again, letting cargo write the lock it wants.
+    let changes = match metadata(false) {
+        Err(failure) => failure,
+        Ok(_) => {
+            let text = std::fs::read_to_string(project.path.join("Cargo.lock"))
+                .expect("cargo metadata writes Cargo.lock");
+            let after = packages(&text).unwrap_or_else(|error| panic!("{error}"));
+            let list = |set: Vec<String>| match set.is_empty() {
+                true => "none".to_owned(),
+                false => set.join(", "),
+            };
+            format!(
+                "resolved but not shipped: {}\nshipped but not needed: {}",
+                list(after.difference(&before).map(Locked::to_string).collect()),
+                list(before.difference(&after).map(Locked::to_string).collect()),
+            )
+        }
+    };
+    panic!("{}\n{changes}\n{refusal}", fix());
+}
+
+#[test]
+fn drift_names_new_and_moved_packages() {
+    let shipped = shipped().unwrap_or_else(|error| panic!("{error}"));
+    let tested = shipped
+        .iter()
+        .next()
+        .expect("the shipped lock has packages");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let lock = format!(
+        "version = 4\n\n[[package]]\nname = \"demo\"\nversion = \"0.1.0\"\n\n\
+         [[package]]\nname = \"{name}\"\nversion = \"{version}\"\nsource = \"{source}\"\n\n\
+         [[package]]\nname = \"{name}\"\nversion = \"999.0.0\"\nsource = \"{source}\"\n\n\
+         [[package]]\nname = \"no-such-crate-here\"\nversion = \"1.0.0\"\nsource = \"{source}\"\n",
+        name = tested.name,
+        version = tested.version,
+        source = tested.source,
+    );
+    std::fs::write(dir.path().join("Cargo.lock"), lock).expect("write a lock");
+    let found = drift(dir.path());
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].starts_with(&format!(
+            "{} 999.0.0: {SHIPPED} has {}",
+            tested.name, tested.version
+        )),
+        "{found:?}"
+    );
+    assert_eq!(
+        found[1],
+        format!("no-such-crate-here 1.0.0: not in {SHIPPED}")
+    );
+}
+
+/// Moves the shipped lock forward: `cargo update` (with the words of
+/// `TEMPLATE_LOCK_UPDATE` as arguments, e.g. `-p serde`) in a generated everything-on
+/// project, whose lock then replaces `template/Cargo.lock`. Run by `ci/update-lock`.
+#[test]
+#[ignore = "rewrites template/Cargo.lock; ci/update-lock runs it"]
+fn update_the_shipped_lock() {
+    let before = shipped().unwrap_or_default();
+    let project = generate::generate(UPDATE_ROOT, &Combination::everything_on().defines())
+        .unwrap_or_else(|failed| panic!("everything on: generation failed: {failed}"));
+    let arguments = std::env::var("TEMPLATE_LOCK_UPDATE").unwrap_or_default();
+    let mut command = Command::new("cargo");
+    command.arg("update").args(arguments.split_whitespace());
+    if let Err(failure) = cargo::run_command(
+        "lock-update",
+        "cargo update",
+        command,
+        &project.path,
+        Duration::from_secs(10 * 60),
+    ) {
+        panic!("{failure}");
+    }
+    let text = std::fs::read_to_string(project.path.join("Cargo.lock"))
+        .expect("cargo update writes Cargo.lock");
+    let root = format!("name = \"{UPDATE_ROOT}\"");
+    assert_eq!(text.matches(&root).count(), 1, "the root package once");
+    let text = text.replace(&root, &format!("name = \"{ROOT_PLACEHOLDER}\""));
+    let after = packages(&text).unwrap_or_else(|error| panic!("{error}"));
+    std::fs::write(repo_root().join(SHIPPED), text).expect("write the shipped lock");
+    for package in after.difference(&before) {
+        cargo::progress(&format!("lock: + {package}"));
+    }
+    for package in before.difference(&after) {
+        cargo::progress(&format!("lock: - {package}"));
+    }
+}
