@@ -60,7 +60,7 @@ use {{crate_name}}::context::AppContext;
 use {{crate_name}}::services::cache::Cache;
 use {{crate_name}}::settings::Settings;
 use {{crate_name}}::web::Application;
-use {{crate_name}}::web::endpoint_cache::EndpointCache;
+use service_cache::endpoint::EndpointCache;
 
 /// Concurrent clients, each on its own keep-alive connection, like `wrk -c 64`.
 const CLIENTS: usize = 64;

@@ -12,34 +12,21 @@
 {% if web %}
 pub mod app;
 {%- endif %}
-{%- if cache %}
-pub mod cache;
-{%- endif %}
-mod env;
 pub mod log;
 pub mod metrics;
-{%- if redis %}
-pub mod redis;
-mod secret;
-{%- endif %}
 {%- if worker %}
 pub mod worker;
 {%- endif %}
-{% if redis %}
-pub use self::redis::{NodeAddress, RedisMode, RedisSettings};
-{%- endif %}
-{%- if web %}
+{% if web %}
 pub use app::AppSettings;
 {%- endif %}
-{%- if cache %}
-pub use cache::{CachePreset, CacheSettings};
-{%- endif %}
-pub use env::{DotenvError, EnvReader, InvalidVar, SettingsError, VarValue, read_dotenv};
 pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
-{%- if redis %}
-pub use secret::Secret;
+{%- if cache %}
+/// `CACHE_*`: the cache engine reads and checks its own variables.
+pub use service_cache::settings::{CachePreset, CacheSettings};
 {%- endif %}
+pub use service_env::{DotenvError, EnvReader, InvalidVar, SettingsError, VarValue, read_dotenv};
 {%- if worker %}
 pub use worker::WorkerSettings;
 {%- endif %}
@@ -106,7 +93,7 @@ impl Settings {
             app: AppSettings::read(reader),
 {%- endif %}
 {%- if cache %}
-            cache: CacheSettings::read(reader),
+            cache: CacheSettings::read(reader, env!("CARGO_PKG_NAME")),
 {%- endif %}
 {%- if worker %}
             worker: WorkerSettings::read(reader),

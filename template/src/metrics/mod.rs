@@ -10,18 +10,15 @@
 {%- endif %}
 {%- if cache %}
 //! The cache's counters are plain atomics in the cache itself, read only when scraped
-//! ([`cache`]).
+//! (the engine's `CacheCollector`).
 {%- endif %}
 //!
 //! The crate is `prometheus` (without protobuf): it renders the text format that
 //! `promtool check metrics` and every Prometheus read, and lets a collector read values
 //! at scrape time. `METRICS_ENABLED=false` builds a [`Metrics`] that records and serves
 //! nothing.
-{%- if cache %}
-
-pub mod cache;
-{%- endif %}
 {%- if web %}
+
 pub mod http;
 {%- endif %}
 {%- if worker %}
@@ -33,6 +30,8 @@ use std::sync::Arc;
 
 use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
 {% if cache %}
+use service_cache::metrics::CacheCollector;
+
 use crate::services::cache::Caches;
 {%- endif %}
 use crate::settings::MetricsSettings;
@@ -113,10 +112,10 @@ impl Metrics {
     }
 {%- if cache %}
 
-    /// Exports `caches`' counters, entries{% if redis %} and Redis figures{% endif %}, read when scraped.
+    /// Exports `caches`' counters, entries and backend figures, read when scraped.
     pub fn watch_caches(&self, caches: &Caches) {
         if let Some(inner) = &self.inner {
-            register(&inner.registry, cache::CacheCollector::new(caches.clone()));
+            register(&inner.registry, CacheCollector::new(caches.clone()));
         }
     }
 {%- endif %}

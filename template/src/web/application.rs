@@ -63,6 +63,10 @@ impl Application {
             .context("could not read the bound address")?;
         // Created once, outside the factory below, so every worker thread shares it.
         let context = web::Data::new(context.clone());
+{%- if cache %}
+        // The endpoint cache finds the caches here.
+        let caches = web::Data::new(context.caches.clone());
+{%- endif %}
         let body_limit = app.body_limit_bytes;
         let counted = context.metrics.clone();
         let server = HttpServer::new(move || {
@@ -84,6 +88,9 @@ impl Application {
                     }),
                 ))
                 .app_data(context.clone())
+{%- if cache %}
+                .app_data(caches.clone())
+{%- endif %}
                 .configure(|cfg| errors::configure_extractors(cfg, body_limit))
                 .configure(metrics::configure)
                 .configure(routes.clone())

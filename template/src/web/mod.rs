@@ -3,17 +3,10 @@
 //! SIGTERM or ctrl-c.
 //!
 //! [`Application`] binds and assembles the server and [`routes`] holds the handlers.
-{%- if cache %}
-//! [`endpoint_cache`] is the middleware that caches `GET` answers and invalidates them
-//! on writes.
-{%- endif %}
 //! [`errors`] defines the JSON error shape. [`run`] is what `<binary> web` calls after
 //! the shared start-up in `command.rs`.
 
 pub mod application;
-{%- if cache %}
-pub mod endpoint_cache;
-{%- endif %}
 pub mod errors;
 pub mod head;
 pub mod metrics;

@@ -15,7 +15,7 @@ use actix_web::web::{self, ServiceConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use {{crate_name}}::web::endpoint_cache::EndpointCache;
+use service_cache::endpoint::EndpointCache;
 
 {% if redis -%}
 use crate::redis_server::RedisServer;

@@ -17,7 +17,7 @@ use actix_web::web::{self, ServiceConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use {{crate_name}}::web::endpoint_cache::EndpointCache;
+use service_cache::endpoint::EndpointCache;
 
 use crate::metrics::scrape_app;
 {% if redis -%}

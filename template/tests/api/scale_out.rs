@@ -14,7 +14,7 @@ use actix_web::{HttpResponse, http::StatusCode as ActixStatus};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use {{crate_name}}::web::endpoint_cache::EndpointCache;
+use service_cache::endpoint::EndpointCache;
 
 use crate::redis_server::{RedisCluster, RedisSentinel, RedisServer};
 use crate::test_app::{TestApp, spawn_app_with, spawn_app_with_routes, x_cache};

@@ -21,12 +21,12 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, ResponseError, web};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
+{%- if cache %}
+use service_cache::endpoint::EndpointCache;
+{%- endif %}
 
 use crate::context::AppContext;
 use crate::items::{InvalidItemName, Item, ItemName, RepositoryError, Upserted};
-{%- if cache %}
-use crate::web::endpoint_cache::EndpointCache;
-{%- endif %}
 use crate::web::errors::json_error;
 {%- if cache %}
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// ```
 /// use std::time::Duration;
 ///
-/// use {{crate_name}}::services::cache::CacheError;
+/// use service_cache::CacheError;
 ///
 /// let error = CacheError::Timeout(Duration::from_millis(500));
 /// assert!(error.is_unavailable());
@@ -78,7 +78,7 @@ impl CacheError {
     /// opposed to a bad value or a refused command): what readiness checks care about.
     ///
     /// ```
-    /// use {{crate_name}}::services::cache::CacheError;
+    /// use service_cache::CacheError;
     ///
     /// assert!(!CacheError::ZeroTtl.is_unavailable());
     /// ```

@@ -1,14 +1,9 @@
-//! Cache settings: `CACHE_*`.
+//! Cache settings: `CACHE_*`, read and checked by [`CacheSettings::read`].
 //!
-//! The `memory` alias is always in-process.
-{%- if redis %}
-//! The `persistent` alias uses Redis when one is configured (`CACHE_REDIS_*`, read by
-//! [`RedisSettings`]), and a second in-process store otherwise.
-{%- else %}
-//! The `persistent` alias is a second in-process store: this service was generated
-//! without Redis support, so `CACHE_REDIS_HOST` and `CACHE_REDIS_URL` are ignored with a
-//! warning.
-{%- endif %}
+//! The `memory` alias is always in-process. The `persistent` alias uses Redis when one is
+//! configured (`CACHE_REDIS_*`, read by [`RedisSettings`]) and the `redis` feature is on,
+//! and a second in-process store otherwise; without the feature, `CACHE_REDIS_HOST` and
+//! `CACHE_REDIS_URL` are ignored with a warning.
 //!
 //! `CACHE_PRESET` ([`CachePreset`]) picks another set of defaults for the variables
 //! below; a variable that is set always wins over its preset.
@@ -17,10 +12,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-{% if redis -%}
-use super::RedisSettings;
-{% endif -%}
-use super::{EnvReader, VarValue};
+pub use service_env::{EnvReader, InvalidVar, SettingsError, VarValue};
+
+mod redis;
+mod secret;
+
+pub use redis::{NodeAddress, RedisMode, RedisSettings};
+pub use secret::Secret;
 
 /// `CACHE_ENABLED` when unset.
 pub const DEFAULT_ENABLED: bool = true;
@@ -28,20 +26,19 @@ pub const DEFAULT_ENABLED: bool = true;
 pub const DEFAULT_TTL_SECS: u64 = 300;
 /// `CACHE_PERSISTENT_TTL` when unset, in seconds.
 pub const DEFAULT_PERSISTENT_TTL_SECS: u64 = 3600;
-/// `CACHE_PREFIX` when unset: the package name.
-pub const DEFAULT_PREFIX: &str = env!("CARGO_PKG_NAME");
+/// `CACHE_PREFIX` of [`CacheSettings::default`]; [`CacheSettings::read`] defaults to the
+/// service's name instead.
+pub const DEFAULT_PREFIX: &str = "service";
 /// `CACHE_VERSION` when unset.
 pub const DEFAULT_VERSION: &str = "1";
 /// `CACHE_MEMORY_MAX_CAPACITY` when unset, in entries.
 pub const DEFAULT_MEMORY_MAX_CAPACITY: u64 = 10_000;
-{%- if redis %}
 /// `CACHE_PERSISTENT_L1_CAPACITY` when unset, in entries.
 pub const DEFAULT_PERSISTENT_L1_CAPACITY: u64 = 10_000;
 /// `CACHE_PERSISTENT_L1_TTL` when unset, in seconds.
 pub const DEFAULT_PERSISTENT_L1_TTL_SECS: u64 = 60;
 /// `CACHE_COMPRESS_MIN_BYTES` when unset: JSON longer than 16 KiB is stored compressed.
 pub const DEFAULT_COMPRESS_MIN_BYTES: usize = 16_384;
-{%- endif %}
 
 /// `CACHE_PRESET`: a named set of defaults for the other `CACHE_*` variables, for
 /// deployments that would rather pick a profile than tune each variable. A variable set
@@ -51,25 +48,27 @@ pub const DEFAULT_COMPRESS_MIN_BYTES: usize = 16_384;
 /// ```
 /// use std::time::Duration;
 ///
-/// use {{crate_name}}::settings::{CachePreset, Settings};
+/// use service_cache::settings::{CachePreset, CacheSettings, EnvReader};
 ///
-/// let settings = Settings::from_vars([("CACHE_PRESET", "development"), ("CACHE_PERSISTENT_TTL", "90")])?;
-/// assert_eq!(settings.cache.preset, Some(CachePreset::Development));
-/// assert_eq!(settings.cache.default_ttl, Duration::from_secs(30), "from the preset");
-/// assert_eq!(settings.cache.persistent_ttl, Duration::from_secs(90), "set, so it wins");
-/// assert!(settings.cache.from_preset.contains(&"CACHE_DEFAULT_TTL"));
-/// assert!(!settings.cache.from_preset.contains(&"CACHE_PERSISTENT_TTL"));
+/// let mut env = EnvReader::from_map([("CACHE_PRESET", "development"), ("CACHE_PERSISTENT_TTL", "90")]);
+/// let cache = CacheSettings::read(&mut env, "shop");
+/// env.finish()?;
+/// assert_eq!(cache.preset, Some(CachePreset::Development));
+/// assert_eq!(cache.default_ttl, Duration::from_secs(30), "from the preset");
+/// assert_eq!(cache.persistent_ttl, Duration::from_secs(90), "set, so it wins");
+/// assert!(cache.from_preset.contains(&"CACHE_DEFAULT_TTL"));
+/// assert!(!cache.from_preset.contains(&"CACHE_PERSISTENT_TTL"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CachePreset {
-    /// Short TTLs, so that changes show at once; small stores{% if redis %}; nothing compressed, so
-    /// every value reads as plain JSON in `redis-cli`{% endif %}.
+    /// Short TTLs, so that changes show at once; small stores; nothing compressed, so
+    /// every value reads as plain JSON in `redis-cli`.
     Development,
-    /// Long TTLs and large in-process stores{% if redis %} and L1; large values compressed{% endif %}.
+    /// Long TTLs and large in-process stores and L1; large values compressed.
     Production,
-    /// Little memory: short TTLs and small in-process stores{% if redis %}, no L1; values
-    /// compressed from 1 KiB{% endif %}.
+    /// Little memory: short TTLs and small in-process stores, no L1; values
+    /// compressed from 1 KiB.
     Minimal,
     /// `CACHE_ENABLED=false`: no caching at all.
     Disabled,
@@ -130,7 +129,6 @@ impl CachePreset {
             Self::Disabled => None,
         }
     }
-{%- if redis %}
 
     /// `CACHE_PERSISTENT_L1_CAPACITY` (entries) under this preset, if it sets it.
     pub fn persistent_l1_capacity(self) -> Option<u64> {
@@ -151,7 +149,6 @@ impl CachePreset {
             Self::Disabled => None,
         }
     }
-{%- endif %}
 
     fn parse(raw: &str) -> Option<Self> {
         Self::ALL
@@ -183,7 +180,6 @@ pub struct CacheSettings {
     pub preset: Option<CachePreset>,
     /// The variables whose value came from the preset (they were not set).
     pub from_preset: Vec<&'static str>,
-{%- if redis %}
     /// `CACHE_PERSISTENT_L1_CAPACITY` (entries): bound of the in-process L1 that keeps
     /// recently read Redis entries; `0` turns the L1 off.
     pub persistent_l1_capacity: u64,
@@ -195,11 +191,10 @@ pub struct CacheSettings {
     pub compress_min_bytes: usize,
     /// `CACHE_REDIS_*`: Redis for the `persistent` alias, when one is configured.
     pub redis: RedisSettings,
-{%- endif %}
 }
 
 impl Default for CacheSettings {
-    /// The documented defaults{% if redis %}, Redis off{% endif %}. Tests and examples start from here:
+    /// The documented defaults, Redis off. Tests and examples start from here:
     /// `CacheSettings { enabled: false, ..CacheSettings::default() }`.
     fn default() -> Self {
         Self {
@@ -211,12 +206,10 @@ impl Default for CacheSettings {
             memory_max_capacity: DEFAULT_MEMORY_MAX_CAPACITY,
             preset: None,
             from_preset: Vec::new(),
-{%- if redis %}
             persistent_l1_capacity: DEFAULT_PERSISTENT_L1_CAPACITY,
             persistent_l1_ttl: Duration::from_secs(DEFAULT_PERSISTENT_L1_TTL_SECS),
             compress_min_bytes: DEFAULT_COMPRESS_MIN_BYTES,
             redis: RedisSettings::default(),
-{%- endif %}
         }
     }
 }
@@ -231,20 +224,60 @@ struct CacheVars {
     prefix: Option<String>,
     version: Option<String>,
     memory_max_capacity: Option<String>,
-{%- if redis %}
     persistent_l1_capacity: Option<String>,
     persistent_l1_ttl: Option<String>,
     compress_min_bytes: Option<String>,
-{%- endif %}
 }
 
 impl CacheSettings {
-    pub(super) fn read(env: &mut EnvReader) -> Self {
+    /// Reads fixed `(name, value)` pairs instead of the environment, with the prefix
+    /// [`DEFAULT_PREFIX`] unless `CACHE_PREFIX` is among them: for tests and examples.
+    ///
+    /// ```
+    /// use service_cache::CacheSettings;
+    ///
+    /// let settings = CacheSettings::from_vars([("CACHE_ENABLED", "false")])?;
+    /// assert!(!settings.enabled);
+    /// assert!(CacheSettings::from_vars([("CACHE_DEFAULT_TTL", "soon")]).is_err());
+    /// # Ok::<(), service_cache::settings::SettingsError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Every invalid variable at once.
+    pub fn from_vars<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, SettingsError> {
+        let mut env = EnvReader::from_map(vars);
+        let settings = Self::read(&mut env, DEFAULT_PREFIX);
+        env.finish()?;
+        Ok(settings)
+    }
+
+    /// Reads `CACHE_*` (and `CACHE_REDIS_*`) from `env`, which collects every invalid
+    /// variable for the service to report at once with its own. `CACHE_PREFIX`
+    /// defaults to `service_name`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use service_cache::CacheSettings;
+    /// use service_cache::settings::EnvReader;
+    ///
+    /// let mut env = EnvReader::from_map([("CACHE_DEFAULT_TTL", "30")]);
+    /// let settings = CacheSettings::read(&mut env, "shop");
+    /// env.finish()?;
+    /// assert_eq!(settings.default_ttl, Duration::from_secs(30));
+    /// assert_eq!(settings.prefix, "shop");
+    /// # Ok::<(), service_cache::settings::SettingsError>(())
+    /// ```
+    pub fn read(env: &mut EnvReader, service_name: &str) -> Self {
         let vars: CacheVars = env.prefixed("CACHE_");
-        let defaults = Self::default();
-{%- unless redis %}
+        let defaults = Self {
+            prefix: service_name.to_owned(),
+            ..Self::default()
+        };
+        #[cfg(not(feature = "redis"))]
         warn_about_ignored_variables(env);
-{%- endunless %}
         let preset = env.parse(
             "CACHE_PRESET",
             vars.preset,
@@ -283,7 +316,6 @@ impl CacheSettings {
             preset.and_then(CachePreset::memory_max_capacity),
             defaults.memory_max_capacity,
         );
-{%- if redis %}
         let persistent_l1_capacity = pick(
             "CACHE_PERSISTENT_L1_CAPACITY",
             preset.and_then(CachePreset::persistent_l1_capacity),
@@ -294,7 +326,6 @@ impl CacheSettings {
             preset.and_then(CachePreset::compress_min_bytes),
             defaults.compress_min_bytes as u64,
         );
-{%- endif %}
         Self {
             enabled: env.bool("CACHE_ENABLED", vars.enabled, enabled),
             default_ttl: env.seconds(
@@ -323,7 +354,6 @@ impl CacheSettings {
             ),
             preset,
             from_preset,
-{%- if redis %}
             persistent_l1_capacity: env.number(
                 "CACHE_PERSISTENT_L1_CAPACITY",
                 vars.persistent_l1_capacity,
@@ -342,8 +372,7 @@ impl CacheSettings {
                 0,
             ))
             .unwrap_or(usize::MAX),
-            redis: RedisSettings::read(env),
-{%- endif %}
+            redis: Self::read_redis(env),
         }
     }
 
@@ -376,9 +405,21 @@ impl CacheSettings {
         ]
         .concat()
     }
-{%- if redis %}
+
+    /// `CACHE_REDIS_*`.
+    #[cfg(feature = "redis")]
+    fn read_redis(env: &mut EnvReader) -> RedisSettings {
+        RedisSettings::read(env)
+    }
+
+    /// Without the `redis` feature nothing reads `CACHE_REDIS_*`.
+    #[cfg(not(feature = "redis"))]
+    fn read_redis(_env: &mut EnvReader) -> RedisSettings {
+        RedisSettings::default()
+    }
 
     /// The variables of the persistent alias's Redis backend, its L1 and compression.
+    #[cfg(feature = "redis")]
     fn backend_vars(&self) -> Vec<VarValue> {
         [
             vec![
@@ -399,13 +440,12 @@ impl CacheSettings {
         ]
         .concat()
     }
-{%- else %}
 
-    /// None: this service was built without a Redis backend.
+    /// None: built without the `redis` feature, the Redis backend's variables do nothing.
+    #[cfg(not(feature = "redis"))]
     fn backend_vars(&self) -> Vec<VarValue> {
         Vec::new()
     }
-{%- endif %}
 }
 
 /// Whether `raw` can be `CACHE_VERSION`: it goes into every key, so nothing that a key
@@ -417,10 +457,10 @@ fn is_version(raw: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
 }
 
-{%- unless redis %}
 
 /// This service was built without Redis: a Redis variable does nothing, which is worth
 /// one line. Telemetry starts after settings, so it goes straight to stderr.
+#[cfg(not(feature = "redis"))]
 fn warn_about_ignored_variables(env: &EnvReader) {
     for name in ["CACHE_REDIS_HOST", "CACHE_REDIS_URL"] {
         if env.is_set(name) {
@@ -431,19 +471,18 @@ fn warn_about_ignored_variables(env: &EnvReader) {
         }
     }
 }
-{%- endunless %}
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use crate::settings::EnvReader;
+    use super::EnvReader;
 
     use super::{CachePreset, CacheSettings};
 
     fn read(vars: &[(&str, &str)]) -> CacheSettings {
         let mut env = EnvReader::from_map(vars.iter().copied());
-        let settings = CacheSettings::read(&mut env);
+        let settings = CacheSettings::read(&mut env, "demo");
         assert!(env.finish().is_ok(), "{vars:?}");
         settings
     }
@@ -476,7 +515,6 @@ mod tests {
                     .memory_max_capacity()
                     .unwrap_or(defaults.memory_max_capacity)
             );
-{%- if redis %}
             assert_eq!(
                 settings.persistent_l1_capacity,
                 preset
@@ -489,7 +527,6 @@ mod tests {
                     .compress_min_bytes()
                     .unwrap_or(defaults.compress_min_bytes as u64)
             );
-{%- endif %}
             // Exactly the variables the preset has a value for are marked.
             let sets = [
                 ("CACHE_ENABLED", preset.enabled().is_some()),
@@ -502,7 +539,6 @@ mod tests {
                     "CACHE_MEMORY_MAX_CAPACITY",
                     preset.memory_max_capacity().is_some(),
                 ),
-{%- if redis %}
                 (
                     "CACHE_PERSISTENT_L1_CAPACITY",
                     preset.persistent_l1_capacity().is_some(),
@@ -511,7 +547,6 @@ mod tests {
                     "CACHE_COMPRESS_MIN_BYTES",
                     preset.compress_min_bytes().is_some(),
                 ),
-{%- endif %}
             ];
             for (name, set) in sets {
                 assert_eq!(
@@ -554,7 +589,7 @@ mod tests {
     #[test]
     fn an_unknown_preset_is_rejected_with_the_choices() {
         let mut env = EnvReader::from_map([("CACHE_PRESET", "fast")]);
-        let settings = CacheSettings::read(&mut env);
+        let settings = CacheSettings::read(&mut env, "demo");
         let message = env.finish().unwrap_err().to_string();
         assert!(
             message.contains("CACHE_PRESET=\"fast\"")
@@ -567,22 +602,20 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_values() {
         let mut env = EnvReader::from_map::<&str, &str>([]);
-        let settings = CacheSettings::read(&mut env);
+        let settings = CacheSettings::read(&mut env, "demo");
         assert!(env.finish().is_ok());
         assert!(settings.enabled);
         assert_eq!(settings.default_ttl, Duration::from_secs(300));
         assert_eq!(settings.persistent_ttl, Duration::from_secs(3600));
-        assert_eq!(settings.prefix, env!("CARGO_PKG_NAME"));
+        assert_eq!(settings.prefix, "demo");
         assert_eq!(settings.version, "1");
         assert_eq!(settings.memory_max_capacity, 10_000);
         assert_eq!(settings.preset, None);
         assert!(settings.from_preset.is_empty());
-{%- if redis %}
         assert_eq!(settings.persistent_l1_capacity, 10_000);
         assert_eq!(settings.persistent_l1_ttl, Duration::from_secs(60));
         assert_eq!(settings.compress_min_bytes, 16_384);
         assert!(settings.redis.mode().is_none());
-{%- endif %}
     }
 
     #[test]
@@ -595,7 +628,7 @@ mod tests {
             ("CACHE_COMPRESS_MIN_BYTES", "16k"),
             ("CACHE_VERSION", "v2:*"),
         ]);
-        CacheSettings::read(&mut env);
+        CacheSettings::read(&mut env, "demo");
         let message = env.finish().unwrap_err().to_string();
         for name in [
             "CACHE_ENABLED",
@@ -605,9 +638,8 @@ mod tests {
         ] {
             assert!(message.contains(name), "{name} missing from: {message}");
         }
-{%- if redis %}
-        assert!(message.contains("CACHE_REDIS_PORT"), "{message}");
         assert!(message.contains("CACHE_COMPRESS_MIN_BYTES"), "{message}");
-{%- endif %}
+        #[cfg(feature = "redis")]
+        assert!(message.contains("CACHE_REDIS_PORT"), "{message}");
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! # use actix_web::{HttpResponse, web};
-//! # use {{crate_name}}::web::endpoint_cache::EndpointCache;
+//! # use service_cache::endpoint::EndpointCache;
 //! # async fn get_item() -> HttpResponse { HttpResponse::Ok().finish() }
 //! # async fn put_item() -> HttpResponse { HttpResponse::Ok().finish() }
 //! # async fn delete_item() -> HttpResponse { HttpResponse::NoContent().finish() }
@@ -66,7 +66,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 
 pub use middleware::EndpointCacheMiddleware;
 
-use crate::services::cache::{Alias, Policy};
+use crate::{Alias, Policy};
 use key_template::{KeyError, KeyTemplate};
 
 /// The response header that tells whether a `GET` was answered from the cache.
@@ -81,7 +81,7 @@ type Canonicalize = fn(&str) -> Option<String>;
 /// Middleware factory: caches a resource's `GET` answers and invalidates them on writes.
 ///
 /// Build one per resource with [`EndpointCache::new`] and pass it to `Resource::wrap`.
-/// The caches come from the `web::Data<AppContext>` that `Application::build` registers.
+/// The caches come from the app data: register a `web::Data<Caches>` on the `App`.
 #[derive(Debug, Clone)]
 pub struct EndpointCache {
     /// Template of the key the `GET` answer is stored under, e.g. `items:{id}`.

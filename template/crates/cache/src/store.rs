@@ -9,15 +9,13 @@ use std::time::Duration;
 
 use super::CacheError;
 use super::memory::MemoryStore;
-{%- if redis %}
+#[cfg(feature = "redis")]
 use super::redis::RedisStore;
-{%- endif %}
 
 /// What an alias keeps its values in.
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Backend, Caches};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Backend, CacheSettings, Caches};
 ///
 /// let caches = Caches::from_settings(&CacheSettings::default());
 /// assert_eq!(caches.persistent().backend(), Backend::Memory);
@@ -28,10 +26,9 @@ use super::redis::RedisStore;
 pub enum Backend {
     /// A bounded store inside this process.
     Memory,
-{%- if redis %}
+    #[cfg(feature = "redis")]
     /// The Redis server from `CACHE_REDIS_URL` or `CACHE_REDIS_HOST`.
     Redis,
-{%- endif %}
     /// `CACHE_ENABLED=false`: nothing is stored, every read misses.
     Disabled,
 }
@@ -40,9 +37,8 @@ impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(match self {
             Backend::Memory => "memory",
-{%- if redis %}
+            #[cfg(feature = "redis")]
             Backend::Redis => "redis",
-{%- endif %}
             Backend::Disabled => "disabled",
         })
     }
@@ -54,10 +50,9 @@ pub(super) enum Store {
     Disabled,
     /// In-process.
     Memory(MemoryStore),
-{%- if redis %}
+    #[cfg(feature = "redis")]
     /// Redis; boxed because it is much larger than the others and only ever built once.
     Redis(Box<RedisStore>),
-{%- endif %}
 }
 
 /// Calls the same method on whichever backend `$store` is; `Disabled` yields `$disabled`.
@@ -66,9 +61,8 @@ macro_rules! route {
         match $store {
             Store::Disabled => $disabled,
             Store::Memory($backend) => $call,
-{%- if redis %}
+            #[cfg(feature = "redis")]
             Store::Redis($backend) => $call,
-{%- endif %}
         }
     };
 }
@@ -94,9 +88,8 @@ impl Store {
     /// such text), bypassing any L1.
     pub(super) async fn get_text(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
         match self {
-{%- if redis %}
+            #[cfg(feature = "redis")]
             Store::Redis(store) => store.get_text(key).await,
-{%- endif %}
             Store::Disabled | Store::Memory(_) => self.get(key).await,
         }
     }
@@ -146,9 +139,8 @@ impl Store {
     /// Reads answered by an L1 in front of the backend (only Redis has one).
     pub(super) fn l1_hits(&self) -> u64 {
         match self {
-{%- if redis %}
+            #[cfg(feature = "redis")]
             Store::Redis(store) => store.l1_hits(),
-{%- endif %}
             Store::Disabled | Store::Memory(_) => 0,
         }
     }
@@ -186,8 +178,8 @@ impl Store {
             _ => None,
         }
     }
-{%- if redis %}
 
+    #[cfg(feature = "redis")]
     /// The backend's own series for `/metrics`.
     pub(super) fn metrics(&self) -> Vec<prometheus::proto::MetricFamily> {
         match self {
@@ -195,5 +187,4 @@ impl Store {
             _ => Vec::new(),
         }
     }
-{%- endif %}
 }

@@ -7,11 +7,11 @@
 use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
-use {{crate_name}}::services::cache::{CacheError, Caches};
-use {{crate_name}}::settings::Settings;
-use {{crate_name}}::telemetry::capture_logs;
+use service_cache::{CacheError, Caches};
+use service_cache::CacheSettings;
+use service_cache::test_support::capture_logs;
 
-use crate::redis_server::{RedisServer, TlsRedisServer};
+use service_cache::test_support::{RedisServer, TlsRedisServer};
 
 /// `CACHE_REDIS_TIMEOUT_MS` here.
 const TIMEOUT_MS: u64 = 500;
@@ -26,8 +26,8 @@ fn caches(vars: &[(&str, &str)]) -> Caches {
         ("CACHE_REDIS_TIMEOUT_MS", timeout.as_str()),
     ];
     all.extend_from_slice(vars);
-    let settings = Settings::from_vars(all).expect("valid settings");
-    Caches::from_settings(&settings.cache)
+    let settings = CacheSettings::from_vars(all).expect("valid settings");
+    Caches::from_settings(&settings)
 }
 
 /// A round trip through the persistent alias works.

@@ -15,9 +15,9 @@ use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde_json::value::RawValue;
 
 use super::{APPLICATION_JSON, EndpointCache, X_CACHE, validators};
-use crate::context::AppContext;
-use crate::services::cache::{Age, Backend, Cache, CacheError, Policy, Refresh, log_swallowed};
-use crate::web::errors::is_json;
+use crate::cache::log_swallowed;
+use crate::policy::Age;
+use crate::{Backend, Cache, CacheError, Caches, Policy, Refresh};
 
 impl<S, B> Transform<S, ServiceRequest> for EndpointCache
 where
@@ -63,16 +63,16 @@ where
         let service = Rc::clone(&self.service);
         let config = Rc::clone(&self.config);
         Box::pin(async move {
-            let Some(context) = request.app_data::<web::Data<AppContext>>() else {
+            let Some(caches) = request.app_data::<web::Data<Caches>>() else {
                 tracing::error!(
-                    "EndpointCache needs web::Data<AppContext> in the app data; serving without the cache"
+                    "EndpointCache needs web::Data<Caches> in the app data; serving without the cache"
                 );
                 return service
                     .call(request)
                     .await
                     .map(ServiceResponse::map_into_boxed_body);
             };
-            let cache = context.caches.get(config.alias).clone();
+            let cache = caches.get(config.alias).clone();
             let method = request.method().clone();
             if method == Method::GET {
                 read_through(&service, &config, &cache, request).await
@@ -318,6 +318,13 @@ async fn cacheable_body<B: MessageBody + 'static>(
             Err(Uncached::Response(response))
         }
     }
+}
+
+/// Whether a `Content-Type` says JSON.
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"))
 }
 
 async fn invalidate_after<S, B>(

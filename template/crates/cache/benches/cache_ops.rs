@@ -4,7 +4,7 @@
 //! compression (bytes Redis holds for it, `get` and `set` rates).
 //!
 //! ```sh
-//! BENCH_REDIS_URL=redis://127.0.0.1:6379/0 cargo bench --bench cache_ops
+//! BENCH_REDIS_URL=redis://127.0.0.1:6379/0 cargo bench -p service-cache --features redis --bench cache_ops
 //! ```
 //!
 //! A plain harness like `benches/cache.rs`: each row runs a short warm-up, then as many
@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use {{crate_name}}::services::cache::{Cache, Caches, Policy};
-use {{crate_name}}::settings::cache::DEFAULT_COMPRESS_MIN_BYTES;
-use {{crate_name}}::settings::{CacheSettings, RedisSettings, Secret};
+use service_cache::{Cache, Caches, Policy};
+use service_cache::settings::DEFAULT_COMPRESS_MIN_BYTES;
+use service_cache::{CacheSettings, RedisSettings, Secret};
 
 /// Concurrent tasks of every row: as many as the clients of `redis-benchmark -c 64`.
 const TASKS: usize = 64;

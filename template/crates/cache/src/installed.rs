@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::handle::log_swallowed;
+use super::cache::log_swallowed;
 use super::{Alias, Cache, Caches};
 use crate::settings::CacheSettings;
 
@@ -32,8 +32,7 @@ static INSTALLED: Slot = Slot::new();
 /// Every entrypoint calls this at start-up; it never fails and never waits for Redis.
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Alias, configure_caches, get_cached};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, configure_caches, get_cached};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -64,8 +63,7 @@ pub fn install_caches(caches: Caches) {
 /// The value under `key` in `alias`, or `None` (also when the cache fails: logged).
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Alias, configure_caches, get_cached};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, configure_caches, get_cached};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -84,8 +82,7 @@ pub async fn get_cached<T: DeserializeOwned>(key: &str, alias: Alias) -> Option<
 /// ```
 /// use std::time::Duration;
 ///
-/// use {{crate_name}}::services::cache::{Alias, configure_caches, get_cached, set_cached};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, configure_caches, get_cached, set_cached};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -107,8 +104,7 @@ pub async fn set_cached<T: Serialize + ?Sized>(
 /// Removes `key` from `alias`. A failure is logged, never returned.
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Alias, configure_caches, delete_cached, get_cached, set_cached};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, configure_caches, delete_cached, get_cached, set_cached};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -126,8 +122,7 @@ pub async fn delete_cached(key: &str, alias: Alias) {
 /// logged, never returned.
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Alias, clear_cache, configure_caches, get_cached, set_cached};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, clear_cache, configure_caches, get_cached, set_cached};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -145,8 +140,7 @@ pub async fn clear_cache(alias: Alias) {
 /// A failure is logged, never returned.
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Alias, Policy, configure_caches, get_cached, invalidate_tag};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, Policy, configure_caches, get_cached, invalidate_tag};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -165,8 +159,7 @@ pub async fn invalidate_tag(tag: &str, alias: Alias) {
 /// the cache fails (logged).
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Alias, configure_caches, exists_cached, set_cached};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, configure_caches, exists_cached, set_cached};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -188,8 +181,7 @@ pub async fn exists_cached(key: &str, alias: Alias) -> bool {
 /// ```
 /// use std::time::Duration;
 ///
-/// use {{crate_name}}::services::cache::{Alias, configure_caches, incr_cached};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, configure_caches, incr_cached};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -209,8 +201,7 @@ pub async fn incr_cached(key: &str, by: i64, ttl: Option<Duration>, alias: Alias
 /// when the cache fails or the key holds no counter (logged).
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Alias, configure_caches, decr_cached, incr_cached};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, configure_caches, decr_cached, incr_cached};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -229,8 +220,7 @@ pub async fn decr_cached(key: &str, by: i64, ttl: Option<Duration>, alias: Alias
 /// holds back rather than risk running twice.
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Alias, add_cached, configure_caches};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, add_cached, configure_caches};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -252,8 +242,7 @@ pub async fn add_cached<T: Serialize + ?Sized>(
 /// `None` also when the cache fails (logged).
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Alias, configure_caches, set_cached, take_cached};
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{Alias, CacheSettings, configure_caches, set_cached, take_cached};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -431,9 +420,9 @@ mod tests {
     use std::time::Duration;
 
     use super::{NOT_CONFIGURED, Slot};
-    use crate::services::cache::{Alias, Caches};
+    use crate::{Alias, Caches};
     use crate::settings::CacheSettings;
-    use crate::telemetry::{CapturedLogs, capture_logs};
+    use crate::test_support::{CapturedLogs, capture_logs};
 
     fn lines(logs: &CapturedLogs) -> Vec<String> {
         logs.text().lines().map(str::to_owned).collect()
@@ -533,8 +522,8 @@ mod tests {
         );
         assert!(!slot.exists_cached("key", Alias::Memory).await);
     }
-{%- if redis %}
 
+    #[cfg(feature = "redis")]
     #[tokio::test]
     async fn on_an_unreachable_redis_the_atomic_operations_fail_open() {
         // A port nothing listens on: every command is refused at once.
@@ -570,7 +559,6 @@ mod tests {
         );
         assert_eq!(caches.persistent().stats().errors, 4);
     }
-{%- endif %}
 
     #[tokio::test]
     async fn the_free_functions_use_what_configure_caches_installed() {

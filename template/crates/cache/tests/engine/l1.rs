@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use redis::Commands;
 
-use {{crate_name}}::services::cache::{Cache, Caches, Policy};
-use {{crate_name}}::settings::Settings;
+use service_cache::{Cache, Caches, Policy};
+use service_cache::CacheSettings;
 
-use crate::redis_server::{RedisCluster, RedisSentinel, RedisServer};
+use service_cache::test_support::{RedisCluster, RedisSentinel, RedisServer};
 
 /// How long an invalidation or a lost connection may take to reach the L1 on a loaded
 /// machine: generous, since it usually takes well under a millisecond.
@@ -22,8 +22,8 @@ const PATIENCE: Duration = Duration::from_secs(10);
 fn instance(vars: &[(&str, &str)]) -> Caches {
     let mut env = vec![("CACHE_PREFIX".to_owned(), "svc".to_owned())];
     env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let settings = Settings::from_vars(env).expect("test settings are valid");
-    Caches::from_settings(&settings.cache)
+    let settings = CacheSettings::from_vars(env).expect("test settings are valid");
+    Caches::from_settings(&settings)
 }
 
 /// Reads `key` until the L1 answers it (tracking has started and the copy is in), and
@@ -345,12 +345,11 @@ async fn the_l1_is_coherent_through_sentinel_and_across_a_failover() {
         ("CACHE_REDIS_TIMEOUT_MS", "300"),
     ];
     let primary = sentinel.named_primary().expect("a primary");
-    let mut plain = crate::redis_server::client_on(primary).unwrap();
+    let mut plain = service_cache::test_support::client_on(primary).unwrap();
     the_l1_is_coherent_across_instances(&vars, |key, value| {
         let _: () = plain.set(key, value).unwrap();
     })
     .await;
-{%- if web %}
 
     let caches = instance(&vars);
     let cache = caches.persistent();
@@ -360,19 +359,18 @@ async fn the_l1_is_coherent_through_sentinel_and_across_a_failover() {
     let _sentinel = tokio::task::spawn_blocking(move || {
         sentinel.fail_over();
         let primary = sentinel.named_primary().expect("a new primary");
-        let mut plain = crate::redis_server::client_on(primary).unwrap();
+        let mut plain = service_cache::test_support::client_on(primary).unwrap();
         let _: () = plain.set("svc:v1:k", "2").unwrap();
         sentinel
     })
     .await
     .unwrap();
     until_it_reads_never_old(cache, "k", 2, 1, Duration::from_secs(30)).await;
-{%- endif %}
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_l1_is_coherent_over_tls() {
-    let server = crate::redis_server::TlsRedisServer::start(false);
+    let server = service_cache::test_support::TlsRedisServer::start(false);
     let url = server.url();
     let ca = server.certificates.path("ca.pem");
     let vars = [

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// reads the backend answered.
 ///
 /// ```
-/// use {{crate_name}}::services::cache::CacheStats;
+/// use service_cache::CacheStats;
 ///
 /// let stats = CacheStats { hits: 3, misses: 1, errors: 0, l1_hits: 2 };
 /// assert_eq!(stats.hit_ratio(), Some(0.75));
@@ -44,7 +44,7 @@ impl CacheStats {
     /// Share of answered reads that were hits; `None` before the first read.
     ///
     /// ```
-    /// use {{crate_name}}::services::cache::CacheStats;
+    /// use service_cache::CacheStats;
     ///
     /// assert_eq!(CacheStats::default().hit_ratio(), None);
     /// ```
@@ -105,7 +105,7 @@ impl Operation {
     /// The name used as a metric label.
     ///
     /// ```
-    /// use {{crate_name}}::services::cache::Operation;
+    /// use service_cache::Operation;
     ///
     /// assert_eq!(Operation::DeleteMatching.as_str(), "delete_matching");
     /// ```
@@ -152,7 +152,7 @@ impl Outcome {
     /// The name used as a metric label.
     ///
     /// ```
-    /// use {{crate_name}}::services::cache::Outcome;
+    /// use service_cache::Outcome;
     ///
     /// assert_eq!(Outcome::Hit.as_str(), "hit");
     /// ```
@@ -191,7 +191,7 @@ impl Outcome {
 /// - `refresh_errors`: background refreshes whose loader failed (the stale entry stays).
 ///
 /// ```
-/// use {{crate_name}}::services::cache::StaleStats;
+/// use service_cache::StaleStats;
 ///
 /// assert_eq!(StaleStats::default().stale_if_error, 0);
 /// ```

@@ -24,7 +24,7 @@ use super::{Alias, Backend, CacheError, CacheStats};
 /// ```
 /// use std::time::Duration;
 ///
-/// use {{crate_name}}::services::cache::MAX_TTL;
+/// use service_cache::MAX_TTL;
 ///
 /// assert_eq!(MAX_TTL, Duration::from_secs(10 * 365 * 24 * 60 * 60));
 /// ```
@@ -40,8 +40,7 @@ pub const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 /// ```
 /// use std::time::Duration;
 ///
-/// use {{crate_name}}::services::cache::Caches;
-/// use {{crate_name}}::settings::CacheSettings;
+/// use service_cache::{CacheSettings, Caches};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -102,8 +101,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails (Redis unreachable or slow).
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -145,8 +143,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -175,8 +172,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -203,8 +199,7 @@ impl Cache {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
     /// struct Profile { name: String, tags: Vec<String> }
     ///
@@ -238,8 +233,7 @@ impl Cache {
     /// [`CacheError::InvalidJson`] if `json` is not JSON, otherwise as [`Cache::set`].
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::{CacheError, Caches};
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheError, CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -272,8 +266,7 @@ impl Cache {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use {{crate_name}}::services::cache::{Caches, Policy};
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches, Policy};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -311,8 +304,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails; some entries may be gone by then.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::{Caches, Policy};
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches, Policy};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -334,8 +326,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -358,8 +349,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails; some keys may be gone by then.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -385,8 +375,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails; some keys may be gone by then.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -410,8 +399,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails; some keys may be gone by then.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -433,8 +421,7 @@ impl Cache {
     /// [`CacheError`] when Redis cannot be reached or does not answer in time.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -459,8 +446,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -497,8 +483,7 @@ impl Cache {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use {{crate_name}}::services::cache::{CacheError, Caches};
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheError, CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -528,8 +513,7 @@ impl Cache {
     /// As [`Cache::incr`] (`by` = `i64::MIN` cannot be negated: [`CacheError::NotACounter`]).
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -557,8 +541,7 @@ impl Cache {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -592,8 +575,7 @@ impl Cache {
     /// [`CacheError::InvalidJson`] if `json` is not JSON, otherwise as [`Cache::add`].
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -626,8 +608,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -661,8 +642,7 @@ impl Cache {
     /// [`CacheError`] when the backend fails.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -696,8 +676,7 @@ impl Cache {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # async fn fetch_price_from_database(_id: u32) -> Result<u64, std::io::Error> { Ok(1999) }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), std::io::Error> {
@@ -756,8 +735,7 @@ impl Cache {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use {{crate_name}}::services::cache::{Caches, Policy};
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches, Policy};
     /// # async fn fetch_rates() -> Result<Vec<f64>, std::io::Error> { Ok(vec![1.08]) }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), std::io::Error> {
@@ -828,8 +806,7 @@ impl Cache {
     /// Only the loader's error.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// use serde_json::value::RawValue;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
@@ -874,8 +851,7 @@ impl Cache {
     /// How stale entries were used so far (see [`Cache::get_or_refresh_with`]).
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// let caches = Caches::from_settings(&CacheSettings::default());
     /// assert_eq!(caches.memory().stale_stats().refreshes, 0);
     /// ```
@@ -883,8 +859,8 @@ impl Cache {
         self.inner.stale.snapshot()
     }
 
-{%- if web %}
 
+    #[cfg(feature = "actix")]
     /// The JSON under `key` and where it stands in `policy`, counted as a hit or a miss
     /// (see `count_aged`).
     pub(crate) async fn get_json_aged(
@@ -897,6 +873,7 @@ impl Cache {
         Ok(found)
     }
 
+    #[cfg(feature = "actix")]
     /// Cache-aside's load for the endpoint cache: callers missing `key` at once share
     /// one `loader` run, whose JSON is stored under `policy`.
     pub(crate) async fn load_json_with<F, Fut, E>(
@@ -918,7 +895,6 @@ impl Cache {
             })
             .await
     }
-{%- endif %}
 
     /// Stores JSON produced by a loader (`RawValue` or a serialised value, so JSON by
     /// construction) under `policy`; a failure is logged, not returned: the caller
@@ -935,13 +911,12 @@ impl Cache {
         self.inner.refreshes.begin(key)
     }
 
-{%- if web %}
 
+    #[cfg(feature = "actix")]
     /// Counts a stale answer given while a refresh runs (the endpoint cache's).
     pub(crate) fn count_stale_while_revalidate(&self) {
         self.inner.stale.served_while_revalidating();
     }
-{%- endif %}
 
     /// Counts how a background refresh ended and logs a failure.
     pub(crate) fn refresh_ended(&self, key: &str, failure: Option<&dyn fmt::Display>) {
@@ -966,8 +941,7 @@ impl Cache {
     /// Hits, misses, errors and L1 hits counted so far.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::{CacheStats, Caches};
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, CacheStats, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -989,8 +963,7 @@ impl Cache {
     /// How often `operation` ended with `outcome` so far (`/metrics` exports these).
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::{Caches, Operation, Outcome};
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches, Operation, Outcome};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -1008,8 +981,7 @@ impl Cache {
     /// the values live elsewhere (Redis) or caching is off.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let caches = Caches::from_settings(&CacheSettings::default());
@@ -1021,20 +993,18 @@ impl Cache {
     pub fn entries(&self) -> Option<u64> {
         self.inner.store.entries()
     }
-{%- if redis %}
 
+    #[cfg(feature = "redis")]
     /// The backend's own series for `/metrics` (Redis: command durations, breaker
     /// state, reconnects); none for the in-process store.
     pub fn backend_metrics(&self) -> Vec<prometheus::proto::MetricFamily> {
         self.inner.store.metrics()
     }
-{%- endif %}
 
     /// Where this alias keeps its values.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::{Backend, Caches};
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{Backend, CacheSettings, Caches};
     /// let settings = CacheSettings { enabled: false, ..CacheSettings::default() };
     /// assert_eq!(Caches::from_settings(&settings).memory().backend(), Backend::Disabled);
     /// ```
@@ -1045,8 +1015,7 @@ impl Cache {
     /// Which alias this is.
     ///
     /// ```
-    /// # use {{crate_name}}::services::cache::{Alias, Caches};
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{Alias, CacheSettings, Caches};
     /// let caches = Caches::from_settings(&CacheSettings::default());
     /// assert_eq!(caches.get(Alias::Persistent).alias(), Alias::Persistent);
     /// ```
@@ -1059,8 +1028,7 @@ impl Cache {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use {{crate_name}}::services::cache::Caches;
-    /// # use {{crate_name}}::settings::CacheSettings;
+    /// # use service_cache::{CacheSettings, Caches};
     /// let caches = Caches::from_settings(&CacheSettings::default());
     /// assert_eq!(caches.memory().default_ttl(), Duration::from_secs(300));
     /// assert_eq!(caches.persistent().default_ttl(), Duration::from_secs(3600));
@@ -1276,8 +1244,8 @@ mod tests {
     use std::time::Duration;
 
     use super::{Cache, MAX_TTL};
-    use crate::services::cache::store::Store;
-    use crate::services::cache::{Alias, CacheError};
+    use crate::store::Store;
+    use crate::{Alias, CacheError};
 
     fn disabled(default_ttl: Duration) -> Cache {
         Cache::new(Alias::Memory, default_ttl, Store::Disabled)

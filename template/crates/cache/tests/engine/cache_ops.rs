@@ -1,9 +1,9 @@
 //! The atomic operations (`exists`, `incr`/`decr`, `add`, `take`) and compression of
 //! large values, as the README's cache guide states them, on every backend that
-//! `on_each_backend!` (from `cache.rs`) runs: in-process{% if redis %}, one Redis server, a Redis
+//! `on_each_backend!` (from `cache.rs`) runs: in-process, one Redis server, a Redis
 //! Cluster, TLS and a Sentinel-named primary. Checks that need to look at Redis itself
 //! (commands' effects on the stored bytes and TTLs, values written with a raw client)
-//! are in `on_redis` at the end{% endif %}.
+//! are in `on_redis` at the end.
 //!
 //! Races are real: many tasks call at once and the test counts the winners. Expiry is
 //! tested by sleeping past a TTL, never by asserting that something is still there in
@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use {{crate_name}}::services::cache::{Cache, CacheError, CacheStats};
+use service_cache::{Cache, CacheError, CacheStats};
 
 use crate::cache::{Backing, on_each_backend};
 
@@ -347,19 +347,19 @@ async fn values_round_trip_above_and_below_the_compression_threshold(backing: Ba
         assert!(!cache.exists("large").await.unwrap(), "{}", cache.alias());
     }
 }
-{%- if redis %}
 
+#[cfg(feature = "redis")]
 /// What only a look at Redis itself can show.
 pub(crate) mod on_redis {
     use std::time::Duration;
 
     use redis::Commands;
 
-    use {{crate_name}}::services::cache::Caches;
-    use {{crate_name}}::settings::Settings;
+    use service_cache::Caches;
+    use service_cache::CacheSettings;
 
     use super::{INCREMENTS, TASKS, large_value};
-    use crate::redis_server::RedisServer;
+    use service_cache::test_support::RedisServer;
 
     /// What every compressed value starts with (see services/cache/compression.rs).
     const MARKER: &[u8] = b"\0lz4";
@@ -373,7 +373,7 @@ pub(crate) mod on_redis {
             ("CACHE_REDIS_TIMEOUT_MS", "2000"),
         ];
         env.extend_from_slice(vars);
-        Caches::from_settings(&Settings::from_vars(env).expect("valid settings").cache)
+        Caches::from_settings(&CacheSettings::from_vars(env).expect("valid settings"))
     }
 
     #[tokio::test]
@@ -559,4 +559,3 @@ pub(crate) mod on_redis {
         assert_eq!((stats.hits, stats.misses, stats.errors), (0, 4, 0));
     }
 }
-{%- endif %}

@@ -1,5 +1,5 @@
-//! Cache micro-benchmarks: operations per second of the `memory` alias{% if redis %}, and of the
-//! `persistent` alias on Redis with 1 and with 64 concurrent tasks{% endif %}.
+//! Cache micro-benchmarks: operations per second of the `memory` alias, and of the
+//! `persistent` alias on Redis with 1 and with 64 concurrent tasks.
 //!
 //! A plain harness (no criterion, so `cargo bench` adds no compile time): each row runs
 //! a short warm-up, then as many operations as fit in a fixed time, and prints the
@@ -8,12 +8,12 @@
 //! can never report the speed of an empty cache. Rows that run on one thread also print
 //! their rate per CPU-second of that thread (Linux), which is what one core does even
 //! when other processes share the machine.
-{%- if redis %}
 //!
 //! ```sh
-//! cargo bench --bench cache                                         # memory rows only
-//! BENCH_REDIS_URL=redis://127.0.0.1:6379/0 cargo bench --bench cache  # and Redis rows
-//! cargo bench --bench cache -- redis                                # rows whose name matches
+//! cargo bench -p service-cache --features redis --bench cache               # memory rows only
+//! BENCH_REDIS_URL=redis://127.0.0.1:6379/0 \
+//!     cargo bench -p service-cache --features redis --bench cache            # and Redis rows
+//! cargo bench -p service-cache --features redis --bench cache -- redis      # rows whose name matches
 //! ```
 //!
 //! The Redis rows write under the `bench` key prefix of the given database and remove
@@ -22,14 +22,7 @@
 //! server allows on this machine. They run without the L1, so that every read is a
 //! round trip; the "with the L1" rows then read the same keys through it, and the last
 //! row times how long a write made through another client takes to reach the L1.
-{%- else %}
 //!
-//! ```sh
-//! cargo bench --bench cache          # every row
-//! cargo bench --bench cache -- set   # rows whose name matches
-//! ```
-//!
-{%- endif %}
 //! `BENCH_SECONDS` (default 3) sets the measured time per row.
 
 use std::hint::black_box;
@@ -39,21 +32,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use {{crate_name}}::services::cache::{Cache, Caches};
-use {{crate_name}}::settings::CacheSettings;
-{%- if redis %}
-use {{crate_name}}::settings::{RedisSettings, Secret};
-{%- endif %}
+use service_cache::{Cache, CacheSettings, Caches, RedisSettings, Secret};
 
 /// Serialized length of [`Product`]'s sample value: what one cached entry costs.
 const VALUE_BYTES: usize = 200;
 /// Distinct keys each row cycles through, so no row measures a single hot entry.
 const KEYS: usize = 1_000;
-{%- if redis %}
 /// Concurrent tasks of the "64 tasks" rows: as many as the connections of
 /// `redis-benchmark -c 64`.
 const TASKS: usize = 64;
-{%- endif %}
 /// Operations between two looks at the clock, so reading it costs nothing measurable.
 const BATCH: usize = 256;
 /// Untimed run before each row: fills CPU caches and connection pools.
@@ -292,12 +279,8 @@ fn main() -> anyhow::Result<()> {
         "cache micro-benchmarks: {VALUE_BYTES}-byte JSON value, {KEYS} keys, {:.1} s per row",
         workload.duration.as_secs_f64()
     );
-{%- if redis %}
     memory_rows(&workload)?;
     redis_rows(&workload)
-{%- else %}
-    memory_rows(&workload)
-{%- endif %}
 }
 
 /// Settings of a cache with both aliases in process; Redis rows add the URL.
@@ -344,7 +327,6 @@ fn memory_rows(workload: &Workload) -> anyhow::Result<()> {
         anyhow::Ok(())
     })
 }
-{%- if redis %}
 
 /// The `persistent` alias on the Redis at `BENCH_REDIS_URL`, from 1 and from 64 tasks.
 fn redis_rows(workload: &Workload) -> anyhow::Result<()> {
@@ -476,7 +458,6 @@ async fn invalidation_latency(writer: &Cache, reader: &Cache) -> anyhow::Result<
     );
     Ok(())
 }
-{%- endif %}
 
 /// CPU time this thread has used so far, from Linux's scheduler statistics (brought up to
 /// date at every scheduler tick, so over a row of seconds the error is well under 1%);

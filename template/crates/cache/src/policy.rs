@@ -22,7 +22,7 @@ use std::time::Duration;
 /// ```
 /// use std::time::Duration;
 ///
-/// use {{crate_name}}::services::cache::Policy;
+/// use service_cache::Policy;
 ///
 /// let policy = Policy::ttl(Duration::from_secs(30))
 ///     .stale_while_revalidate(Duration::from_secs(300))

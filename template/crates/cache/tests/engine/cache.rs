@@ -1,9 +1,9 @@
 //! The cache's semantics, as the README's cache guide states them, checked through the public API.
 //!
 //! Each semantic test is an `async fn(Backing)` run twice by `on_each_backend!`: with the
-//! `persistent` alias on the in-process fallback{% if redis %} and on a real `redis-server` started
+//! `persistent` alias on the in-process fallback and on a real `redis-server` started
 //! for the test. Checks that need to look at Redis itself (the stored JSON, TTLs in
-//! milliseconds, keys of other services, connections) are in `on_redis` at the end{% endif %}.
+//! milliseconds, keys of other services, connections) are in `on_redis` at the end.
 //! Expiry is tested by sleeping past a TTL and never by asserting that something is still
 //! there "in time", so a slow machine cannot make these tests fail.
 
@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use {{crate_name}}::services::cache::{Alias, Backend, CacheError, CacheStats, Caches};
-use {{crate_name}}::settings::{Settings, SettingsError};
+use service_cache::{Alias, Backend, CacheError, CacheSettings, CacheStats, Caches};
+use service_cache::settings::SettingsError;
 
-/// Runs each listed semantic test once per backend, as `<test>::in_process`{% if redis %} and
+/// Runs each listed semantic test once per backend, as `<test>::in_process` and
 /// `<test>::redis`, then all of them in turn over TLS, on one Redis Cluster and on one
-/// Sentinel-watched primary (starting those per test would cost seconds each){% endif %}.
+/// Sentinel-watched primary (starting those per test would cost seconds each).
 macro_rules! on_each_backend {
     ($($test:ident),* $(,)?) => {
         $(
@@ -28,21 +28,20 @@ macro_rules! on_each_backend {
             async fn in_process() {
                 super::$test(super::Backing::in_process(stringify!($test))).await;
             }
-{%- if redis %}
 
+            #[cfg(feature = "redis")]
             #[tokio::test]
             async fn redis() {
-                let server = crate::redis_server::RedisServer::start();
+                let server = service_cache::test_support::RedisServer::start();
                 super::$test(super::Backing::redis(stringify!($test), &server)).await;
             }
-{%- endif %}
         }
         )*
-{%- if redis %}
 
+        #[cfg(feature = "redis")]
         #[tokio::test(flavor = "multi_thread")]
         async fn every_semantic_holds_on_a_redis_cluster() {
-            let cluster = crate::redis_server::RedisCluster::start();
+            let cluster = service_cache::test_support::RedisCluster::start();
             $(
             eprintln!("on a cluster: {}", stringify!($test));
             $test(Backing::with_redis(
@@ -53,9 +52,10 @@ macro_rules! on_each_backend {
             )*
         }
 
+        #[cfg(feature = "redis")]
         #[tokio::test(flavor = "multi_thread")]
         async fn every_semantic_holds_over_tls() {
-            let server = crate::redis_server::TlsRedisServer::start(false);
+            let server = service_cache::test_support::TlsRedisServer::start(false);
             let ca = server.certificates.path("ca.pem");
             $(
             eprintln!("over TLS: {}", stringify!($test));
@@ -67,15 +67,15 @@ macro_rules! on_each_backend {
             )*
         }
 
+        #[cfg(feature = "redis")]
         #[tokio::test(flavor = "multi_thread")]
         async fn every_semantic_holds_on_a_sentinel_named_primary() {
-            let sentinel = crate::redis_server::RedisSentinel::start();
+            let sentinel = service_cache::test_support::RedisSentinel::start();
             $(
             eprintln!("through Sentinel: {}", stringify!($test));
             $test(Backing::with_redis(stringify!($test), sentinel.vars().to_vec())).await;
             )*
         }
-{%- endif %}
     };
 }
 
@@ -105,10 +105,9 @@ on_each_backend!(
 pub(crate) struct Backing {
     /// `CACHE_PREFIX` of this test's service.
     prefix: String,
-{%- if redis %}
+    #[cfg(feature = "redis")]
     /// The `CACHE_REDIS_*` variables that put `persistent` on Redis; none: in-process.
     redis_vars: Vec<(&'static str, String)>,
-{%- endif %}
     /// The backend `persistent` is expected to report.
     pub(crate) persistent: Backend,
 }
@@ -117,14 +116,13 @@ impl Backing {
     pub(crate) fn in_process(test: &str) -> Self {
         Self {
             prefix: format!("test-{test}"),
-{%- if redis %}
+            #[cfg(feature = "redis")]
             redis_vars: Vec::new(),
-{%- endif %}
             persistent: Backend::Memory,
         }
     }
-{%- if redis %}
 
+    #[cfg(feature = "redis")]
     /// `persistent` on the Redis that `redis_vars` point to.
     pub(crate) fn with_redis(test: &str, redis_vars: Vec<(&'static str, String)>) -> Self {
         Self {
@@ -133,31 +131,29 @@ impl Backing {
             persistent: Backend::Redis,
         }
     }
-{%- endif %}
 
     /// Caches of this test's service, built from the environment a deployment would
     /// set, plus `vars`.
     pub(crate) fn caches(&self, vars: &[(&str, &str)]) -> Caches {
-        Caches::from_settings(&self.settings(&self.prefix, vars).cache)
+        Caches::from_settings(&self.settings(&self.prefix, vars))
     }
 
     /// Caches of another service sharing the backend, whose prefix starts like ours.
     fn other_service(&self) -> Caches {
         let prefix = format!("{}-other", self.prefix);
-        Caches::from_settings(&self.settings(&prefix, &[]).cache)
+        Caches::from_settings(&self.settings(&prefix, &[]))
     }
 
-    fn settings(&self, prefix: &str, vars: &[(&str, &str)]) -> Settings {
+    fn settings(&self, prefix: &str, vars: &[(&str, &str)]) -> CacheSettings {
         let mut env = vec![("CACHE_PREFIX".to_owned(), prefix.to_owned())];
-{%- if redis %}
+        #[cfg(feature = "redis")]
         env.extend(
             self.redis_vars
                 .iter()
                 .map(|(name, value)| ((*name).to_owned(), value.clone())),
         );
-{%- endif %}
         env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        Settings::from_vars(env).expect("test settings are valid")
+        CacheSettings::from_vars(env).expect("test settings are valid")
     }
 }
 
@@ -666,8 +662,8 @@ async fn every_backend_answers_ping(backing: Backing) {
 }
 
 /// Builds settings from `vars` alone, as start-up does.
-fn read_settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-    Settings::from_vars(vars.iter().copied())
+fn read_settings(vars: &[(&str, &str)]) -> Result<CacheSettings, SettingsError> {
+    CacheSettings::from_vars(vars.iter().copied())
 }
 
 #[test]
@@ -695,14 +691,14 @@ fn each_bad_cache_variable_is_rejected_by_name() {
 
 #[test]
 fn the_documented_defaults_apply_when_nothing_is_set() {
-    let settings = read_settings(&[]).unwrap().cache;
+    let settings = read_settings(&[]).unwrap();
     let caches = Caches::from_settings(&settings);
     assert_eq!(caches.memory().default_ttl(), Duration::from_secs(300));
     assert_eq!(caches.persistent().default_ttl(), Duration::from_secs(3600));
     assert_eq!(caches.persistent().backend(), Backend::Memory);
     assert!(settings.enabled);
     assert_eq!(settings.memory_max_capacity, 10_000);
-    assert_eq!(settings.prefix, env!("CARGO_PKG_NAME"));
+    assert_eq!(settings.prefix, service_cache::settings::DEFAULT_PREFIX);
 }
 
 #[test]
@@ -715,19 +711,19 @@ fn aliases_parse_from_their_names_only() {
         "{message}"
     );
 }
-{%- if redis %}
 
+#[cfg(feature = "redis")]
 /// What only a look at Redis itself can show.
 mod on_redis {
     use std::time::Duration;
 
     use redis::Commands;
 
-    use {{crate_name}}::services::cache::{CacheError, Caches};
-    use {{crate_name}}::settings::{CacheSettings, RedisSettings, Secret};
+    use service_cache::{CacheError, Caches};
+    use service_cache::{CacheSettings, RedisSettings, Secret};
 
     use super::{Backing, counts, order, read_settings};
-    use crate::redis_server::RedisServer;
+    use service_cache::test_support::RedisServer;
 
     impl Backing {
         pub(crate) fn redis(test: &str, server: &RedisServer) -> Self {
@@ -890,7 +886,7 @@ mod on_redis {
         ])
         .unwrap();
         assert!(!format!("{settings:?}").contains("s3cret"), "{settings:?}");
-        let caches = Caches::from_settings(&settings.cache);
+        let caches = Caches::from_settings(&settings);
         caches.persistent().set("key", &1, None).await.unwrap();
         assert_eq!(
             caches.persistent().get::<i32>("key").await.unwrap(),
@@ -986,4 +982,3 @@ mod on_redis {
             .expect("INFO stats reports total_connections_received")
     }
 }
-{%- endif %}

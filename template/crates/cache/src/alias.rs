@@ -12,7 +12,7 @@ use std::str::FromStr;
 /// in-process store. The same key in the two aliases holds two separate values.
 ///
 /// ```
-/// use {{crate_name}}::services::cache::Alias;
+/// use service_cache::Alias;
 ///
 /// let alias: Alias = "persistent".parse()?;
 /// assert_eq!(alias, Alias::Persistent);
@@ -34,7 +34,7 @@ impl Alias {
     /// Both aliases, in the order they are shown to people.
     ///
     /// ```
-    /// use {{crate_name}}::services::cache::Alias;
+    /// use service_cache::Alias;
     ///
     /// let names: Vec<&str> = Alias::ALL.iter().map(|alias| alias.as_str()).collect();
     /// assert_eq!(names, ["memory", "persistent"]);
@@ -44,7 +44,7 @@ impl Alias {
     /// The alias's name: `"memory"` or `"persistent"`.
     ///
     /// ```
-    /// use {{crate_name}}::services::cache::Alias;
+    /// use service_cache::Alias;
     ///
     /// assert_eq!(Alias::Memory.as_str(), "memory");
     /// ```
@@ -93,7 +93,7 @@ impl serde::Serialize for Alias {
 /// A name that is not a cache alias; its message lists the valid ones.
 ///
 /// ```
-/// use {{crate_name}}::services::cache::{Alias, UnknownAlias};
+/// use service_cache::{Alias, UnknownAlias};
 ///
 /// let error: UnknownAlias = "Memory".parse::<Alias>().unwrap_err();
 /// assert_eq!(error.given, "Memory");

@@ -234,7 +234,6 @@ impl RedisCluster {
             .map(|(port, _)| *port)
     }
 
-{%- if web %}
 
     /// Kills (by pid) the primary that serves `key` and returns its port.
     pub fn kill_primary_of(&mut self, key: &str) -> u16 {
@@ -277,7 +276,6 @@ impl RedisCluster {
         stop_all(&mut self.children[index..=index]);
         port
     }
-{%- endif %}
 }
 
 impl Drop for RedisCluster {
@@ -290,10 +288,8 @@ impl Drop for RedisCluster {
 /// A primary and its replica, watched by one sentinel that promotes the replica within
 /// a few seconds of the primary dying.
 pub struct RedisSentinel {
-{%- if web %}
     /// The replica's port: the primary after a failover.
     replica: u16,
-{%- endif %}
     sentinel: u16,
     children: Vec<Option<Child>>,
     /// The sentinel's config file (the sentinel rewrites it), removed on drop.
@@ -346,9 +342,7 @@ dir {dir}
             .spawn()
             .expect("start the sentinel");
         let fixture = Self {
-{%- if web %}
             replica,
-{%- endif %}
             sentinel,
             children: vec![
                 Some(primary_child),
@@ -386,7 +380,6 @@ dir {dir}
         port.parse().ok()
     }
 
-{%- if web %}
 
     /// Kills the primary (by pid) and waits until the sentinel names the replica.
     pub fn fail_over(&mut self) {
@@ -398,7 +391,6 @@ dir {dir}
             "the sentinel to promote the replica",
         );
     }
-{%- endif %}
 }
 
 impl Drop for RedisSentinel {

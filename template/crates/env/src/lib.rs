@@ -1,4 +1,4 @@
-//! From environment variables to typed settings, with errors that name the variable,
+//! `service-env`: from environment variables to typed settings, with errors that name the variable,
 //! quote the value and say what would have been accepted.
 //!
 //! `envy` maps each concern's variables (`LOG_*` and the others) onto a serde struct of
@@ -8,6 +8,10 @@
 //!
 //! [`read_dotenv`] reads the working directory's `.env` (and only that one); its pairs
 //! go into the reader under the real environment, which wins unless a variable is empty.
+//!
+//! A crate of its own so that the service and the cache engine read their variables the
+//! same way, into one [`EnvReader`], and a deployment learns of every bad variable at
+//! once, the service's and the engine's together.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -109,7 +113,7 @@ pub enum DotenvError {
 /// `(name, value)` pairs in file order; no file gives no pairs.
 ///
 /// ```
-/// use {{crate_name}}::settings::read_dotenv;
+/// use service_env::read_dotenv;
 ///
 /// let dir = std::env::temp_dir().join(format!("dotenv-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();

@@ -8,14 +8,14 @@ use std::future::Future;
 use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
-use {{crate_name}}::services::cache::{
+use service_cache::{
     Alias, Backend, CacheError, Caches, clear_cache, configure_caches, delete_cached, get_cached,
     set_cached,
 };
-use {{crate_name}}::settings::{CacheSettings, RedisSettings, Secret};
-use {{crate_name}}::telemetry::capture_logs;
+use service_cache::{CacheSettings, RedisSettings, Secret};
+use service_cache::test_support::capture_logs;
 
-use crate::redis_server::{RedisServer, free_port};
+use service_cache::test_support::{RedisServer, free_port};
 
 /// The Redis timeout these tests configure.
 const TIMEOUT: Duration = Duration::from_millis(200);

@@ -1,8 +1,8 @@
 //! Cache series, read from the caches when scraped: `cache_operations_total` by alias,
 //! operation and outcome, `cache_stale_answers_total` and `cache_refreshes_total` (how
-//! cache-aside used stale entries), `cache_entries` per in-process store{% if redis %}, `cache_l1_hits_total`
+//! cache-aside used stale entries), `cache_entries` per in-process store, `cache_l1_hits_total`
 //! (the hits the L1 in front of Redis answered), and the Redis backend's own series
-//! (command durations, breaker state, reconnects){% endif %}.
+//! (command durations, breaker state, reconnects) with the `redis` feature.
 //!
 //! The caches count in their own atomics whether or not anything scrapes, so a cache
 //! operation pays one atomic add for its metrics and no label is looked up.
@@ -11,7 +11,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 
-use crate::services::cache::{Caches, Operation, Outcome};
+use crate::{Caches, Operation, Outcome};
 
 /// Exports one context's [`Caches`].
 pub struct CacheCollector {
@@ -22,14 +22,14 @@ pub struct CacheCollector {
 }
 
 impl CacheCollector {
-    pub(super) fn new(caches: Caches) -> Self {
+    /// A collector that reads `caches` at every scrape.
+    pub fn new(caches: Caches) -> Self {
         let mut descs: Vec<Desc> = operations().desc().into_iter().cloned().collect();
         descs.extend(entries().desc().into_iter().cloned());
         descs.extend(stale_answers().desc().into_iter().cloned());
         descs.extend(refreshes().desc().into_iter().cloned());
-{%- if redis %}
+        #[cfg(feature = "redis")]
         descs.extend(l1_hits().desc().into_iter().cloned());
-{%- endif %}
         Self { caches, descs }
     }
 }
@@ -83,16 +83,17 @@ impl Collector for CacheCollector {
         families.extend(entries.collect());
         families.extend(stale_answers.collect());
         families.extend(refreshes.collect());
-{%- if redis %}
+        #[cfg(feature = "redis")]
         let l1_hits = l1_hits();
+        #[cfg(feature = "redis")]
         for cache in self.caches.iter() {
             l1_hits
                 .with_label_values(&[cache.alias().to_string().as_str()])
                 .inc_by(cache.stats().l1_hits);
             families.extend(cache.backend_metrics());
         }
+        #[cfg(feature = "redis")]
         families.extend(l1_hits.collect());
-{%- endif %}
         families
     }
 }
@@ -140,8 +141,8 @@ fn entries() -> IntGaugeVec {
     )
     .expect("a valid metric definition")
 }
-{%- if redis %}
 
+#[cfg(feature = "redis")]
 fn l1_hits() -> IntCounterVec {
     IntCounterVec::new(
         Opts::new(
@@ -152,4 +153,3 @@ fn l1_hits() -> IntCounterVec {
     )
     .expect("a valid metric definition")
 }
-{%- endif %}

@@ -1,7 +1,7 @@
 //! Freshness and invalidation through the public API: tags, stale-while-revalidate and
-//! stale-if-error, on every backend that `on_each_backend!` (from `cache.rs`) runs{% if redis %}.
+//! stale-if-error, on every backend that `on_each_backend!` (from `cache.rs`) runs.
 //! Checks that look at Redis itself (the tags' bookkeeping expiring, the versioned key
-//! space) are in `on_redis` at the end{% endif %}.
+//! space) are in `on_redis` at the end.
 //!
 //! Loaders count their calls and sleep, so "answered at once" is shown by the value a
 //! caller got (the stale one, while the loader would give a new one), never by timing.
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use {{crate_name}}::services::cache::{Cache, Policy};
+use service_cache::{Cache, Policy};
 
 use crate::cache::{Backing, on_each_backend};
 
@@ -202,17 +202,17 @@ async fn stale_if_error_answers_within_its_window_only(backing: Backing) {
     assert_eq!(cache.get::<u32>("wide").await.unwrap(), Some(2));
     assert_eq!(calls.load(Ordering::SeqCst), 5);
 }
-{%- if redis %}
 
+#[cfg(feature = "redis")]
 mod on_redis {
     use std::time::Duration;
 
     use redis::Commands;
 
-    use {{crate_name}}::services::cache::Policy;
+    use service_cache::Policy;
 
     use crate::cache_ops::on_redis::caches;
-    use crate::redis_server::RedisServer;
+    use service_cache::test_support::RedisServer;
 
     #[tokio::test]
     async fn a_tags_bookkeeping_expires_with_its_entries_and_drops_expired_members() {
@@ -299,4 +299,3 @@ mod on_redis {
         assert_eq!(left, expected, "other services' keys stay");
     }
 }
-{%- endif %}

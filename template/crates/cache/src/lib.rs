@@ -1,0 +1,130 @@
+//! `service-cache`: a service's two caches, `memory` and `persistent`.
+//!
+//! `memory` always lives in this process. `persistent` lives in Redis when one is
+//! configured (`CACHE_REDIS_HOST`, `CACHE_REDIS_URL`, cluster or sentinel nodes; the
+//! `redis` feature), and otherwise in a second, separate in-process store.
+//! Values are any serde type, stored as JSON; every entry expires (the alias's default
+//! TTL from settings unless the caller gives one); keys live under `CACHE_PREFIX`; the
+//! in-process stores are bounded by `CACHE_MEMORY_MAX_CAPACITY`; and `CACHE_ENABLED=false`
+//! turns every operation into a no-op that never touches Redis.
+//!
+//! There are two ways in:
+//! - the free functions [`get_cached`], [`set_cached`], [`delete_cached`] and
+//!   [`clear_cache`], and the atomic [`exists_cached`], [`incr_cached`] /
+//!   [`decr_cached`] (counters), [`add_cached`] (store if absent) and [`take_cached`]
+//!   (read and delete), use the caches installed at start-up with [`configure_caches`]
+//!   or [`install_caches`]. They fail open: a cache error is logged and reads as a miss.
+//! - a [`Caches`] handle, cheap to clone into `web::Data` or a test, gives each alias's
+//!   [`Cache`], whose methods return `Result`, plus cache-aside
+//!   ([`Cache::get_or_set_with`], one load per key however many callers miss at once;
+//!   [`Cache::get_or_refresh_with`] adds stale-while-revalidate and stale-if-error from
+//!   a [`Policy`]), tags ([`Cache::set_with`], [`Cache::invalidate_tag`]) and
+//!   hit/miss/error statistics.
+//!
+//! Every key on Redis carries `CACHE_VERSION` after the prefix, so changing it on a
+//! deploy leaves the old entries unreachable (they expire on their own, or
+//! [`Cache::clear_all_versions`] removes them). Redis is reached lazily (a service
+//! starts while Redis is down), every command is bounded by `CACHE_REDIS_TIMEOUT_MS`,
+//! and the connection comes back by itself.
+//!
+//! ```
+//! use service_cache::{Alias, CacheSettings, configure_caches, get_cached, set_cached};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A service does this once at start-up, with the settings read from CACHE_*.
+//! let caches = configure_caches(&CacheSettings::default());
+//!
+//! set_cached("greeting", "hello", None, Alias::Memory).await;
+//! let greeting: Option<String> = get_cached("greeting", Alias::Memory).await;
+//! assert_eq!(greeting.as_deref(), Some("hello"));
+//! assert_eq!(get_cached::<String>("greeting", Alias::Persistent).await, None, "aliases are separate");
+//!
+//! // The same caches through the handle, with errors visible.
+//! assert_eq!(caches.memory().get::<String>("greeting").await?.as_deref(), Some("hello"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `redis` | the persistent alias on Redis: one server, Cluster, Sentinel, TLS, the L1, compression |
+//! | `actix` | [`EndpointCache`](endpoint::EndpointCache): read-through and invalidation for actix-web resources |
+//! | `prometheus` | [`CacheCollector`](metrics::CacheCollector): the caches' series for a Prometheus registry |
+//! | `test-support` | [`test_support`]: real Redis servers, clusters and sentinels for tests, and a log capture |
+//!
+//! # Layout
+//!
+//! - [`settings`]: `CACHE_*` and `CACHE_REDIS_*`, read and checked ([`CacheSettings`],
+//!   presets, [`RedisSettings`], [`Secret`]).
+//! - `caches`: [`Caches`], both aliases built from the settings; `alias`: [`Alias`].
+//! - `cache`: [`Cache`], one alias's handle: typed and raw reads and writes, atomics,
+//!   tags, cache-aside and statistics.
+//! - `installed`: the process-wide caches behind [`get_cached`] and the other free
+//!   functions.
+//! - `policy`: [`Policy`] (TTL, stale windows, tags); `refresh`: one background refresh
+//!   per key; `single_flight`: one load per key.
+//! - `store`: what an alias keeps its values in; `memory`: the in-process store;
+//!   `tag_index`: its tags; `glob`: pattern matching for `delete_matching`;
+//!   `key_buffer`: key formatting without allocation.
+//! - `redis` (feature `redis`): the Redis store; `connection`: one server, Cluster or
+//!   Sentinel, with TLS; `breaker`: fail fast while Redis is down; `l1` and `tracking`:
+//!   the coherent in-process copy of hot entries; `compression`: LZ4 for large values;
+//!   `redis_metrics`: its Prometheus series.
+//! - `stats`: hit, miss and error counters; `error`: [`CacheError`].
+//! - [`endpoint`] (feature `actix`), [`metrics`] (feature `prometheus`),
+//!   [`test_support`] (feature `test-support`).
+
+mod alias;
+#[cfg(feature = "redis")]
+mod breaker;
+mod cache;
+mod caches;
+#[cfg(feature = "redis")]
+mod compression;
+#[cfg(feature = "redis")]
+mod connection;
+#[cfg(feature = "actix")]
+pub mod endpoint;
+mod error;
+mod glob;
+mod installed;
+mod key_buffer;
+#[cfg(feature = "redis")]
+mod l1;
+mod memory;
+#[cfg(feature = "prometheus")]
+pub mod metrics;
+mod policy;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+mod redis_metrics;
+mod refresh;
+pub mod settings;
+mod single_flight;
+mod stats;
+mod store;
+mod tag_index;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
+#[cfg(feature = "redis")]
+mod tracking;
+
+pub use alias::{Alias, UnknownAlias};
+pub use cache::{Cache, MAX_TTL};
+pub use caches::Caches;
+pub use error::CacheError;
+pub use installed::{
+    add_cached, clear_cache, configure_caches, decr_cached, delete_cached, exists_cached,
+    get_cached, incr_cached, install_caches, invalidate_tag, set_cached, take_cached,
+};
+pub use policy::Policy;
+pub use refresh::Refresh;
+#[cfg(feature = "redis")]
+pub use settings::{NodeAddress, RedisMode, RedisSettings};
+pub use settings::{CachePreset, CacheSettings, Secret};
+pub use stats::{CacheStats, Operation, Outcome, StaleStats};
+pub use store::Backend;

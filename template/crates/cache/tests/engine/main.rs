@@ -1,0 +1,16 @@
+//! The engine's integration tests, in one binary so they share one build.
+//!
+//! Everything here uses real parts: the caches through their public API, and
+//! `redis-server` processes (one server, a six-node Cluster, a Sentinel-watched primary,
+//! a TLS-only server) started on free loopback ports for the test and stopped by pid
+//! (`service_cache::test_support`).
+
+mod cache;
+#[cfg(feature = "redis")]
+mod cache_faults;
+mod cache_ops;
+mod freshness;
+#[cfg(feature = "redis")]
+mod l1;
+#[cfg(feature = "redis")]
+mod redis_connections;
