@@ -54,13 +54,13 @@ use actix_web::HttpResponse;
 use actix_web::web::{self, ServiceConfig};
 use anyhow::{Context, bail};
 use serde_json::json;
+use service_cache::endpoint::EndpointCache;
 use tokio::sync::oneshot;
 
 use {{crate_name}}::context::AppContext;
 use {{crate_name}}::services::cache::Cache;
 use {{crate_name}}::settings::Settings;
 use {{crate_name}}::web::Application;
-use service_cache::endpoint::EndpointCache;
 
 /// Concurrent clients, each on its own keep-alive connection, like `wrk -c 64`.
 const CLIENTS: usize = 64;

@@ -168,6 +168,46 @@ fn the_shipped_lock_is_current_for_the_template_manifests() {
     panic!("{}\n{changes}\n{refusal}", fix());
 }
 
+/// The engine crates are tested in this repository's workspace (its own `Cargo.lock`),
+/// so that lock must hold the versions generated services get for every package the two
+/// share, or the engine's suites here would prove other versions than the ones shipped.
+#[test]
+fn the_repository_tests_the_engine_with_the_shipped_versions() {
+    let shipped = shipped().unwrap_or_else(|error| panic!("{error}"));
+    let path = repo_root().join("Cargo.lock");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    let here = packages(&text).unwrap_or_else(|error| panic!("Cargo.lock: {error}"));
+    // Same crate, same semver-compatible range (two majors may both be needed).
+    let differing: Vec<String> = shipped
+        .iter()
+        .flat_map(|package| {
+            here.iter()
+                .filter(move |p| {
+                    p.name == package.name
+                        && compatible(&p.version) == compatible(&package.version)
+                        && p.version != package.version
+                })
+                .map(move |p| format!("{package} shipped, {} here", p.version))
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "Cargo.lock and {SHIPPED} disagree: {}\nrun ci/update-lock (it updates both)",
+        differing.join("; ")
+    );
+}
+
+/// The part of a version that semver keeps compatible: `1` of `1.4.2`, `0.23` of `0.23.1`.
+fn compatible(version: &str) -> String {
+    let mut parts = version.split('.');
+    match (parts.next(), parts.next()) {
+        (Some("0"), Some(minor)) => format!("0.{minor}"),
+        (Some(major), _) => major.to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
 #[test]
 fn drift_names_new_and_moved_packages() {
     let shipped = shipped().unwrap_or_else(|error| panic!("{error}"));

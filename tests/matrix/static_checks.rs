@@ -19,7 +19,7 @@ const OWNED_PATHS: &[(&str, &[&str])] = &[
     ("web", &["src/web", "src/items"]),
     ("worker", &["src/worker"]),
     ("cli", &["src/cli"]),
-    ("cache", &["src/services/cache"]),
+    ("cache", &["src/services/cache.rs", "crates/cache"]),
     ("docker", &["Dockerfile", ".dockerignore", "compose.yaml"]),
     ("github_actions", &[".github/workflows/ci.yml"]),
 ];
@@ -30,8 +30,11 @@ const SETTINGS_PREFIXES: [&str; 4] = ["APP_", "CACHE_", "WORKER_", "LOG_"];
 /// Variables that belong to an option (most specific prefix first). Settings may still
 /// name them when the option is off (to warn that they do nothing); `.env.example` must
 /// not list them then.
-const OPTION_VARIABLES: [(&str, &str); 4] = [
+const OPTION_VARIABLES: [(&str, &str); 6] = [
     ("CACHE_REDIS_", "redis"),
+    // The L1 in front of Redis and compression in Redis.
+    ("CACHE_PERSISTENT_L1_", "redis"),
+    ("CACHE_COMPRESS_", "redis"),
     ("CACHE_", "cache"),
     ("APP_", "web"),
     ("WORKER_", "worker"),
@@ -581,8 +584,9 @@ fn is_crate_root(path: &Path) -> bool {
 }
 
 /// `.env.example` lists exactly the `APP_*`, `CACHE_*`, `WORKER_*` and `LOG_*` variables
-/// (and `RUST_LOG`) that `src/settings*` reads, commented out or not, leaving out those
-/// of options that are off.
+/// (and `RUST_LOG`) that `src/settings*` and the cache engine's settings
+/// (`crates/cache/src/settings`) read, commented out or not, leaving out those of
+/// options that are off.
 fn env_example_matches_settings(tree: &Tree, combination: &Combination) -> Vec<String> {
     let Some(example) = tree.text(".env.example") else {
         return vec![".env.example: missing".to_owned()];
@@ -598,8 +602,15 @@ fn env_example_matches_settings(tree: &Tree, combination: &Combination) -> Vec<S
     // Names, not the prefixes (`"APP_"`) that envy reads a concern's variables with.
     let read_pattern = regex(r#""([A-Z][A-Z0-9_]*[A-Z0-9])""#);
     let mut read = BTreeSet::new();
-    for (path, text) in tree.rust_files("src") {
-        if !(path == Path::new("src/settings.rs") || path.starts_with("src/settings")) {
+    let engine_settings = "crates/cache/src/settings";
+    for (path, text) in tree
+        .rust_files("src")
+        .chain(tree.rust_files(engine_settings))
+    {
+        let read_here = path == Path::new("src/settings.rs")
+            || path.starts_with("src/settings")
+            || path.starts_with(engine_settings);
+        if !read_here {
             continue;
         }
         // Unit tests may name variables in any way; what matters is what the code reads.

@@ -178,7 +178,7 @@ mod tests {
         let metrics = Metrics::new(&MetricsSettings::default());
 {%- if cache %}
         metrics.watch_caches(&crate::services::cache::Caches::from_settings(
-            &crate::settings::CacheSettings::default(),
+            &service_cache::CacheSettings::default(),
         ));
 {%- endif %}
         let text = metrics.render().expect("enabled");

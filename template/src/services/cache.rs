@@ -31,7 +31,7 @@
 //! ```
 
 pub use service_cache::{
-    Alias, Backend, Cache, CacheError, CacheStats, Caches, Operation, Outcome, Policy,
+    Alias, Backend, Cache, CacheError, CacheStats, Caches, MAX_TTL, Operation, Outcome, Policy,
     StaleStats, add_cached, clear_cache, configure_caches, decr_cached, delete_cached,
     exists_cached, get_cached, incr_cached, install_caches, invalidate_tag, set_cached,
     take_cached,

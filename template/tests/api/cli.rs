@@ -5,12 +5,11 @@
 use std::process::Output;
 {%- if redis %}
 use std::time::{Duration, Instant};
+
+use service_cache::test_support::RedisServer;
 {%- endif %}
 
 use crate::process::{assert_exit, command, run as run_cli, stderr, stdout};
-{%- if redis %}
-use crate::redis_server::RedisServer;
-{%- endif %}
 
 /// One rejected value per settings group. (The comments also keep the list one entry
 /// per line in every generated variant, which rustfmt needs.)
@@ -245,7 +244,7 @@ fn healthcheck_ready_fails_while_a_dependency_is_down() {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port().to_string();
     drop(free);
-    let dead = format!("redis://127.0.0.1:{}", crate::redis_server::free_port());
+    let dead = format!("redis://127.0.0.1:{}", service_cache::test_support::free_port());
     let vars = [
         ("APP_HOST", "127.0.0.1"),
         ("APP_PORT", port.as_str()),

@@ -6,11 +6,10 @@
 {% if redis -%}
 use std::process::Output;
 
+use service_cache::test_support::RedisServer;
+
 {% endif -%}
 use crate::process::{assert_exit, run, stderr, stdout};
-{%- if redis %}
-use crate::redis_server::RedisServer;
-{%- endif %}
 
 #[test]
 fn disabled_caches_answer_each_command_with_its_documented_code() {

@@ -14,11 +14,12 @@ use actix_web::HttpResponse;
 use actix_web::web::{self, ServiceConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
 use service_cache::endpoint::EndpointCache;
+{%- if redis %}
+use service_cache::test_support::RedisServer;
+{%- endif %}
 
 {% if redis -%}
-use crate::redis_server::RedisServer;
 use crate::test_app::PREFIX;
 {% endif -%}
 use crate::test_app::{TestApp, spawn_app, spawn_app_with, spawn_app_with_routes, x_cache};

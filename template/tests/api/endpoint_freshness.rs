@@ -16,13 +16,12 @@ use actix_web::HttpResponse;
 use actix_web::web::{self, ServiceConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
 use service_cache::endpoint::EndpointCache;
+{%- if redis %}
+use service_cache::test_support::RedisServer;
+{%- endif %}
 
 use crate::metrics::scrape_app;
-{% if redis -%}
-use crate::redis_server::RedisServer;
-{% endif -%}
 use crate::test_app::{TestApp, spawn_app_with_routes, x_cache};
 
 const HOUR: Duration = Duration::from_secs(3600);

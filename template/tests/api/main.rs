@@ -2,16 +2,9 @@
 //!
 //! Everything here uses real parts: HTTP over a socket, the binary as a process, and
 //! a `redis-server` started on a free loopback port for the test and stopped by pid.
-{% if cache %}
-mod cache;
-{%- endif %}
-{%- if redis %}
-mod cache_faults;
-{%- endif %}
-{%- if cache %}
-mod cache_ops;
-{%- endif %}
-{%- if cli %}
+//! The cache engine's own suites (Redis Cluster, Sentinel, TLS, the L1) live with it in
+//! `crates/cache/tests` and run with `cargo test --workspace`.
+{% if cli %}
 mod cli;
 {%- endif %}
 {%- if cli and cache %}
@@ -21,23 +14,11 @@ mod cli_cache_ops;
 mod endpoint_cache;
 mod endpoint_freshness;
 {%- endif %}
-{%- if cache %}
-mod freshness;
-{%- endif %}
 {%- if web %}
 mod items;
-{%- endif %}
-{%- if redis %}
-mod l1;
-{%- endif %}
-{%- if web %}
 mod metrics;
 {%- endif %}
 mod process;
-{%- if redis %}
-mod redis_connections;
-mod redis_server;
-{%- endif %}
 {%- if web and redis %}
 mod scale_out;
 {%- endif %}

@@ -10,9 +10,10 @@ use reqwest::StatusCode;
 {%- if cache %}
 use serde_json::json;
 {%- endif %}
-{% if redis %}
-use crate::redis_server::RedisServer;
+{%- if redis %}
+use service_cache::test_support::RedisServer;
 {%- endif %}
+
 use crate::scrape::{Scrape, scrape};
 {%- if cache %}
 use crate::test_app::x_cache;

@@ -13,10 +13,9 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, http::StatusCode as ActixStatus};
 use reqwest::StatusCode;
 use serde_json::json;
-
 use service_cache::endpoint::EndpointCache;
+use service_cache::test_support::{RedisCluster, RedisSentinel, RedisServer};
 
-use crate::redis_server::{RedisCluster, RedisSentinel, RedisServer};
 use crate::test_app::{TestApp, spawn_app_with, spawn_app_with_routes, x_cache};
 
 /// `CACHE_REDIS_TIMEOUT_MS` in the failover tests.

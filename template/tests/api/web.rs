@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 use actix_web::web::{self, ServiceConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
+{%- if redis %}
+use service_cache::test_support::{RedisServer, free_port};
+{%- endif %}
 use tokio::sync::Notify;
 
 use crate::process::Process;
 {% if redis -%}
-use crate::redis_server::{RedisServer, free_port};
 use crate::test_app::spawn_app_with;
 {% endif -%}
 use crate::test_app::{spawn_app, spawn_app_with_routes};

@@ -3,11 +3,10 @@
 //! by line while it runs{% if redis %}; with Redis, the heartbeat is also read back from the server{% endif %}.
 {% if redis %}
 use std::time::{Duration, Instant};
+
+use service_cache::test_support::{RedisServer, free_port};
 {% endif %}
 use crate::process::Process;
-{%- if redis %}
-use crate::redis_server::{RedisServer, free_port};
-{%- endif %}
 
 /// Starts `worker` with `vars`.
 fn start_worker(vars: &[(&str, &str)]) -> Process {

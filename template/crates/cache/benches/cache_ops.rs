@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use service_cache::{Cache, Caches, Policy};
 use service_cache::settings::DEFAULT_COMPRESS_MIN_BYTES;
+use service_cache::{Cache, Caches, Policy};
 use service_cache::{CacheSettings, RedisSettings, Secret};
 
 /// Concurrent tasks of every row: as many as the clients of `redis-benchmark -c 64`.

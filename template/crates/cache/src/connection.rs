@@ -1,7 +1,8 @@
 //! How the Redis store reaches Redis: one server, a Redis Cluster, or the primary that
 //! Sentinel names (`CACHE_REDIS_*` chooses). Each is the `redis` crate's own client, so
 //! reconnecting, slot maps, redirections and primary discovery are the crate's work;
-//! this file only builds the client, connects on first use, and tells the store where
+//! this file only builds the client ([`ConfiguredTarget`]), connects on first use
+//! ([`Connector`], which holds the [`LiveConnection`]), and tells the store where
 //! `SCAN` must run (on a cluster: on every primary), and the L1's tracker which primaries
 //! to follow.
 //!
@@ -31,13 +32,14 @@ use super::CacheError;
 use super::breaker::RETRY_AFTER;
 use crate::settings::{RedisMode, RedisSettings};
 
-/// The client for the configured mode; connects on first use.
-pub(super) struct Link {
+/// Reaches the [`ConfiguredTarget`]: connects on first use, shares the
+/// [`LiveConnection`] with every command, and (Sentinel) drops it when the primary moved.
+pub(super) struct Connector {
     /// What to connect to.
-    topology: Topology,
+    target: ConfiguredTarget,
     /// The connection in use; `None` until the first command, and again after a Sentinel
     /// primary was found gone.
-    current: RwLock<Option<Connection>>,
+    current: RwLock<Option<LiveConnection>>,
     /// Lets one command connect while the others wait for its connection.
     connecting: tokio::sync::Mutex<()>,
     /// Bound of connecting and of each command.
@@ -46,8 +48,9 @@ pub(super) struct Link {
     address: String,
 }
 
-/// The configured way to Redis.
-enum Topology {
+/// What the settings point at, as the `redis` crate's client for it; nothing is
+/// connected yet.
+enum ConfiguredTarget {
     /// One server.
     Single(redis::Client),
     /// A Redis Cluster, and how to reach one of its nodes on its own (the first node's
@@ -57,10 +60,10 @@ enum Topology {
     Sentinel(tokio::sync::Mutex<SentinelClient>),
 }
 
-/// A live connection. Cloning is cheap: each variant is a handle on one multiplexed
+/// A connection made from the [`ConfiguredTarget`]. Cloning is cheap: each variant is a handle on one multiplexed
 /// connection (per node, on a cluster) that every task shares.
 #[derive(Clone)]
-pub(super) enum Connection {
+pub(super) enum LiveConnection {
     /// One server, or the primary Sentinel named.
     Single(ConnectionManager),
     /// Every node of a cluster.
@@ -75,7 +78,7 @@ pub(super) enum ScanNode {
     Primary(String, u16),
 }
 
-impl Link {
+impl Connector {
     /// Builds the client for `settings`' mode without connecting.
     ///
     /// # Errors
@@ -84,7 +87,7 @@ impl Link {
     pub(super) fn new(settings: &RedisSettings, mode: &RedisMode) -> RedisResult<Self> {
         let timeout = settings.timeout;
         let certificates = certificates(settings);
-        let (topology, address) = match mode {
+        let (target, address) = match mode {
             RedisMode::Single(url) => {
                 let client = match certificates {
                     Some(certificates) => {
@@ -93,7 +96,7 @@ impl Link {
                     None => redis::Client::open(url.expose())?,
                 };
                 let address = client.get_connection_info().addr().to_string();
-                (Topology::Single(client), address)
+                (ConfiguredTarget::Single(client), address)
             }
             RedisMode::Cluster(urls) => {
                 let first = urls.first().map(|url| url.expose()).unwrap_or_default();
@@ -116,7 +119,7 @@ impl Link {
                     .map(ToString::to_string)
                     .collect();
                 (
-                    Topology::Cluster(
+                    ConfiguredTarget::Cluster(
                         builder.build()?,
                         Box::new(node.get_connection_info().clone()),
                     ),
@@ -149,7 +152,7 @@ impl Link {
                 }
                 let list: Vec<String> = nodes.iter().map(ToString::to_string).collect();
                 (
-                    Topology::Sentinel(tokio::sync::Mutex::new(builder.build()?)),
+                    ConfiguredTarget::Sentinel(tokio::sync::Mutex::new(builder.build()?)),
                     format!(
                         "the primary named {master:?} by the sentinels {}",
                         list.join(",")
@@ -158,7 +161,7 @@ impl Link {
             }
         };
         Ok(Self {
-            topology,
+            target,
             current: RwLock::new(None),
             connecting: tokio::sync::Mutex::new(()),
             timeout,
@@ -195,7 +198,7 @@ impl Link {
     ///
     /// # Errors
     /// When Redis (or, with Sentinel, every sentinel) cannot be reached.
-    pub(super) async fn connection(&self) -> RedisResult<Connection> {
+    pub(super) async fn connection(&self) -> RedisResult<LiveConnection> {
         if let Some(connection) = self.current() {
             return Ok(connection);
         }
@@ -203,24 +206,26 @@ impl Link {
         if let Some(connection) = self.current() {
             return Ok(connection);
         }
-        let connection = match &self.topology {
-            Topology::Single(client) => Connection::Single(self.manager(client.clone()).await?),
+        let connection = match &self.target {
+            ConfiguredTarget::Single(client) => {
+                LiveConnection::Single(self.manager(client.clone()).await?)
+            }
             // Boxed: these futures are deep types, and every cache operation's future
             // would otherwise contain them.
-            Topology::Cluster(client, _) => {
-                Connection::Cluster(Box::pin(client.get_async_connection()).await?)
+            ConfiguredTarget::Cluster(client, _) => {
+                LiveConnection::Cluster(Box::pin(client.get_async_connection()).await?)
             }
-            Topology::Sentinel(sentinels) => {
+            ConfiguredTarget::Sentinel(sentinels) => {
                 let mut sentinels = sentinels.lock().await;
                 let primary = Box::pin(sentinels.async_get_client()).await?;
-                Connection::Single(self.manager(primary).await?)
+                LiveConnection::Single(self.manager(primary).await?)
             }
         };
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
         Ok(connection)
     }
 
-    /// Tells the link a command failed with `error`. With Sentinel, a failure to reach
+    /// Tells the connector a command failed with `error`. With Sentinel, a failure to reach
     /// the primary or a `READONLY` answer means it may have moved: the next command asks
     /// the sentinels again.
     pub(super) fn failed(&self, error: &RedisError) {
@@ -228,7 +233,7 @@ impl Link {
             || error.is_io_error()
             || error.is_connection_refusal()
             || error.code() == Some("READONLY");
-        if moved && matches!(self.topology, Topology::Sentinel(_)) {
+        if moved && matches!(self.target, ConfiguredTarget::Sentinel(_)) {
             self.forget();
         }
     }
@@ -236,7 +241,7 @@ impl Link {
     /// Drops the connection in use (Sentinel: after a timeout too, since a primary that
     /// vanished may not even refuse connections).
     pub(super) fn timed_out(&self) {
-        if matches!(self.topology, Topology::Sentinel(_)) {
+        if matches!(self.target, ConfiguredTarget::Sentinel(_)) {
             self.forget();
         }
     }
@@ -248,13 +253,13 @@ impl Link {
     /// # Errors
     /// When Redis, the sentinels or the cluster cannot say.
     pub(super) async fn primaries(&self) -> RedisResult<Vec<(String, redis::Client)>> {
-        let nodes = match &self.topology {
-            Topology::Single(client) => vec![client.get_connection_info().clone()],
-            Topology::Sentinel(sentinels) => {
+        let nodes = match &self.target {
+            ConfiguredTarget::Single(client) => vec![client.get_connection_info().clone()],
+            ConfiguredTarget::Sentinel(sentinels) => {
                 let primary = Box::pin(sentinels.lock().await.async_get_client()).await?;
                 vec![primary.get_connection_info().clone()]
             }
-            Topology::Cluster(_, node) => {
+            ConfiguredTarget::Cluster(_, node) => {
                 let mut connection = self.connection().await?;
                 connection
                     .scan_nodes()
@@ -283,13 +288,13 @@ impl Link {
             .collect()
     }
 
-    /// On a cluster, the live primaries as `host:port` (as [`Link::primaries`] names
+    /// On a cluster, the live primaries as `host:port` (as [`Connector::primaries`] names
     /// them); `None` elsewhere, where the one primary is watched through its role.
     ///
     /// # Errors
     /// When the cluster cannot say.
     pub(super) async fn primary_addresses(&self) -> RedisResult<Option<Vec<String>>> {
-        let Topology::Cluster(_, node) = &self.topology else {
+        let ConfiguredTarget::Cluster(_, node) = &self.target else {
             return Ok(None);
         };
         let mut connection = self.connection().await?;
@@ -311,7 +316,7 @@ impl Link {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
-    fn current(&self) -> Option<Connection> {
+    fn current(&self) -> Option<LiveConnection> {
         self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -333,7 +338,7 @@ impl Link {
     }
 }
 
-impl Connection {
+impl LiveConnection {
     /// Where a full `SCAN` of this service's keys must run: the server, or every
     /// primary of a cluster (each holds its own slots' keys).
     ///
@@ -453,7 +458,7 @@ fn primaries(cluster_nodes: &str) -> Vec<ScanNode> {
         .collect()
 }
 
-impl ConnectionLike for Connection {
+impl ConnectionLike for LiveConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Self::Single(connection) => connection.req_packed_command(cmd),

@@ -24,7 +24,7 @@ use crate::settings::CacheSettings;
 const NOT_CONFIGURED: &str = "caches are not configured: call services::cache::configure_caches(&settings.cache) at start-up";
 
 /// The caches every free function uses.
-static INSTALLED: Slot = Slot::new();
+static INSTALLED: InstalledCaches = InstalledCaches::new();
 
 /// Builds the caches from `settings`, installs them for the free functions (replacing
 /// any installed before: the last call wins) and returns a handle to the same caches.
@@ -258,14 +258,14 @@ pub async fn take_cached<T: DeserializeOwned>(key: &str, alias: Alias) -> Option
 
 /// A replaceable place for the installed caches. The free functions use the one static
 /// instance; tests use their own so they cannot disturb each other.
-struct Slot {
+struct InstalledCaches {
     /// The installed caches, `None` until `configure_caches` runs.
     caches: RwLock<Option<Caches>>,
     /// Whether the "not configured" error was logged already (it is logged once).
     reported_missing: AtomicBool,
 }
 
-impl Slot {
+impl InstalledCaches {
     const fn new() -> Self {
         Self {
             caches: RwLock::new(None),
@@ -419,10 +419,10 @@ impl Slot {
 mod tests {
     use std::time::Duration;
 
-    use super::{NOT_CONFIGURED, Slot};
-    use crate::{Alias, Caches};
+    use super::{InstalledCaches, NOT_CONFIGURED};
     use crate::settings::CacheSettings;
     use crate::test_support::{CapturedLogs, capture_logs};
+    use crate::{Alias, Caches};
 
     fn lines(logs: &CapturedLogs) -> Vec<String> {
         logs.text().lines().map(str::to_owned).collect()
@@ -431,11 +431,14 @@ mod tests {
     #[tokio::test]
     async fn before_configuration_everything_misses_and_one_error_says_how_to_fix_it() {
         let (_guard, logs) = capture_logs();
-        let slot = Slot::new();
-        slot.set_cached("key", &1, None, Alias::Memory).await;
-        assert_eq!(slot.get_cached::<i32>("key", Alias::Memory).await, None);
-        slot.delete_cached("key", Alias::Persistent).await;
-        slot.clear_cache(Alias::Persistent).await;
+        let installed = InstalledCaches::new();
+        installed.set_cached("key", &1, None, Alias::Memory).await;
+        assert_eq!(
+            installed.get_cached::<i32>("key", Alias::Memory).await,
+            None
+        );
+        installed.delete_cached("key", Alias::Persistent).await;
+        installed.clear_cache(Alias::Persistent).await;
         let lines = lines(&logs);
         let errors: Vec<&String> = lines.iter().filter(|line| line.contains("ERROR")).collect();
         assert_eq!(errors.len(), 1, "{lines:#?}");
@@ -444,14 +447,21 @@ mod tests {
 
     #[tokio::test]
     async fn the_last_installed_caches_win() {
-        let slot = Slot::new();
+        let installed = InstalledCaches::new();
         let first = Caches::from_settings(&CacheSettings::default());
         let second = Caches::from_settings(&CacheSettings::default());
-        slot.install(first.clone());
-        slot.set_cached("key", "first", None, Alias::Memory).await;
-        slot.install(second.clone());
-        assert_eq!(slot.get_cached::<String>("key", Alias::Memory).await, None);
-        slot.set_cached("key", "second", None, Alias::Memory).await;
+        installed.install(first.clone());
+        installed
+            .set_cached("key", "first", None, Alias::Memory)
+            .await;
+        installed.install(second.clone());
+        assert_eq!(
+            installed.get_cached::<String>("key", Alias::Memory).await,
+            None
+        );
+        installed
+            .set_cached("key", "second", None, Alias::Memory)
+            .await;
         assert_eq!(
             first
                 .memory()
@@ -475,11 +485,15 @@ mod tests {
     #[tokio::test]
     async fn failures_are_logged_and_swallowed() {
         let (_guard, logs) = capture_logs();
-        let slot = Slot::new();
-        slot.install(Caches::from_settings(&CacheSettings::default()));
-        slot.set_cached("key", &1, Some(Duration::ZERO), Alias::Memory)
+        let installed = InstalledCaches::new();
+        installed.install(Caches::from_settings(&CacheSettings::default()));
+        installed
+            .set_cached("key", &1, Some(Duration::ZERO), Alias::Memory)
             .await;
-        assert_eq!(slot.get_cached::<i32>("key", Alias::Memory).await, None);
+        assert_eq!(
+            installed.get_cached::<i32>("key", Alias::Memory).await,
+            None
+        );
         let lines = lines(&logs);
         assert!(
             lines
@@ -491,36 +505,56 @@ mod tests {
 
     #[tokio::test]
     async fn the_atomic_operations_fail_open_as_documented() {
-        let slot = Slot::new();
+        let installed = InstalledCaches::new();
         // Not configured: absent, no count, not stored, nothing taken.
-        assert!(!slot.exists_cached("key", Alias::Memory).await);
-        assert_eq!(slot.incr_cached("key", 1, None, Alias::Memory).await, None);
-        assert!(!slot.add_cached("key", &1, None, Alias::Memory).await);
-        assert_eq!(slot.take_cached::<i32>("key", Alias::Memory).await, None);
+        assert!(!installed.exists_cached("key", Alias::Memory).await);
+        assert_eq!(
+            installed.incr_cached("key", 1, None, Alias::Memory).await,
+            None
+        );
+        assert!(!installed.add_cached("key", &1, None, Alias::Memory).await);
+        assert_eq!(
+            installed.take_cached::<i32>("key", Alias::Memory).await,
+            None
+        );
 
-        slot.install(Caches::from_settings(&CacheSettings::default()));
-        assert!(slot.add_cached("key", "text", None, Alias::Memory).await);
-        assert!(slot.exists_cached("key", Alias::Memory).await);
-        // Failures: a key that holds no counter, a zero TTL.
-        assert_eq!(slot.incr_cached("key", 1, None, Alias::Memory).await, None);
-        assert_eq!(slot.decr_cached("key", 1, None, Alias::Memory).await, None);
+        installed.install(Caches::from_settings(&CacheSettings::default()));
         assert!(
-            !slot
+            installed
+                .add_cached("key", "text", None, Alias::Memory)
+                .await
+        );
+        assert!(installed.exists_cached("key", Alias::Memory).await);
+        // Failures: a key that holds no counter, a zero TTL.
+        assert_eq!(
+            installed.incr_cached("key", 1, None, Alias::Memory).await,
+            None
+        );
+        assert_eq!(
+            installed.decr_cached("key", 1, None, Alias::Memory).await,
+            None
+        );
+        assert!(
+            !installed
                 .add_cached("other", &1, Some(Duration::ZERO), Alias::Memory)
                 .await
         );
-        assert_eq!(slot.incr_cached("n", 2, None, Alias::Memory).await, Some(2));
         assert_eq!(
-            slot.decr_cached("n", 3, None, Alias::Memory).await,
+            installed.incr_cached("n", 2, None, Alias::Memory).await,
+            Some(2)
+        );
+        assert_eq!(
+            installed.decr_cached("n", 3, None, Alias::Memory).await,
             Some(-1)
         );
         assert_eq!(
-            slot.take_cached::<String>("key", Alias::Memory)
+            installed
+                .take_cached::<String>("key", Alias::Memory)
                 .await
                 .as_deref(),
             Some("text")
         );
-        assert!(!slot.exists_cached("key", Alias::Memory).await);
+        assert!(!installed.exists_cached("key", Alias::Memory).await);
     }
 
     #[cfg(feature = "redis")]
@@ -541,20 +575,24 @@ mod tests {
             },
             ..CacheSettings::default()
         };
-        let slot = Slot::new();
+        let installed = InstalledCaches::new();
         let caches = Caches::from_settings(&settings);
-        slot.install(caches.clone());
-        assert!(!slot.exists_cached("key", Alias::Persistent).await);
+        installed.install(caches.clone());
+        assert!(!installed.exists_cached("key", Alias::Persistent).await);
         assert_eq!(
-            slot.incr_cached("key", 1, None, Alias::Persistent).await,
+            installed
+                .incr_cached("key", 1, None, Alias::Persistent)
+                .await,
             None
         );
         assert!(
-            !slot.add_cached("key", &1, None, Alias::Persistent).await,
+            !installed
+                .add_cached("key", &1, None, Alias::Persistent)
+                .await,
             "not stored"
         );
         assert_eq!(
-            slot.take_cached::<i32>("key", Alias::Persistent).await,
+            installed.take_cached::<i32>("key", Alias::Persistent).await,
             None
         );
         assert_eq!(caches.persistent().stats().errors, 4);
@@ -562,7 +600,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_free_functions_use_what_configure_caches_installed() {
-        // The only test in this binary that touches the process-wide slot.
+        // The only test in this binary that touches the process-wide caches.
         let caches = super::configure_caches(&CacheSettings {
             prefix: "global-test".into(),
             ..CacheSettings::default()

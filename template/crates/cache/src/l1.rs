@@ -36,7 +36,7 @@ const STRIPES: usize = 4096;
 /// The L1 in front of one Redis store.
 pub(super) struct L1 {
     /// Full Redis key → copy.
-    entries: Moka<String, Held, RandomState>,
+    entries: Moka<String, LocalCopy, RandomState>,
     /// The tracking session: its generation in the high bits, and whether invalidations
     /// are flowing (`TRACKING`). Each change of either makes every older copy unusable.
     session: AtomicU64,
@@ -53,9 +53,9 @@ const TRACKING: u64 = 1;
 /// What [`L1::session`] grows by for each new generation.
 const GENERATION: u64 = 2;
 
-/// One copy of a Redis value.
+/// The L1's copy of one Redis value.
 #[derive(Clone)]
-struct Held {
+struct LocalCopy {
     /// The JSON text, shared so a hit only bumps a reference count.
     json: Arc<str>,
     /// The session that read it; served only while that session lasts.
@@ -66,10 +66,10 @@ struct Held {
     redis_expires_at: Option<Instant>,
 }
 
-/// Taken before a read is sent to Redis; lets its reply be stored only if nothing about
-/// the key changed meanwhile.
+/// The L1's state for one key, taken before a read of it is sent to Redis: its reply is
+/// stored only if that state is unchanged (no invalidation, no new session) meanwhile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Ticket {
+pub(super) struct ReadSnapshot {
     /// [`L1::session`] when the read was sent.
     session: u64,
     /// The key's stripe.
@@ -117,47 +117,48 @@ impl L1 {
         self.get(key).map(|(json, _)| json)
     }
 
-    /// What a read of `key` about to be sent must show to have its reply stored; `None`
-    /// while tracking is off (the reply must not be stored at all).
-    pub(super) fn ticket(&self, key: &str) -> Option<Ticket> {
+    /// The snapshot a read of `key` about to be sent takes, so [`L1::store`] can tell
+    /// whether its reply may be stored; `None` while tracking is off (the reply must not
+    /// be stored at all).
+    pub(super) fn before_read(&self, key: &str) -> Option<ReadSnapshot> {
         let session = self.session.load(Ordering::SeqCst);
         if session & TRACKING == 0 {
             return None;
         }
         let stripe = self.stripe(key.as_bytes());
-        Some(Ticket {
+        Some(ReadSnapshot {
             session,
             stripe,
             invalidations: self.stripes[stripe].load(Ordering::SeqCst),
         })
     }
 
-    /// Stores `json`, read from Redis with `ticket` taken before the read, for at most
+    /// Stores `json`, read from Redis with `snapshot` taken before the read, for at most
     /// the L1 TTL and never beyond `redis_ttl` (the entry's remaining TTL in Redis;
     /// `None`: it has none). Takes the copy back if an invalidation of its stripe or a
-    /// change of session happened since the ticket.
+    /// change of session happened since the snapshot.
     pub(super) fn store(
         &self,
         key: &str,
         json: Arc<str>,
         redis_ttl: Option<Duration>,
-        ticket: Ticket,
+        snapshot: ReadSnapshot,
     ) {
         let ttl = redis_ttl.map_or(self.ttl, |remaining| remaining.min(self.ttl));
         if ttl.is_zero() {
             return;
         }
         let now = Instant::now();
-        let copy = Held {
+        let copy = LocalCopy {
             json,
-            session: ticket.session,
+            session: snapshot.session,
             expires_at: now + ttl,
             redis_expires_at: redis_ttl.map(|remaining| now + remaining),
         };
         let key = key.to_owned();
         self.entries.insert(key.clone(), copy);
-        if self.session.load(Ordering::SeqCst) != ticket.session
-            || self.stripes[ticket.stripe].load(Ordering::SeqCst) != ticket.invalidations
+        if self.session.load(Ordering::SeqCst) != snapshot.session
+            || self.stripes[snapshot.stripe].load(Ordering::SeqCst) != snapshot.invalidations
         {
             self.entries.invalidate(&key);
         }
@@ -227,8 +228,8 @@ mod tests {
 
     /// Reads `key` "from Redis" through `l1`, as the store does on a miss.
     fn fill(l1: &L1, key: &str, json: &str, redis_ttl: Option<Duration>) {
-        let ticket = l1.ticket(key).expect("tracking is on");
-        l1.store(key, Arc::from(json), redis_ttl, ticket);
+        let snapshot = l1.before_read(key).expect("tracking is on");
+        l1.store(key, Arc::from(json), redis_ttl, snapshot);
     }
 
     #[test]
@@ -254,7 +255,11 @@ mod tests {
     #[test]
     fn nothing_is_stored_or_served_before_tracking_starts() {
         let l1 = L1::new(10, MINUTE).unwrap();
-        assert_eq!(l1.ticket("k"), None, "a read's reply must not be stored");
+        assert_eq!(
+            l1.before_read("k"),
+            None,
+            "a read's reply must not be stored"
+        );
         l1.tracking_started();
         fill(&l1, "k", "1", None);
         assert_eq!(l1.json("k").as_deref(), Some("1"));
@@ -294,11 +299,11 @@ mod tests {
     #[test]
     fn a_reply_in_flight_during_an_invalidation_is_not_stored() {
         let l1 = tracking(10, MINUTE);
-        let ticket = l1.ticket("a").unwrap();
+        let snapshot = l1.before_read("a").unwrap();
         // Another client changes `a` after Redis answered our read, and its invalidation
         // is applied before our reply is.
         l1.invalidate(b"a");
-        l1.store("a", Arc::from("old"), None, ticket);
+        l1.store("a", Arc::from("old"), None, snapshot);
         assert_eq!(l1.json("a"), None, "the old value must not be kept");
     }
 
@@ -306,11 +311,11 @@ mod tests {
     fn losing_tracking_empties_the_l1_and_bypasses_it_until_it_is_back() {
         let l1 = tracking(10, MINUTE);
         fill(&l1, "a", "before", None);
-        let in_flight = l1.ticket("b").unwrap();
+        let in_flight = l1.before_read("b").unwrap();
         l1.tracking_lost();
         assert_eq!(l1.json("a"), None);
         assert_eq!(
-            l1.ticket("a"),
+            l1.before_read("a"),
             None,
             "nothing is stored while tracking is off"
         );
@@ -330,7 +335,7 @@ mod tests {
     fn a_flush_drops_every_copy_and_tracking_goes_on() {
         let l1 = tracking(10, MINUTE);
         fill(&l1, "a", "1", None);
-        let in_flight = l1.ticket("b").unwrap();
+        let in_flight = l1.before_read("b").unwrap();
         l1.flush();
         assert_eq!(l1.json("a"), None);
         l1.store("b", Arc::from("2"), None, in_flight);

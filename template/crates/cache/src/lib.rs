@@ -123,8 +123,8 @@ pub use installed::{
 };
 pub use policy::Policy;
 pub use refresh::Refresh;
+pub use settings::{CachePreset, CacheSettings, Secret};
 #[cfg(feature = "redis")]
 pub use settings::{NodeAddress, RedisMode, RedisSettings};
-pub use settings::{CachePreset, CacheSettings, Secret};
 pub use stats::{CacheStats, Operation, Outcome, StaleStats};
 pub use store::Backend;

@@ -56,7 +56,7 @@ pub(crate) enum Age {
     /// Within the stale-while-revalidate window: answer it and refresh in the background.
     Stale,
     /// Past that but within the stale-if-error window: only an answer if loading fails.
-    Fallback,
+    StaleIfError,
 }
 
 impl Policy {
@@ -128,7 +128,7 @@ impl Policy {
         if stale_for < self.stale_while_revalidate {
             Age::Stale
         } else {
-            Age::Fallback
+            Age::StaleIfError
         }
     }
 }
@@ -168,8 +168,12 @@ mod tests {
         assert_eq!(age(SEC * 21), Age::Fresh);
         assert_eq!(age(SEC * 20), Age::Stale, "the fresh period just ended");
         assert_eq!(age(SEC * 16), Age::Stale);
-        assert_eq!(age(SEC * 15), Age::Fallback, "past stale-while-revalidate");
-        assert_eq!(age(SEC), Age::Fallback);
+        assert_eq!(
+            age(SEC * 15),
+            Age::StaleIfError,
+            "past stale-while-revalidate"
+        );
+        assert_eq!(age(SEC), Age::StaleIfError);
         assert_eq!(policy.age(None), Age::Fresh, "no expiry");
     }
 

@@ -34,7 +34,7 @@ use serde::de::IgnoredAny;
 
 use super::breaker::{Breaker, RETRY_AFTER};
 use super::compression::{self, Compression, Corrupt};
-use super::connection::{Connection, Link};
+use super::connection::{Connector, LiveConnection};
 use super::l1::L1;
 use super::redis_metrics::RedisMetrics;
 use super::{Backend, CacheError, tracking};
@@ -69,7 +69,7 @@ const TAG_TAKE: &str = "local members = redis.call('ZRANGE', KEYS[1], 0, -1) red
 /// The `persistent` alias on Redis.
 pub(super) struct RedisStore {
     /// The client, or why it could not be built (then every command fails with it).
-    link: Result<Arc<Link>, String>,
+    connector: Result<Arc<Connector>, String>,
     /// Recently read entries; `None` when `CACHE_PERSISTENT_L1_CAPACITY` is 0.
     l1: Option<Arc<L1>>,
     /// Starts the L1's tracking at the first read, so commands that never read (and
@@ -134,16 +134,18 @@ impl RedisStore {
         {
             secrets.push(Secret::new(password));
         }
-        let link = Link::new(settings, mode).map(Arc::new).map_err(|error| {
-            let reason = format!(
-                "the Redis settings cannot be used ({})",
-                scrub(&error.to_string(), &secrets)
-            );
-            tracing::error!("{reason}; every operation on the persistent alias will fail");
-            reason
-        });
+        let connector = Connector::new(settings, mode)
+            .map(Arc::new)
+            .map_err(|error| {
+                let reason = format!(
+                    "the Redis settings cannot be used ({})",
+                    scrub(&error.to_string(), &secrets)
+                );
+                tracing::error!("{reason}; every operation on the persistent alias will fail");
+                reason
+            });
         Self {
-            link,
+            connector,
             l1: L1::new(l1_capacity, l1_ttl).map(Arc::new),
             tracking: Once::new(),
             l1_hits: AtomicU64::new(0),
@@ -187,18 +189,18 @@ impl RedisStore {
         key: &str,
         with_ttl: bool,
     ) -> Result<Option<(Arc<str>, Option<Duration>)>, CacheError> {
-        let ticket = match &self.l1 {
+        let snapshot = match &self.l1 {
             Some(l1) => {
                 if let Some(copy) = l1.get(key) {
                     self.l1_hits.fetch_add(1, Ordering::Relaxed);
                     return Ok(Some(copy));
                 }
                 self.start_tracking(l1);
-                l1.ticket(key)
+                l1.before_read(key)
             }
             None => None,
         };
-        let (stored, redis_ttl) = if ticket.is_some() || with_ttl {
+        let (stored, redis_ttl) = if snapshot.is_some() || with_ttl {
             self.fetch_with_ttl(key).await?
         } else {
             (self.get_bytes(key).await?, None)
@@ -215,8 +217,8 @@ impl RedisStore {
             return Ok(None);
         }
         let json: Arc<str> = Arc::from(text);
-        if let (Some(l1), Some(ticket)) = (&self.l1, ticket) {
-            l1.store(key, Arc::clone(&json), redis_ttl, ticket);
+        if let (Some(l1), Some(snapshot)) = (&self.l1, snapshot) {
+            l1.store(key, Arc::clone(&json), redis_ttl, snapshot);
         }
         Ok(Some((json, redis_ttl)))
     }
@@ -544,11 +546,16 @@ impl RedisStore {
 
     /// Starts keeping the L1 coherent, once.
     fn start_tracking(&self, l1: &Arc<L1>) {
-        let Ok(link) = &self.link else {
+        let Ok(connector) = &self.connector else {
             return;
         };
         self.tracking.call_once(|| {
-            tracking::start(Arc::clone(link), l1, self.key_prefix.clone(), self.timeout);
+            tracking::start(
+                Arc::clone(connector),
+                l1,
+                self.key_prefix.clone(),
+                self.timeout,
+            );
         });
     }
 
@@ -578,7 +585,10 @@ impl RedisStore {
     }
 
     /// [`RedisStore::run`], unless Redis failed recently.
-    async fn run_admitted<T, F>(&self, operation: impl Fn(Connection) -> F) -> Result<T, CacheError>
+    async fn run_admitted<T, F>(
+        &self,
+        operation: impl Fn(LiveConnection) -> F,
+    ) -> Result<T, CacheError>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
@@ -587,19 +597,19 @@ impl RedisStore {
     }
 
     /// Runs `operation` on the connection (connecting first if needed) within the
-    /// timeout, and tells the breaker and the link how it went.
+    /// timeout, and tells the breaker and the connector how it went.
     /// `operation` gets its own handle on the connection (a cheap clone), so it can be
     /// run a second time.
-    async fn run<T, F>(&self, operation: impl Fn(Connection) -> F) -> Result<T, CacheError>
+    async fn run<T, F>(&self, operation: impl Fn(LiveConnection) -> F) -> Result<T, CacheError>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        let link = self
-            .link
+        let connector = self
+            .connector
             .as_ref()
             .map_err(|reason| CacheError::Unavailable(reason.clone()))?;
         let attempt = async {
-            let connection = link.connection().await?;
+            let connection = connector.connection().await?;
             match operation(connection.clone()).await {
                 // A connection that died while idle (Redis restarted, a proxy dropped it)
                 // is only found out by using it, and the manager is already replacing it:
@@ -621,8 +631,8 @@ impl RedisStore {
                 Ok(value)
             }
             Ok(Err(error)) => {
-                link.failed(&error);
-                match link.explain(&error, |text| scrub(text, &self.secrets)) {
+                connector.failed(&error);
+                match connector.explain(&error, |text| scrub(text, &self.secrets)) {
                     Some(explained) => Err(self.unreachable(explained)),
                     None if answered(&error) => {
                         self.reachable();
@@ -632,7 +642,7 @@ impl RedisStore {
                 }
             }
             Err(_elapsed) => {
-                link.timed_out();
+                connector.timed_out();
                 Err(self.unreachable(CacheError::Timeout(self.timeout)))
             }
         }

@@ -7,7 +7,7 @@
 //! order) and, once the value is there, take a clone of it. A failed or cancelled load
 //! stores nothing, so the next waiter runs its own loader: one failure is returned to one
 //! caller, not to everyone. The entry is removed when the last caller leaves, so a
-//! finished flight never serves a stale value to a later caller.
+//! finished load never serves a stale value to a later caller.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -17,14 +17,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// A loaded value, type-erased so one map serves every value type.
 type Loaded = Arc<dyn Any + Send + Sync>;
 
-/// One key's load: `None` until some caller's loader succeeds.
-type Flight = tokio::sync::Mutex<Option<Loaded>>;
+/// One key's load, shared by the callers that miss it together: they queue on the lock,
+/// and it holds `None` until some caller's loader succeeds.
+type SharedLoad = tokio::sync::Mutex<Option<Loaded>>;
 
 /// The keys being loaded right now, for one alias.
 #[derive(Debug, Default)]
 pub(super) struct SingleFlight {
-    /// Key → its flight, present while at least one caller is inside [`SingleFlight::run`].
-    in_flight: Mutex<HashMap<String, Arc<Flight>>>,
+    /// Key → its load, present while at least one caller is inside [`SingleFlight::run`].
+    in_flight: Mutex<HashMap<String, Arc<SharedLoad>>>,
 }
 
 impl SingleFlight {
@@ -35,8 +36,8 @@ impl SingleFlight {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let seat = self.join(key);
-        let mut loaded = seat.flight().lock().await;
+        let guard = self.join(key);
+        let mut loaded = guard.load().lock().await;
         // Another type under the same key at the same moment is odd but legal: that
         // caller simply loads for itself.
         if let Some(value) = loaded.as_ref().and_then(|value| value.downcast_ref::<T>()) {
@@ -56,48 +57,50 @@ impl SingleFlight {
             .len()
     }
 
-    fn join(&self, key: &str) -> Seat<'_> {
+    /// Joins `key`'s load, registering it if no caller holds one.
+    fn join(&self, key: &str) -> LoadGuard<'_> {
         let mut in_flight = self
             .in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let flight = in_flight.entry(key.to_owned()).or_default().clone();
-        Seat {
+        let load = in_flight.entry(key.to_owned()).or_default().clone();
+        LoadGuard {
             owner: self,
             key: key.to_owned(),
-            flight: Some(flight),
+            load: Some(load),
         }
     }
 }
 
-/// One caller's place in a flight; leaving (even by cancellation) may end the flight.
-struct Seat<'a> {
-    /// The map the flight is registered in.
+/// One caller's hold on a key's [`SharedLoad`]; dropping it (even by cancellation)
+/// forgets the load once no caller holds it.
+struct LoadGuard<'a> {
+    /// The map the load is registered in.
     owner: &'a SingleFlight,
     /// The key it is registered under.
     key: String,
     /// Always `Some` until dropped.
-    flight: Option<Arc<Flight>>,
+    load: Option<Arc<SharedLoad>>,
 }
 
-impl Seat<'_> {
-    fn flight(&self) -> &Flight {
-        self.flight
+impl LoadGuard<'_> {
+    fn load(&self) -> &SharedLoad {
+        self.load
             .as_deref()
-            .expect("a seat holds its flight until it is dropped")
+            .expect("a guard holds its load until it is dropped")
     }
 }
 
-impl Drop for Seat<'_> {
+impl Drop for LoadGuard<'_> {
     fn drop(&mut self) {
-        // Every clone and drop of a flight's Arc happens under the map's lock, so the
-        // count read here is exact: 2 means only the map and this seat are left.
+        // Every clone and drop of a load's Arc happens under the map's lock, so the
+        // count read here is exact: 2 means only the map and this guard are left.
         let mut in_flight = self
             .owner
             .in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let Some(mine) = self.flight.take() else {
+        let Some(mine) = self.load.take() else {
             return;
         };
         let last = Arc::strong_count(&mine) == 2;

@@ -27,13 +27,13 @@ use redis::{AsyncConnectionConfig, FromRedisValue, PushInfo, PushKind, RedisResu
 use tokio::sync::Notify;
 
 use super::breaker::RETRY_AFTER;
-use super::connection::Link;
+use super::connection::Connector;
 use super::l1::L1;
 
 /// How often the tracking connections are checked for life and role.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// Starts the thread that keeps `l1` coherent with the Redis behind `link`, for keys
+/// Starts the thread that keeps `l1` coherent with the Redis behind `connector`, for keys
 /// that start with `key_prefix` (`{CACHE_PREFIX}:v{CACHE_VERSION}:`). If it cannot start, the L1
 /// stays off.
 ///
@@ -41,9 +41,14 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 /// moment they arrive, however busy the request workers are, and the tracker does not
 /// depend on the runtime of whichever caller read first (which may end before the
 /// process does: a test's, or a command's).
-pub(super) fn start(link: Arc<Link>, l1: &Arc<L1>, key_prefix: String, timeout: Duration) {
+pub(super) fn start(
+    connector: Arc<Connector>,
+    l1: &Arc<L1>,
+    key_prefix: String,
+    timeout: Duration,
+) {
     let tracker = Tracker {
-        link,
+        connector,
         l1: Arc::downgrade(l1),
         key_prefix: Arc::from(key_prefix),
         timeout,
@@ -70,7 +75,7 @@ const NOT_STARTED: &str = "cannot start keeping the persistent L1 coherent; it s
 /// What the background thread needs.
 struct Tracker {
     /// How to reach Redis, and which nodes are its primaries.
-    link: Arc<Link>,
+    connector: Arc<Connector>,
     /// The L1 to keep; the thread ends once it is gone.
     l1: Weak<L1>,
     /// Only keys under this are tracked, and it is stripped before the L1 sees them.
@@ -123,7 +128,7 @@ impl Tracker {
     async fn open(&self) -> RedisResult<Session> {
         let lost = Arc::new(Notify::new());
         let mut connections = Vec::new();
-        for (address, client) in self.link.primaries().await? {
+        for (address, client) in self.connector.primaries().await? {
             let config = AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(self.timeout))
                 .set_response_timeout(Some(self.timeout))
@@ -221,7 +226,7 @@ impl Tracker {
                 return Ok(false);
             }
         }
-        let Some(mut now) = self.link.primary_addresses().await? else {
+        let Some(mut now) = self.connector.primary_addresses().await? else {
             return Ok(true);
         };
         let mut tracked: Vec<&str> = session

@@ -15,9 +15,8 @@ use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde_json::value::RawValue;
 
 use super::{APPLICATION_JSON, EndpointCache, X_CACHE, validators};
-use crate::cache::log_swallowed;
-use crate::policy::Age;
-use crate::{Backend, Cache, CacheError, Caches, Policy, Refresh};
+use crate::cache::{Answer, JsonText};
+use crate::{Backend, Cache, CacheError, Caches};
 
 impl<S, B> Transform<S, ServiceRequest> for EndpointCache
 where
@@ -133,67 +132,54 @@ where
             outcome,
         )
     };
-    // A fresh answer is served as it is; a stale one too, while one refresh runs; one
-    // past that window is kept in case the handler fails now.
-    let fallback = match cache.get_json_aged(&key, &policy).await {
-        Ok(Some((json, Age::Fresh))) => {
-            tracing::debug!(key, "endpoint cache hit");
-            return Ok(answer(None, &json, "hit"));
-        }
-        Ok(Some((json, Age::Stale))) => {
-            tracing::debug!(key, "endpoint cache stale hit");
-            cache.count_stale_while_revalidate();
-            if let Some(refresh) = cache.begin_refresh(&key) {
-                let refreshing = refresh_in_background(
-                    Rc::clone(service),
-                    request,
-                    cache.clone(),
-                    (key, policy),
-                    refresh,
-                );
-                actix_web::rt::spawn(refreshing);
-            }
-            return Ok(answer(None, &json, "stale"));
-        }
-        Ok(Some((json, Age::Fallback))) => Some(json),
-        Ok(None) => None,
-        Err(error) => {
-            log_swallowed(cache.alias(), "get", &key, &error);
-            None
-        }
-    };
     // The handler's own response, kept when this request is the one that ran it.
-    let handled = RefCell::new(None);
-    // On a miss the handler runs at most once per key at a time: requests that miss
-    // together wait for the first one's answer instead of all hitting the handler.
-    let loaded = cache
-        .load_json_with(&key, &policy, || async {
+    let handled = Rc::new(RefCell::new(None));
+    // Runs the handler for this request: on a miss, at most once per key at a time
+    // (requests that miss together wait for the first one's answer instead of all
+    // hitting the handler); for a stale answer, in the background once it has gone out.
+    let load = {
+        let (service, handled) = (Rc::clone(service), Rc::clone(&handled));
+        move || async move {
             let response = service.call(request).await.map_err(Uncached::Failed)?;
             let (response, json) = cacheable_body(response).await?;
             *handled.borrow_mut() = Some(response);
-            Ok::<_, Uncached>(json)
-        })
-        .await;
-    match (loaded, fallback) {
-        (Ok(json), _) => {
-            let response = handled.into_inner();
-            // Another request's handler run answered this one: a hit.
-            let outcome = if response.is_some() { "miss" } else { "hit" };
-            tracing::debug!(key, "endpoint cache {outcome}");
-            Ok(answer(response, &json, outcome))
+            Ok::<_, Uncached>(JsonText::from(json))
         }
-        (Err(failure), Some(stale)) if failure.is_failure() => {
-            cache.served_stale_on_error(&key, &failure);
-            Ok(answer(None, &stale, "stale"))
+    };
+    // A handler's failure (not a 404 or a 400) may be covered by a stale answer.
+    match cache
+        .read_through(&key, &policy, load, Uncached::is_failure)
+        .await
+    {
+        Ok(Answer::Fresh(json)) => {
+            tracing::debug!(key, "endpoint cache hit");
+            Ok(answer(None, &json, "hit"))
         }
-        (Err(Uncached::Response(mut response)), _) => {
+        Ok(Answer::Stale(json, refresh)) => {
+            tracing::debug!(key, "endpoint cache stale hit");
+            if let Some(refresh) = refresh {
+                actix_web::rt::spawn(refresh.run());
+            }
+            Ok(answer(None, &json, "stale"))
+        }
+        Ok(Answer::Loaded(json)) => {
+            tracing::debug!(key, "endpoint cache miss");
+            Ok(answer(handled.take(), &json, "miss"))
+        }
+        // Another request's handler run answered this one: a hit.
+        Ok(Answer::Joined(json)) => {
+            tracing::debug!(key, "endpoint cache hit");
+            Ok(answer(None, &json, "hit"))
+        }
+        Ok(Answer::StaleOnError(json)) => Ok(answer(None, &json, "stale")),
+        Err(Uncached::Response(mut response)) => {
             tracing::debug!(key, "endpoint cache miss, not cacheable");
             response
                 .headers_mut()
                 .insert(X_CACHE, HeaderValue::from_static("miss"));
             Ok(response)
         }
-        (Err(Uncached::Failed(error)), _) => Err(error),
+        Err(Uncached::Failed(error)) => Err(error),
     }
 }
 
@@ -232,32 +218,6 @@ fn respond(
         headers.insert(CACHE_CONTROL, cache_control.clone());
     }
     response
-}
-
-/// Runs the handler for a stale answer's request after the stale answer has gone out,
-/// and stores what it answers; holds `refresh` (the key's only refresh) until done.
-async fn refresh_in_background<S, B>(
-    service: Rc<S>,
-    request: ServiceRequest,
-    cache: Cache,
-    (key, policy): (String, Policy),
-    refresh: Refresh,
-) where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody + 'static,
-{
-    let _refresh = refresh;
-    let outcome = match service.call(request).await {
-        Ok(response) => cacheable_body(response).await,
-        Err(error) => Err(Uncached::Failed(error)),
-    };
-    match outcome {
-        Ok((_, json)) => {
-            cache.store_json(&key, json.get(), &policy).await;
-            cache.refresh_ended(&key, None);
-        }
-        Err(failure) => cache.refresh_ended(&key, Some(&failure)),
-    }
 }
 
 /// Why a handler's answer was not cached.
@@ -415,5 +375,224 @@ impl Removal {
             Removal::Pattern => "pattern",
             Removal::Tag => "tag",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use actix_web::body::BoxBody;
+    use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+    use actix_web::http::StatusCode;
+    use actix_web::http::header::{ETAG, IF_NONE_MATCH};
+    use actix_web::{App, Error, HttpResponse, test, web};
+    use serde_json::json;
+
+    use crate::endpoint::{EndpointCache, X_CACHE};
+    use crate::{CacheSettings, Caches};
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    /// What the handler does: how often it ran, and the status it answers with.
+    #[derive(Clone)]
+    struct Source {
+        calls: Rc<Cell<u32>>,
+        status: Rc<Cell<StatusCode>>,
+    }
+
+    impl Source {
+        fn new() -> Self {
+            Self {
+                calls: Rc::new(Cell::new(0)),
+                status: Rc::new(Cell::new(StatusCode::OK)),
+            }
+        }
+    }
+
+    /// An app with `GET /items/{id}` behind `cache`, whose handler counts its call,
+    /// pauses 50 ms and answers `{"call": n}` with the source's status.
+    fn app(
+        caches: &Caches,
+        cache: EndpointCache,
+        source: &Source,
+    ) -> App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<BoxBody>,
+            Error = Error,
+            InitError = (),
+        > + use<>,
+    > {
+        let source = source.clone();
+        let handler = move || {
+            let source = source.clone();
+            async move {
+                let call = source.calls.get() + 1;
+                source.calls.set(call);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                HttpResponse::build(source.status.get()).json(json!({ "call": call }))
+            }
+        };
+        App::new().app_data(web::Data::new(caches.clone())).service(
+            web::resource("/items/{id}")
+                .wrap(cache)
+                .route(web::get().to(handler)),
+        )
+    }
+
+    /// Status, `x-cache` and body of a `GET` of `$path` from `$app`.
+    macro_rules! get {
+        ($app:expr, $path:expr) => {
+            async {
+                let request = test::TestRequest::get().uri($path).to_request();
+                let response = test::call_service($app, request).await;
+                let status = response.status();
+                let x_cache = response
+                    .headers()
+                    .get(X_CACHE)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                let body = test::read_body(response).await;
+                let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                (status, x_cache, body)
+            }
+        };
+    }
+
+    #[actix_web::test]
+    async fn a_hit_skips_the_handler_and_names_its_etag() {
+        let (caches, source) = (
+            Caches::from_settings(&CacheSettings::default()),
+            Source::new(),
+        );
+        let app = test::init_service(app(&caches, EndpointCache::new("items:{id}"), &source)).await;
+        assert_eq!(
+            get!(&app, "/items/1").await,
+            (StatusCode::OK, "miss".into(), json!({ "call": 1 }))
+        );
+        assert_eq!(
+            get!(&app, "/items/1").await,
+            (StatusCode::OK, "hit".into(), json!({ "call": 1 }))
+        );
+        assert_eq!(source.calls.get(), 1);
+
+        let request = || test::TestRequest::get().uri("/items/1");
+        let etag = test::call_service(&app, request().to_request())
+            .await
+            .headers()
+            .get(ETAG)
+            .unwrap()
+            .clone();
+        let unchanged = test::call_service(
+            &app,
+            request().insert_header((IF_NONE_MATCH, etag)).to_request(),
+        )
+        .await;
+        assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(unchanged.headers().get(X_CACHE).unwrap(), "hit");
+    }
+
+    #[actix_web::test]
+    async fn requests_that_miss_together_share_one_handler_run() {
+        let (caches, source) = (
+            Caches::from_settings(&CacheSettings::default()),
+            Source::new(),
+        );
+        let app = test::init_service(app(&caches, EndpointCache::new("items:{id}"), &source)).await;
+        let (a, b, c) = tokio::join!(
+            get!(&app, "/items/1"),
+            get!(&app, "/items/1"),
+            get!(&app, "/items/1")
+        );
+        let mut outcomes = [a.1, b.1, c.1];
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            ["hit", "hit", "miss"],
+            "one ran the handler, the others joined it"
+        );
+        assert!(
+            [a.2, b.2, c.2]
+                .iter()
+                .all(|body| *body == json!({ "call": 1 }))
+        );
+        assert_eq!(source.calls.get(), 1);
+
+        source.status.set(StatusCode::NOT_FOUND);
+        assert_eq!(get!(&app, "/items/2").await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            get!(&app, "/items/2").await.1,
+            "miss",
+            "a 404 is not cached"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_stale_answer_goes_out_at_once_while_one_refresh_runs() {
+        let (caches, source) = (
+            Caches::from_settings(&CacheSettings::default()),
+            Source::new(),
+        );
+        let cache = EndpointCache::new("items:{id}")
+            .ttl(Duration::from_secs(1))
+            .stale_while_revalidate(HOUR);
+        let app = test::init_service(app(&caches, cache, &source)).await;
+        assert_eq!(get!(&app, "/items/1").await.1, "miss");
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+        let (a, b) = tokio::join!(get!(&app, "/items/1"), get!(&app, "/items/1"));
+        for answer in [a, b] {
+            assert_eq!(
+                answer,
+                (StatusCode::OK, "stale".into(), json!({ "call": 1 }))
+            );
+        }
+        // The refresh (a 50 ms handler) stored a value fresh for a second.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            get!(&app, "/items/1").await,
+            (StatusCode::OK, "hit".into(), json!({ "call": 2 }))
+        );
+        assert_eq!(source.calls.get(), 2, "exactly one refresh ran");
+        let stale = caches.persistent().stale_stats();
+        assert_eq!((stale.stale_while_revalidate, stale.refreshes), (2, 1));
+    }
+
+    #[actix_web::test]
+    async fn a_stale_answer_covers_a_failing_handler_but_not_a_404() {
+        let (caches, source) = (
+            Caches::from_settings(&CacheSettings::default()),
+            Source::new(),
+        );
+        let cache = EndpointCache::new("items:{id}")
+            .ttl(Duration::from_millis(100))
+            .stale_if_error(HOUR);
+        let app = test::init_service(app(&caches, cache, &source)).await;
+        assert_eq!(get!(&app, "/items/1").await.1, "miss");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        source.status.set(StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            get!(&app, "/items/1").await,
+            (StatusCode::OK, "stale".into(), json!({ "call": 1 }))
+        );
+        assert_eq!(caches.persistent().stale_stats().stale_if_error, 1);
+        source.status.set(StatusCode::NOT_FOUND);
+        assert_eq!(
+            get!(&app, "/items/1").await,
+            (StatusCode::NOT_FOUND, "miss".into(), json!({ "call": 3 }))
+        );
+        source.status.set(StatusCode::OK);
+        assert_eq!(
+            get!(&app, "/items/1").await,
+            (StatusCode::OK, "miss".into(), json!({ "call": 4 }))
+        );
+        assert_eq!(caches.persistent().stale_stats().stale_if_error, 1);
     }
 }

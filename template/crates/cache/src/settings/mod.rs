@@ -457,7 +457,6 @@ fn is_version(raw: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
 }
 
-
 /// This service was built without Redis: a Redis variable does nothing, which is worth
 /// one line. Telemetry starts after settings, so it goes straight to stderr.
 #[cfg(not(feature = "redis"))]

@@ -234,7 +234,6 @@ impl RedisCluster {
             .map(|(port, _)| *port)
     }
 
-
     /// Kills (by pid) the primary that serves `key` and returns its port.
     pub fn kill_primary_of(&mut self, key: &str) -> u16 {
         let port = self.live_ports().next().expect("a live node");
@@ -379,7 +378,6 @@ dir {dir}
             .ok()?;
         port.parse().ok()
     }
-
 
     /// Kills the primary (by pid) and waits until the sentinel names the replica.
     pub fn fail_over(&mut self) {

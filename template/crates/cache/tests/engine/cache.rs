@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use service_cache::{Alias, Backend, CacheError, CacheSettings, CacheStats, Caches};
 use service_cache::settings::SettingsError;
+use service_cache::{Alias, Backend, CacheError, CacheSettings, CacheStats, Caches};
 
 /// Runs each listed semantic test once per backend, as `<test>::in_process` and
 /// `<test>::redis`, then all of them in turn over TLS, on one Redis Cluster and on one

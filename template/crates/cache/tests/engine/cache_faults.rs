@@ -8,12 +8,12 @@ use std::future::Future;
 use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
+use service_cache::test_support::capture_logs;
 use service_cache::{
     Alias, Backend, CacheError, Caches, clear_cache, configure_caches, delete_cached, get_cached,
     set_cached,
 };
 use service_cache::{CacheSettings, RedisSettings, Secret};
-use service_cache::test_support::capture_logs;
 
 use service_cache::test_support::{RedisServer, free_port};
 

@@ -355,8 +355,8 @@ pub(crate) mod on_redis {
 
     use redis::Commands;
 
-    use service_cache::Caches;
     use service_cache::CacheSettings;
+    use service_cache::Caches;
 
     use super::{INCREMENTS, TASKS, large_value};
     use service_cache::test_support::RedisServer;

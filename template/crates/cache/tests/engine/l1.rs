@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use redis::Commands;
 
-use service_cache::{Cache, Caches, Policy};
 use service_cache::CacheSettings;
+use service_cache::{Cache, Caches, Policy};
 
 use service_cache::test_support::{RedisCluster, RedisSentinel, RedisServer};
 

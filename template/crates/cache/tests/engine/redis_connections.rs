@@ -7,9 +7,9 @@
 use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
-use service_cache::{CacheError, Caches};
 use service_cache::CacheSettings;
 use service_cache::test_support::capture_logs;
+use service_cache::{CacheError, Caches};
 
 use service_cache::test_support::{RedisServer, TlsRedisServer};
 
