@@ -158,8 +158,7 @@ impl Command {
 /// Commands log warnings, but not the cache's: a long-running mode needs to hear that
 /// Redis is down and will be retried, while a command reports the failure itself, in
 /// one line, and exits. (The cache's errors still show.)
-const COMMAND_LOG_FILTER: &str =
-    concat!("warn,", env!("CARGO_CRATE_NAME"), "::services::cache=error");
+const COMMAND_LOG_FILTER: &str = "warn,service_cache=error";
 {%- elsif cli %}
 
 /// Commands log warnings and errors only, so their stderr stays readable.

@@ -44,7 +44,6 @@ macro_rules! commands {
 commands! {
 {%- if cache %}
     /// Read and manage cache entries.
-    #[command(subcommand)]
     Cache(cache::CacheCommand),
 {%- endif %}
     /// Inspect the configuration.

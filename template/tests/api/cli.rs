@@ -244,7 +244,10 @@ fn healthcheck_ready_fails_while_a_dependency_is_down() {
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port().to_string();
     drop(free);
-    let dead = format!("redis://127.0.0.1:{}", service_cache::test_support::free_port());
+    let dead = format!(
+        "redis://127.0.0.1:{}",
+        service_cache::test_support::free_port()
+    );
     let vars = [
         ("APP_HOST", "127.0.0.1"),
         ("APP_PORT", port.as_str()),

@@ -33,8 +33,9 @@ pub struct Caches {
 
 impl Caches {
     /// Builds both caches from the settings, without installing them for the free
-    /// functions (that is [`configure_caches`]). Never fails and never waits: Redis is
-    /// only contacted by the first operation that needs it, and needs no runtime yet.
+    /// functions (that is [`configure_caches`](crate::configure_caches)). Never fails
+    /// and never waits: Redis is only contacted by the first operation that needs it,
+    /// and needs no runtime yet.
     ///
     /// ```
     /// use std::time::Duration;

@@ -53,35 +53,52 @@
 //! | `redis` | the persistent alias on Redis: one server, Cluster, Sentinel, TLS, the L1, compression |
 //! | `actix` | [`EndpointCache`](endpoint::EndpointCache): read-through and invalidation for actix-web resources |
 //! | `prometheus` | [`CacheCollector`](metrics::CacheCollector): the caches' series for a Prometheus registry |
+//! | `cli` | [`CacheCommand`](cli::CacheCommand): `cache get/set/delete/clear/stats/...` for a clap command line |
 //! | `test-support` | [`test_support`]: real Redis servers, clusters and sentinels for tests, and a log capture |
 //!
 //! # Layout
 //!
-//! - [`settings`]: `CACHE_*` and `CACHE_REDIS_*`, read and checked ([`CacheSettings`],
-//!   presets, [`RedisSettings`], [`Secret`]).
-//! - `caches`: [`Caches`], both aliases built from the settings; `alias`: [`Alias`].
-//! - `cache`: [`Cache`], one alias's handle: typed and raw reads and writes, atomics,
-//!   tags, cache-aside and statistics.
-//! - `installed`: the process-wide caches behind [`get_cached`] and the other free
-//!   functions.
-//! - `policy`: [`Policy`] (TTL, stale windows, tags); `refresh`: one background refresh
-//!   per key; `single_flight`: one load per key.
-//! - `store`: what an alias keeps its values in; `memory`: the in-process store;
-//!   `tag_index`: its tags; `glob`: pattern matching for `delete_matching`;
-//!   `key_buffer`: key formatting without allocation.
-//! - `redis` (feature `redis`): the Redis store; `connection`: one server, Cluster or
-//!   Sentinel, with TLS; `breaker`: fail fast while Redis is down; `l1` and `tracking`:
-//!   the coherent in-process copy of hot entries; `compression`: LZ4 for large values;
-//!   `redis_metrics`: its Prometheus series.
-//! - `stats`: hit, miss and error counters; `error`: [`CacheError`].
-//! - [`endpoint`] (feature `actix`), [`metrics`] (feature `prometheus`),
-//!   [`test_support`] (feature `test-support`).
+//! - [`settings`]: `CACHE_*` and `CACHE_REDIS_*` read and checked ([`CacheSettings`], [`Secret`]).
+//! - `alias`: [`Alias`], the name of one of the two caches.
+//! - `caches`: [`Caches`], both aliases built from the settings.
+//! - `cache`: [`Cache`], one alias's handle: its state, statistics and shared helpers.
+//! - `cache/typed`: get, set and delete a serde value.
+//! - `cache/json_text`: the same for JSON text, undecoded.
+//! - `cache/atomic`: exists, counters, store-if-absent and read-and-delete.
+//! - `cache/tags`: writes carrying a policy's tags, and invalidating a tag.
+//! - `cache/maintenance`: deleting by pattern, clearing an alias, pinging its backend.
+//! - `cache/cache_aside`: the value under a key or a loader's, one load per key.
+//! - `cache/read_through`: the freshness state machine of cache-aside and the endpoint.
+//! - `installed`: the process-wide caches behind [`get_cached`] and the other free functions.
+//! - `policy`: [`Policy`], an entry's TTL, stale windows and tags, and its age.
+//! - `refresh`: [`Refresh`], at most one background refresh per key.
+//! - `single_flight`: at most one load per key, its value shared with every waiter.
+//! - `stats`: hit, miss and error counters ([`CacheStats`], [`StaleStats`]).
+//! - `error`: [`CacheError`].
+//! - `store`: [`Backend`], and what an alias keeps its values in.
+//! - `memory`: the in-process store.
+//! - `tag_index`: the in-process store's tags.
+//! - `glob`: pattern matching for `delete_matching`.
+//! - `key_buffer`: key formatting without allocation.
+//! - `redis` (feature `redis`): the Redis store.
+//! - `connection`: reaching one server, a Cluster or Sentinel's primary, with TLS.
+//! - `breaker`: failing fast while Redis is down.
+//! - `l1`: the in-process copy of hot Redis entries.
+//! - `tracking`: Redis client tracking, which keeps the L1 coherent.
+//! - `compression`: LZ4 for large values in Redis.
+//! - `redis_metrics`: the Redis store's Prometheus series.
+//! - [`endpoint`] (feature `actix`): [`EndpointCache`](endpoint::EndpointCache), for actix-web routes.
+//! - [`metrics`] (feature `prometheus`): [`CacheCollector`](metrics::CacheCollector).
+//! - [`cli`] (feature `cli`): [`CacheCommand`](cli::CacheCommand), `cache …` for a clap command line.
+//! - [`test_support`] (feature `test-support`): real Redis servers for tests, and a log capture.
 
 mod alias;
 #[cfg(feature = "redis")]
 mod breaker;
 mod cache;
 mod caches;
+#[cfg(feature = "cli")]
+pub mod cli;
 #[cfg(feature = "redis")]
 mod compression;
 #[cfg(feature = "redis")]

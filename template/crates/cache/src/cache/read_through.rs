@@ -135,7 +135,8 @@ pub(crate) struct RefreshJob<F> {
 
 impl<F> RefreshJob<F> {
     /// Loads and stores the value, counting how the refresh ended and logging a
-    /// failure. Spawn it on the caller's runtime; it is `Send` when the loader is.
+    /// failure. Spawn it on the caller's runtime: it is `Send` when the loader, its
+    /// future and its value are.
     pub(crate) async fn run<V, Fut, E>(self)
     where
         V: CachedValue,

@@ -87,6 +87,8 @@ where
     }
 }
 
+/// A `GET`: answered by the cache's read-through machine (fresh, stale, or the handler's
+/// answer, shared with requests that miss the key at the same moment), marked `x-cache`.
 async fn read_through<S, B>(
     service: &Rc<S>,
     config: &EndpointCache,

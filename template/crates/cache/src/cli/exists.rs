@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::output::{failed, memory_hint};
 use super::{AliasArg, EXIT_MISS};
-use crate::services::cache::{Backend, Caches};
+use crate::{Backend, Caches};
 
 /// Exit 0 when KEY holds a value, 1 when it does not; prints nothing on stdout.
 #[derive(Debug, clap::Args)]

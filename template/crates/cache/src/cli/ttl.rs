@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::services::cache::MAX_TTL;
+use crate::MAX_TTL;
 
 /// `--ttl`: seconds, fractions allowed, at least one millisecond.
 pub(super) fn parse_ttl(raw: &str) -> Result<Duration, String> {

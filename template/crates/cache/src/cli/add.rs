@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::output::{MEMORY_NOTE, failed, invalid_json};
 use super::ttl::{applied_ttl, parse_ttl};
 use super::{AliasArg, EXIT_MISS};
-use crate::services::cache::{Alias, Backend, Caches};
+use crate::{Alias, Backend, Caches};
 
 /// Store a JSON value under KEY only if KEY holds none: exit 0 stored, 1 not.
 #[derive(Debug, clap::Args)]

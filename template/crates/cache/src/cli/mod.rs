@@ -1,15 +1,18 @@
 //! `cache get|set|delete|clear|invalidate-tag|exists|incr|add|take|stats`: read and
 //! manage cache entries from a shell.
 //!
+//! The feature `cli`: a service mounts [`CacheCommand`] as a subcommand of its own
+//! command line (clap) and runs it with its [`Caches`].
+//!
 //! Every command is a fresh process with freshly configured caches, so the `memory`
 //! alias (in-process) always starts empty; `--alias persistent` reaches the store that
-//! outlives the process{% if redis %} (Redis, when configured){% endif %}. Values travel as JSON text, exactly as
+//! outlives the process (Redis, when configured). Values travel as JSON text, exactly as
 //! the service stores them. Results go to stdout, messages to stderr, and the exit code
 //! tells a script what happened (see [`EXIT_MISS`] and friends).
 //!
 //! Each subcommand is one file here: a clap args struct with
 //! `async fn run(self, caches: &Caches, out: &mut impl Write) -> anyhow::Result<ExitCode>`.
-//! To add one, write `src/cli/cache/<name>.rs`, declare it with `pub mod`, and add its
+//! To add one, write `src/cli/<name>.rs`, declare it with `pub mod`, and add its
 //! line to `subcommands!` below. What several subcommands share lives in [`AliasArg`]
 //! (the `--alias` option), `ttl` (the `--ttl` option) and `output` (messages and the
 //! exit codes that go with them).
@@ -30,8 +33,7 @@ mod ttl;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use crate::context::AppContext;
-use crate::services::cache::{Alias, Cache, Caches};
+use crate::{Alias, Cache, Caches};
 
 /// `cache get`/`take` found nothing under the key, `cache exists` found no value, or
 /// `cache add` did not store because the key holds a value already.
@@ -57,15 +59,15 @@ macro_rules! subcommands {
         }
 
         impl CacheCommand {
-            /// Runs the command against the context's caches and returns the exit code.
+            /// Runs the command against `caches` and returns the exit code.
             ///
             /// # Errors
             /// Only when the result cannot be written to stdout; cache failures become
             /// [`EXIT_UNAVAILABLE`] with a message on stderr.
-            pub async fn run(self, context: AppContext) -> anyhow::Result<ExitCode> {
+            pub async fn run(self, caches: &Caches) -> anyhow::Result<ExitCode> {
                 let mut out = std::io::stdout().lock();
                 let code = match self {
-                    $(Self::$variant(command) => command.run(&context.caches, &mut out).await?,)*
+                    $(Self::$variant(command) => command.run(caches, &mut out).await?,)*
                 };
                 out.flush()?;
                 Ok(code)
@@ -122,11 +124,12 @@ impl From<AliasChoice> for Alias {
         }
     }
 }
-{%- if redis %}
 
+#[cfg(feature = "redis")]
 /// What `--alias persistent` reaches.
 const PERSISTENT_HELP: &str = "Redis when configured, else in-process";
 
+#[cfg(feature = "redis")]
 const CACHE_HELP: &str = "\
 Each command runs in a new process with its own caches. The memory alias lives inside \
 that process, so it is always empty when a command starts: use --alias persistent to \
@@ -137,11 +140,12 @@ Exit codes: 0 done (get, take: hit; exists: present; add: stored), 1 get, take: 
 exists: absent, add: not stored (the key holds a value), 2 invalid input (bad JSON, unknown \
 alias, incr on a key that holds no counter), 69 the cache backend failed or could not be \
 reached.";
-{%- else %}
 
+#[cfg(not(feature = "redis"))]
 /// What `--alias persistent` reaches.
 const PERSISTENT_HELP: &str = "in-process, apart from memory";
 
+#[cfg(not(feature = "redis"))]
 const CACHE_HELP: &str = "\
 Each command runs in a new process with its own caches. This service was built without \
 Redis, so both aliases live inside that process and are empty when a command starts: \
@@ -150,7 +154,6 @@ these commands show how the cache behaves rather than reach a running service's 
 Exit codes: 0 done (get, take: hit; exists: present; add: stored), 1 get, take: miss, \
 exists: absent, add: not stored (the key holds a value), 2 invalid input (bad JSON, unknown \
 alias, incr on a key that holds no counter), 69 the cache backend failed.";
-{%- endif %}
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::output::{MEMORY_NOTE, failed};
 use super::ttl::parse_ttl;
 use super::{AliasArg, EXIT_INVALID_INPUT};
-use crate::services::cache::{Alias, Backend, CacheError, Caches};
+use crate::{Alias, Backend, CacheError, Caches};
 
 /// Add to the counter under KEY (created at 0) and print the new count.
 #[derive(Debug, clap::Args)]

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use super::{EXIT_INVALID_INPUT, EXIT_UNAVAILABLE};
-use crate::services::cache::{Alias, Backend, Cache, CacheError};
+use crate::{Alias, Backend, Cache, CacheError};
 
 /// What `set`, `add` and `incr` on the memory alias remind the user of.
 pub(super) const MEMORY_NOTE: &str = "note: the memory alias lives in this process only, so the value is gone \

@@ -1,15 +1,15 @@
-//! `cache get KEY`: prints the JSON stored under a key.
+//! `cache take KEY`: prints the JSON under a key and deletes it, in one step.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use super::output::{failed, memory_hint};
 use super::{AliasArg, EXIT_MISS};
-use crate::services::cache::{Backend, Caches};
+use crate::{Backend, Caches};
 
-/// Print the JSON stored under KEY (exit 0); on a miss print nothing (exit 1).
+/// Print the JSON under KEY and delete it (exit 0); on a miss print nothing (exit 1).
 #[derive(Debug, clap::Args)]
-pub struct GetCommand {
+pub struct TakeCommand {
     /// The key, without the CACHE_PREFIX namespace.
     #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
     key: String,
@@ -17,8 +17,8 @@ pub struct GetCommand {
     alias: AliasArg,
 }
 
-impl GetCommand {
-    /// Prints the value on `out` and returns the exit code.
+impl TakeCommand {
+    /// Prints the value on `out`, deletes it and returns the exit code.
     ///
     /// # Errors
     /// Only when `out` cannot be written.
@@ -29,25 +29,14 @@ impl GetCommand {
             eprintln!("miss: CACHE_ENABLED=false, so every read is a miss");
             return Ok(ExitCode::from(EXIT_MISS));
         }
-        match cache.get_raw(&key).await {
-            Ok(Some(json)) if serde_json::from_str::<serde::de::IgnoredAny>(&json).is_ok() => {
+        match cache.take_json(&key).await {
+            Ok(Some(json)) => {
                 writeln!(out, "{json}")?;
                 Ok(ExitCode::SUCCESS)
             }
-            Ok(Some(_)) => {
-                // Written by hand (redis-cli) and not JSON: a miss, removed, as the service
-                // treats it (`get_json` removes it unless it changed meanwhile).
-                if let Err(error) = cache.get_json(&key).await {
-                    return Ok(failed(cache, &error));
-                }
-                eprintln!(
-                    "warning: the value under {key:?} is not JSON; it was removed and counts as a miss"
-                );
-                Ok(ExitCode::from(EXIT_MISS))
-            }
             Ok(None) => {
                 eprintln!(
-                    "miss: {key:?} is not in the {} cache{}",
+                    "miss: {key:?} is not in the {} cache (or held something that is not JSON, now removed){}",
                     cache.alias(),
                     memory_hint(cache)
                 );

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::AliasArg;
 use super::output::{failed, keys};
-use crate::services::cache::Caches;
+use crate::Caches;
 
 /// Delete KEY, or with --pattern every key matching a glob; exits 0 either way.
 #[derive(Debug, clap::Args)]

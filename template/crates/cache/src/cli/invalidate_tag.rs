@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::AliasArg;
 use super::output::{failed, keys};
-use crate::services::cache::Caches;
+use crate::Caches;
 
 /// Delete every entry tagged TAG (by the endpoint cache or `cache set --tag`);
 /// exits 0 either way.

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use super::EXIT_UNAVAILABLE;
-use crate::services::cache::{Alias, Backend, Caches};
+use crate::{Alias, Backend, Caches};
 
 /// Show each alias's backend, whether it answers, and this process's counters.
 #[derive(Debug, clap::Args)]

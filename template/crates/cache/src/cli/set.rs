@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use super::AliasArg;
 use super::output::{MEMORY_NOTE, failed, invalid_json};
 use super::ttl::{applied_ttl, parse_ttl};
-use crate::services::cache::{Alias, Backend, Caches, Policy};
+use crate::{Alias, Backend, Caches, Policy};
 
 /// Store a JSON value under KEY; invalid JSON stores nothing and exits 2.
 #[derive(Debug, clap::Args)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::AliasArg;
 use super::output::{failed, keys};
-use crate::services::cache::Caches;
+use crate::Caches;
 
 /// Delete every key of this service and CACHE_VERSION in the alias (only keys under
 /// CACHE_PREFIX).
