@@ -5,9 +5,11 @@
 //!
 //! Set `REDIS_SERVER_BIN` (and `REDIS_CLI_BIN`) to use binaries that are not on `PATH`.
 
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// A running (or stopped) `redis-server` owned by one test.
@@ -413,7 +415,10 @@ fn tempdir(what: &str) -> PathBuf {
 fn free_cluster_port() -> u16 {
     loop {
         let port = free_port();
-        if port <= 55_535 && TcpListener::bind((Ipv4Addr::LOCALHOST, port + 10_000)).is_ok() {
+        if port <= 55_535
+            && TcpListener::bind((Ipv4Addr::LOCALHOST, port + 10_000)).is_ok()
+            && reserve(port + 10_000)
+        {
             return port;
         }
     }
@@ -438,12 +443,28 @@ fn binary() -> PathBuf {
         .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from)
 }
 
-/// A port that was free a moment ago (the OS picks it; the listener is dropped).
+/// A port that was free a moment ago (the OS picks it; the listener is dropped), and
+/// that this process has not handed out before: the OS may offer a port again as soon
+/// as its listener is gone, and two servers of parallel tests must not race for it.
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("find a free port")
+    loop {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .expect("find a free port");
+        if reserve(port) {
+            return port;
+        }
+    }
+}
+
+/// Marks `port` as handed out in this process; `false` if it already was.
+fn reserve(port: u16) -> bool {
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    HANDED_OUT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(port)
 }
 
 fn wait_until(ready: impl FnMut() -> bool, what: &str) {
