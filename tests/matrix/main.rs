@@ -11,6 +11,7 @@
 //! - [`liquid`]: Liquid in the template's Rust sources stays at item level.
 //! - [`lock`]: the shipped `Cargo.lock` is current, and generated projects keep to it.
 //! - [`prometheus`]: `promtool` and a real Prometheus read a generated service's metrics.
+//! - [`growing`]: the README's "Growing the service", applied as written, builds and works.
 //!
 //! Run it with `ci/test` (or `cargo test --locked` here); `cargo test -- static` or
 //! `cargo test -- everything_on` narrows it down.
@@ -20,6 +21,7 @@ mod combinations;
 mod docker;
 mod full_checks;
 mod generate;
+mod growing;
 mod liquid;
 mod lock;
 mod options;

@@ -2,25 +2,24 @@
 //! can rely on. Results go to stdout; messages and logs go to stderr.
 //!
 //! Each command is one file here: a clap type with
-//! `async fn run(self, context: AppContext) -> anyhow::Result<ExitCode>`. To add one,
-//! write `src/cli/<name>.rs`, declare it with `mod`, and add its line to `commands!`
-//! below; it then appears in `--help` and gets the same start-up as every mode.
-{% if cache %}
-pub mod cache;
-{%- endif %}
-pub mod config;
-{%- if web %}
-pub mod healthcheck;
-{%- endif %}
+//! `async fn run(self, context: AppContext) -> anyhow::Result<ExitCode>`. Adding one is
+//! that file and one line in `commands!` below, `pub mod <file>; <Variant>(<file>::<Type>),`
+//! under the `///` line that becomes its `--help` text; it then appears in `--help` and
+//! gets the same start-up as every mode.
 
 use std::process::ExitCode;
 
 use crate::context::AppContext;
 
-/// Declares the commands and dispatches to their `run`, so that a new command is one
-/// line: the enum and its `match` are written once here instead of by hand per command.
+/// Declares the command modules, the enum of commands and the dispatch to their `run`:
+/// each `pub mod <file>; <Variant>(<file>::<Type>),` line declares `src/cli/<file>.rs`
+/// and adds the variant, with the attributes above the line (its `///` help text,
+/// `#[command(...)]`), so that a new command is one line: the module, the enum and its
+/// `match` are written once here instead of by hand per command.
 macro_rules! commands {
-    ($($(#[$attr:meta])* $variant:ident($command:ty),)*) => {
+    ($($(#[$attr:meta])* $vis:vis mod $module:ident; $variant:ident($command:ty),)*) => {
+        $($vis mod $module;)*
+
         /// Every management command; flattened into the binary's own subcommands.
         #[derive(Debug, clap::Subcommand)]
         pub enum CliCommand {
@@ -44,13 +43,13 @@ macro_rules! commands {
 commands! {
 {%- if cache %}
     /// Read and manage cache entries.
-    Cache(cache::CacheCommand),
+    pub mod cache; Cache(cache::CacheCommand),
 {%- endif %}
     /// Inspect the configuration.
     #[command(subcommand)]
-    Config(config::ConfigCommand),
+    pub mod config; Config(config::ConfigCommand),
 {%- if web %}
     /// Probe the local web server: exit 0 when GET /health (or /ready) answers 200.
-    Healthcheck(healthcheck::HealthcheckCommand),
+    pub mod healthcheck; Healthcheck(healthcheck::HealthcheckCommand),
 {%- endif %}
 }

@@ -3,12 +3,13 @@
 //! SIGTERM or ctrl-c.
 //!
 //! [`Application`] binds and assembles the server and [`routes`] holds the handlers.
-//! [`errors`] defines the JSON error shape. [`run`] is what `<binary> web` calls after
-//! the shared start-up in `command.rs`.
+//! [`errors`] defines the JSON error shape and [`json`] the JSON bodies routes read.
+//! [`run`] is what `<binary> web` calls after the shared start-up in `command.rs`.
 
 pub mod application;
 pub mod errors;
 pub mod head;
+pub mod json;
 pub mod metrics;
 pub mod request_log;
 pub mod routes;

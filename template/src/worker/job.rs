@@ -1,9 +1,11 @@
 //! What a job is: a named unit of work the [`Runner`](super::Runner) calls on a schedule.
 //!
-//! A job holds its own configuration (built in [`jobs::register`](super::jobs::register)
-//! from the settings) and receives what it shares with every mode through the
-//! [`AppContext`]. It returns an error instead of panicking; the runner logs it and calls
-//! the job again on its next tick, so a job should be safe to repeat.
+//! A job holds its own configuration, read from the settings by its constructor
+//! `fn from_settings(settings: &Settings) -> Self` (which
+//! [`jobs::register`](super::jobs::register) calls), and receives what it shares with
+//! every mode through the [`AppContext`]. It returns an error instead of panicking; the
+//! runner logs it and calls the job again on its next tick, so a job should be safe to
+//! repeat.
 
 use std::future::Future;
 use std::time::Duration;
@@ -21,9 +23,17 @@ use crate::context::AppContext;
 /// use std::time::Duration;
 ///
 /// use {{crate_name}}::context::AppContext;
+/// use {{crate_name}}::settings::Settings;
 /// use {{crate_name}}::worker::Job;
 ///
 /// struct PurgeExpiredSessions;
+///
+/// impl PurgeExpiredSessions {
+///     /// What its line in `jobs!` calls; read the job's settings here.
+///     pub fn from_settings(_settings: &Settings) -> Self {
+///         Self
+///     }
+/// }
 ///
 /// impl Job for PurgeExpiredSessions {
 ///     fn name(&self) -> &'static str {

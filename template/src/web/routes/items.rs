@@ -19,8 +19,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, ResponseError, web};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 {%- if cache %}
 use service_cache::endpoint::EndpointCache;
 {%- endif %}
@@ -28,6 +27,7 @@ use service_cache::endpoint::EndpointCache;
 use crate::context::AppContext;
 use crate::items::{InvalidItemName, Item, ItemName, RepositoryError, Upserted};
 use crate::web::errors::json_error;
+use crate::web::json::JsonObject;
 {%- if cache %}
 
 /// Mounts `/items` and `/items/{id}`.
@@ -64,21 +64,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 {%- endif %}
-
-/// A request body that must be a JSON object. serde's derived structs also read a JSON
-/// array as the fields in order (`[null, "pen"]` would be an item), which no client
-/// means: only an object is accepted, anything else is a 400.
-#[derive(Debug)]
-pub struct JsonObject<T>(pub T);
-
-impl<'de, T: DeserializeOwned> Deserialize<'de> for JsonObject<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let object = serde_json::Map::deserialize(deserializer)?;
-        T::deserialize(serde_json::Value::Object(object))
-            .map(JsonObject)
-            .map_err(serde::de::Error::custom)
-    }
-}
 
 /// The body of `PUT /items/{id}`: the item without its id, which comes from the path.
 #[derive(Debug, Deserialize)]
@@ -191,7 +176,8 @@ async fn delete_item(
 
 #[cfg(test)]
 mod tests {
-    use super::{ItemError, ItemInput, JsonObject};
+    use super::{ItemError, ItemInput};
+    use crate::web::json::JsonObject;
 
     fn input(id: Option<u64>, name: &str) -> ItemInput {
         ItemInput {

@@ -24,6 +24,7 @@ use std::time::Duration;
 {%- endif %}
 
 use crate::context::AppContext;
+use crate::settings::Settings;
 use crate::worker::Job;
 {%- if cache %}
 
@@ -57,6 +58,11 @@ impl Heartbeat {
             interval,
             beats: AtomicU64::new(0),
         }
+    }
+
+    /// A heartbeat every `WORKER_INTERVAL_MS`: what its line in `jobs!` calls.
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self::new(settings.worker.interval)
     }
 }
 
