@@ -17,7 +17,7 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::context::AppContext;
-use crate::web::head::head_as_get;
+use crate::web::head_as_get::head_as_get;
 use crate::web::request_log::{RequestSpan, request_log};
 use crate::web::{errors, metrics, routes};
 

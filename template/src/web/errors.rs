@@ -134,7 +134,7 @@ pub async fn json_errors(
     let (request, original) = response.into_parts();
     let mut replacement = json_error(status, &message);
     // Keep headers that carry meaning for the client, such as `allow` on a 405 (which
-    // gains HEAD where GET is allowed: `head::head_as_get` answers it).
+    // gains HEAD where GET is allowed: `head_as_get` answers it).
     for (name, value) in original.headers() {
         if name == ALLOW {
             replacement.headers_mut().append(ALLOW, with_head(value));

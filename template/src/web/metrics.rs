@@ -15,7 +15,8 @@ use actix_web::{Error, HttpRequest, HttpResponse, web};
 
 use crate::context::AppContext;
 use crate::metrics::{CONTENT_TYPE, Metrics};
-use crate::web::{errors, routes};
+use crate::web::errors;
+use crate::web::routes::{self, RouteTemplate};
 
 /// Mounts `/metrics`. `Application::build` calls it, whatever the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -29,13 +30,6 @@ async fn metrics(context: web::Data<AppContext>, request: HttpRequest) -> HttpRe
         None => errors::not_found(request).await,
     }
 }
-
-/// A resource's route template, kept as the resource's data by
-/// [`routes::resource`](crate::web::routes::resource), so [`track_requests`] can label a
-/// request with it after routing instead of matching the path against every route again
-/// (for a route with parameters, a regex: about 1,800 instructions a request).
-#[derive(Debug, Clone, Copy)]
-pub struct RouteTemplate(pub &'static str);
 
 /// The route template `request` was routed to: its resource's [`RouteTemplate`], else
 /// (a resource made without it) a fresh match; `None` when no route matched.

@@ -8,7 +8,7 @@
 
 pub mod application;
 pub mod errors;
-pub mod head;
+pub mod head_as_get;
 pub mod json;
 pub mod metrics;
 pub mod request_log;
