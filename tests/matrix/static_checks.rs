@@ -467,10 +467,6 @@ fn rust_code(text: &str) -> String {
 
 /// Every dependency is named in code: `[dependencies]` in `src/`, dev-dependencies in
 /// `src/` (unit tests), `tests/` or `benches/`.
-/// Dependencies a manifest names only to choose their features, never in code: rustls,
-/// whose `ring` feature is the crypto provider of redis's TLS (rustls picks it by itself).
-const FEATURE_ONLY_DEPENDENCIES: [&str; 1] = ["rustls"];
-
 fn dependencies_are_used(tree: &Tree, name: &str) -> Vec<String> {
     let Some(text) = tree.text("Cargo.toml") else {
         return vec!["Cargo.toml: missing".to_owned()];
@@ -506,9 +502,6 @@ fn dependencies_are_used(tree: &Tree, name: &str) -> Vec<String> {
             continue;
         };
         for dependency in dependencies.keys() {
-            if FEATURE_ONLY_DEPENDENCIES.contains(&dependency.as_str()) {
-                continue;
-            }
             let ident = dependency.replace('-', "_");
             let used = Regex::new(&format!(
                 r"\b{ident}::|\buse\s+{ident}\b|\bextern\s+crate\s+{ident}\b"
