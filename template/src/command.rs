@@ -20,7 +20,7 @@ use crate::shutdown::Shutdown;
 {%- endif %}
 use crate::telemetry;
 
-/// {{project-name}}: web server, worker and management commands in one binary.
+/// {{project-name}}: one binary, one mode per subcommand.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 pub struct Cli {
