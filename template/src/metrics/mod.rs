@@ -178,7 +178,7 @@ mod tests {
         let metrics = Metrics::new(&MetricsSettings::default());
 {%- if cache %}
         metrics.watch_caches(&crate::services::cache::Caches::from_settings(
-            &service_cache::CacheSettings::default(),
+            &crate::settings::CacheSettings::default(),
         ));
 {%- endif %}
         let text = metrics.render().expect("enabled");
