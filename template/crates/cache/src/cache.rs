@@ -9,11 +9,13 @@
 //! - `tags`: writes with a policy's tags, and invalidating a tag;
 //! - `maintenance`: pattern deletes, clearing the alias, pinging the backend;
 //! - `cache_aside`: the value or a loader's, one load per key;
+//! - `fill`: storing a loader's value only while no write has come since it began;
 //! - `read_through`: the freshness state machine (fresh, stale, stale-if-error) shared by
 //!   cache-aside with a policy and the endpoint cache.
 
 mod atomic;
 mod cache_aside;
+mod fill;
 mod json_text;
 mod maintenance;
 mod read_through;
@@ -22,6 +24,7 @@ mod typed;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 #[cfg(feature = "actix")]
@@ -31,7 +34,7 @@ use super::policy::Policy;
 use super::refresh::Refreshes;
 use super::single_flight::SingleFlight;
 use super::stats::{Counters, Operation, Outcome, StaleCounters, StaleStats};
-use super::store::Store;
+use super::store::{Backing, Store};
 use super::{Alias, Backend, CacheError, CacheStats};
 
 /// The longest TTL an entry gets; longer ones (`Duration::MAX` for "forever") are
@@ -92,18 +95,21 @@ struct Inner {
     refreshes: Refreshes,
     /// How stale entries were used.
     stale: StaleCounters,
+    /// Loads not stored because a write came while they ran.
+    voided_fills: AtomicU64,
 }
 
 impl Cache {
-    pub(super) fn new(alias: Alias, default_ttl: Duration, store: Store) -> Self {
+    pub(super) fn new(alias: Alias, default_ttl: Duration, backing: Backing) -> Self {
         let inner = Inner {
             alias,
             default_ttl,
-            store,
+            store: Store::new(backing),
             counters: Counters::default(),
             flights: SingleFlight::default(),
             refreshes: Refreshes::default(),
             stale: StaleCounters::default(),
+            voided_fills: AtomicU64::new(0),
         };
         Self {
             inner: Arc::new(inner),
@@ -260,8 +266,7 @@ impl Cache {
 
     /// Writes `json` for `policy`'s fresh period plus its stale window, then its tags.
     async fn write_with(&self, key: &str, json: &str, policy: &Policy) -> Result<(), CacheError> {
-        let fresh = self.effective_ttl(policy.fresh_for())?;
-        let ttl = policy.stored_for(fresh).min(MAX_TTL);
+        let ttl = self.stored_ttl(policy)?;
         self.inner.store.set(key, json, ttl).await?;
         if policy.tags().is_empty() {
             return Ok(());
@@ -317,11 +322,11 @@ mod tests {
     use std::time::Duration;
 
     use super::{Cache, MAX_TTL};
-    use crate::store::Store;
+    use crate::store::Backing;
     use crate::{Alias, CacheError};
 
     fn disabled(default_ttl: Duration) -> Cache {
-        Cache::new(Alias::Memory, default_ttl, Store::Disabled)
+        Cache::new(Alias::Memory, default_ttl, Backing::Disabled)
     }
 
     #[test]

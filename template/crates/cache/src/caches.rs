@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::memory::MemoryStore;
 use crate::settings::CacheSettings;
-use crate::store::Store;
+use crate::store::Backing;
 use crate::{Alias, Cache};
 
 /// Both aliases' caches, built once from the settings.
@@ -50,11 +50,11 @@ impl Caches {
     pub fn from_settings(settings: &CacheSettings) -> Self {
         let (memory, persistent) = if settings.enabled {
             (
-                Store::Memory(MemoryStore::new(settings.memory_max_capacity)),
+                Backing::Memory(MemoryStore::new(settings.memory_max_capacity)),
                 persistent_store(settings),
             )
         } else {
-            (Store::Disabled, Store::Disabled)
+            (Backing::Disabled, Backing::Disabled)
         };
         let aliases = [
             Cache::new(Alias::Memory, settings.default_ttl, memory),
@@ -121,10 +121,10 @@ impl fmt::Debug for Caches {
 }
 
 /// The `persistent` alias's backend: Redis when configured, else its own in-process store.
-fn persistent_store(settings: &CacheSettings) -> Store {
+fn persistent_store(settings: &CacheSettings) -> Backing {
     #[cfg(feature = "redis")]
     if let Some(mode) = settings.redis.mode() {
-        return Store::Redis(Box::new(crate::redis::RedisStore::new(
+        return Backing::Redis(Box::new(crate::redis::RedisStore::new(
             &settings.redis,
             &mode,
             (&settings.prefix, &settings.version),
@@ -132,5 +132,5 @@ fn persistent_store(settings: &CacheSettings) -> Store {
             settings.compress_min_bytes,
         )));
     }
-    Store::Memory(MemoryStore::new(settings.memory_max_capacity))
+    Backing::Memory(MemoryStore::new(settings.memory_max_capacity))
 }

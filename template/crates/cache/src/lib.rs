@@ -111,6 +111,7 @@ mod installed;
 mod key_buffer;
 #[cfg(feature = "redis")]
 mod l1;
+mod lease;
 mod memory;
 #[cfg(feature = "prometheus")]
 pub mod metrics;

@@ -115,6 +115,16 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// Stores a load's `json` under `key` for `ttl` with `tags`, at once (the caller
+    /// holds the lease registry's lock, which no await may cross).
+    pub(super) fn fill(&self, key: &str, json: &str, ttl: Duration, tags: &[String]) {
+        let locked = self.lock(key);
+        let now = Instant::now();
+        self.insert(key, Arc::from(json), now + ttl);
+        drop(locked);
+        self.tag_now(key, tags, ttl, now);
+    }
+
     /// Removes `key`; `true` if it held a live value.
     pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         let _locked = self.lock(key);
@@ -163,14 +173,20 @@ impl MemoryStore {
         tags: &[String],
         ttl: Duration,
     ) -> Result<(), CacheError> {
-        let now = Instant::now();
+        self.tag_now(key, tags, ttl, Instant::now());
+        Ok(())
+    }
+
+    fn tag_now(&self, key: &str, tags: &[String], ttl: Duration, now: Instant) {
+        if tags.is_empty() {
+            return;
+        }
         let mut index = self.tag_index();
         for tag in tags {
             index.add(tag, key, now + ttl, now, |key| {
                 with_key(key, |key| self.entries.contains_key(key))
             });
         }
-        Ok(())
     }
 
     /// Removes every entry that carries `tag`; returns how many live values went. An

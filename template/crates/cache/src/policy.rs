@@ -68,6 +68,14 @@ impl Policy {
         }
     }
 
+    /// Fresh for `ttl`, or the alias's default when `None`; no stale windows, no tags.
+    pub(crate) fn fresh_for_or_default(ttl: Option<Duration>) -> Self {
+        Self {
+            ttl,
+            ..Self::default()
+        }
+    }
+
     /// After the fresh period, answers the entry for `window` more while one background
     /// load refreshes it.
     #[must_use]

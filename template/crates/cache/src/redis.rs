@@ -24,6 +24,8 @@
 //! cluster) and removes each batch with `UNLINK`: other services' keys are never
 //! touched, and no `KEYS` or `FLUSHDB` blocks the server.
 
+mod lease;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
@@ -39,6 +41,8 @@ use super::l1::L1;
 use super::redis_metrics::RedisMetrics;
 use super::{Backend, CacheError, tracking};
 use crate::settings::{RedisMode, RedisSettings, Secret};
+
+pub(crate) use lease::RedisLease;
 
 /// Keys asked for per `SCAN` step: few round trips, yet each step and the `UNLINK` after
 /// it stay far inside the timeout.
@@ -83,6 +87,9 @@ pub(super) struct RedisStore {
     key_prefix: String,
     /// `{CACHE_PREFIX}:t{CACHE_VERSION}:`, put in front of every tag's set.
     tag_prefix: String,
+    /// `{CACHE_PREFIX}:l{CACHE_VERSION}:`, put in front of every fill lease (see
+    /// [`lease`]).
+    lease_prefix: String,
     /// `{CACHE_PREFIX}:`, in front of every version's keys.
     service_prefix: String,
     /// Whether to fail fast because Redis failed recently.
@@ -152,6 +159,7 @@ impl RedisStore {
             timeout: settings.timeout,
             key_prefix: format!("{prefix}:v{version}:"),
             tag_prefix: format!("{prefix}:t{version}:"),
+            lease_prefix: format!("{prefix}:l{version}:"),
             service_prefix: format!("{prefix}:"),
             breaker: Breaker::new(),
             secrets,
@@ -236,21 +244,44 @@ impl RedisStore {
     }
 
     pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
-        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
         let mut command = redis::cmd("SET");
         command
             .arg(self.key(key))
             .arg(&*self.compression.encode(json))
             .arg("PX")
-            .arg(millis);
-        self.write(key, self.query(&command)).await
+            .arg(millis(ttl));
+        self.write_voiding(key, command).await
     }
 
     pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         let mut command = redis::cmd("UNLINK");
         command.arg(self.key(key));
-        let removed: u64 = self.write(key, self.query(&command)).await?;
+        let removed: u64 = self.write_voiding(key, command).await?;
         Ok(removed > 0)
+    }
+
+    /// Sends `command`, a write of `key`, right after removing the key's fill lease, in
+    /// one round trip (in this order on one connection: a load that stores in between
+    /// finds its lease gone).
+    async fn write_voiding<T: FromRedisValue>(
+        &self,
+        key: &str,
+        command: Cmd,
+    ) -> Result<T, CacheError> {
+        let Some(lease_key) = self.lease_key(key) else {
+            return self.write(key, self.query(&command)).await;
+        };
+        let mut pipeline = redis::pipe();
+        pipeline
+            .cmd("UNLINK")
+            .arg(lease_key)
+            .ignore()
+            .add_command(command);
+        let written = self.run_admitted(|mut connection| {
+            let pipeline = &pipeline;
+            async move { pipeline.query_async::<(T,)>(&mut connection).await }
+        });
+        self.write(key, written).await.map(|(value,)| value)
     }
 
     /// Asks Redis, not the L1: `EXISTS` costs what a `GET` of the L1's copy would save.
@@ -293,7 +324,7 @@ impl RedisStore {
             .arg("NX")
             .arg("PX")
             .arg(millis(ttl));
-        let answer: redis::Value = self.write(key, self.query(&command)).await?;
+        let answer: redis::Value = self.write_voiding(key, command).await?;
         Ok(!matches!(answer, redis::Value::Nil))
     }
 
@@ -301,7 +332,7 @@ impl RedisStore {
     pub(super) async fn take(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
         let mut command = redis::cmd("GETDEL");
         command.arg(self.key(key));
-        let stored: Option<Vec<u8>> = self.write(key, self.query(&command)).await?;
+        let stored: Option<Vec<u8>> = self.write_voiding(key, command).await?;
         match stored.map(compression::decode) {
             None => Ok(None),
             Some(Ok(json)) => Ok(Some(Arc::from(json))),
@@ -337,6 +368,9 @@ impl RedisStore {
 
     pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         self.flush_l1();
+        for leases in self.lease_patterns(pattern) {
+            self.unlink_matching(&leases).await?;
+        }
         let removed = self
             .unlink_matching(&scan_pattern(&self.key_prefix, pattern))
             .await;
@@ -347,6 +381,8 @@ impl RedisStore {
     /// Removes this version's values and tag sets; returns how many values went.
     pub(super) async fn clear(&self) -> Result<u64, CacheError> {
         self.flush_l1();
+        self.unlink_matching(&scan_pattern(&self.lease_prefix, "*"))
+            .await?;
         let removed = self
             .unlink_matching(&scan_pattern(&self.key_prefix, "*"))
             .await;
@@ -402,6 +438,16 @@ impl RedisStore {
         let members: Vec<Vec<u8>> = self.query(&take).await?;
         let mut removed = 0;
         for batch in members.chunks(SCAN_BATCH) {
+            // The members' leases first: a load storing in between finds its lease gone.
+            let leases: Vec<String> = batch
+                .iter()
+                .filter_map(|member| member.strip_prefix(self.key_prefix.as_bytes()))
+                .filter_map(|key| std::str::from_utf8(key).ok())
+                .filter_map(|key| self.lease_key(key))
+                .collect();
+            if !leases.is_empty() {
+                self.query::<u64>(redis::cmd("UNLINK").arg(&leases)).await?;
+            }
             self.invalidate_l1_copies(batch);
             let unlinked = self.query::<u64>(redis::cmd("UNLINK").arg(batch)).await;
             self.invalidate_l1_copies(batch);

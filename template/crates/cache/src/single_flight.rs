@@ -6,7 +6,8 @@
 //! The first caller to lock it loads; the others queue on the lock (fairly, in arrival
 //! order) and, once the value is there, take a clone of it. A failed or cancelled load
 //! stores nothing, so the next waiter runs its own loader: one failure is returned to one
-//! caller, not to everyone. The entry is removed when the last caller leaves, so a
+//! caller, not to everyone. Neither does a load its loader says not to share (a write
+//! voided its fill lease, so a waiter that arrived after the write must not get it). The entry is removed when the last caller leaves, so a
 //! finished load never serves a stale value to a later caller.
 
 use std::any::Any;
@@ -29,12 +30,13 @@ pub(super) struct SingleFlight {
 }
 
 impl SingleFlight {
-    /// Returns the value another caller is loading for `key`, or loads it with `load`.
+    /// Returns the value another caller loaded for `key`, or loads it with `load`, which
+    /// answers the value and whether the callers waiting for it may have it too.
     pub(super) async fn run<T, E, F, Fut>(&self, key: &str, load: F) -> Result<T, E>
     where
         T: Clone + Send + Sync + 'static,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        Fut: Future<Output = Result<(T, bool), E>>,
     {
         let guard = self.join(key);
         let mut loaded = guard.load().lock().await;
@@ -43,8 +45,10 @@ impl SingleFlight {
         if let Some(value) = loaded.as_ref().and_then(|value| value.downcast_ref::<T>()) {
             return Ok(value.clone());
         }
-        let value = load().await?;
-        *loaded = Some(Arc::new(value.clone()));
+        let (value, shared) = load().await?;
+        if shared {
+            *loaded = Some(Arc::new(value.clone()));
+        }
         Ok(value)
     }
 
@@ -136,7 +140,7 @@ mod tests {
                         loads.fetch_add(1, Ordering::SeqCst);
                         // Long enough for every caller to queue behind this one.
                         tokio::time::sleep(Duration::from_millis(50)).await;
-                        Ok::<_, ()>(vec![1, 2, 3])
+                        Ok::<_, ()>((vec![1, 2, 3], true))
                     })
                     .await
             });
@@ -163,7 +167,7 @@ mod tests {
                         if attempt == 0 {
                             Err("database hiccup")
                         } else {
-                            Ok(attempt)
+                            Ok((attempt, true))
                         }
                     })
                     .await
@@ -182,9 +186,15 @@ mod tests {
     #[tokio::test]
     async fn different_keys_load_independently_and_later_calls_load_again() {
         let flights = SingleFlight::default();
-        let a = flights.run("a", || async { Ok::<_, ()>("first") }).await;
-        let b = flights.run("b", || async { Ok::<_, ()>("other") }).await;
-        let again = flights.run("a", || async { Ok::<_, ()>("second") }).await;
+        let a = flights
+            .run("a", || async { Ok::<_, ()>(("first", true)) })
+            .await;
+        let b = flights
+            .run("b", || async { Ok::<_, ()>(("other", true)) })
+            .await;
+        let again = flights
+            .run("a", || async { Ok::<_, ()>(("second", true)) })
+            .await;
         assert_eq!((a, b, again), (Ok("first"), Ok("other"), Ok("second")));
     }
 
@@ -193,7 +203,7 @@ mod tests {
         let flights = SingleFlight::default();
         let slow = flights.run("key", || async {
             tokio::time::sleep(Duration::from_secs(60)).await;
-            Ok::<_, ()>(1)
+            Ok::<_, ()>((1, true))
         });
         assert!(
             tokio::time::timeout(Duration::from_millis(10), slow)
@@ -201,6 +211,42 @@ mod tests {
                 .is_err()
         );
         assert_eq!(flights.len(), 0);
-        assert_eq!(flights.run("key", || async { Ok::<_, ()>(2) }).await, Ok(2));
+        assert_eq!(
+            flights
+                .run("key", || async { Ok::<_, ()>((2, true)) })
+                .await,
+            Ok(2)
+        );
+    }
+
+    #[tokio::test]
+    async fn waiters_load_for_themselves_when_a_load_is_not_to_be_shared() {
+        let flights = Arc::new(SingleFlight::default());
+        let loads = Arc::new(AtomicUsize::new(0));
+        let mut callers = tokio::task::JoinSet::new();
+        for _ in 0..3 {
+            let (flights, loads) = (flights.clone(), loads.clone());
+            callers.spawn(async move {
+                flights
+                    .run("key", || async {
+                        let attempt = loads.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        // The first load was overtaken by a write: not for the others.
+                        Ok::<_, ()>((attempt, attempt > 0))
+                    })
+                    .await
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(result) = callers.join_next().await {
+            results.push(result.unwrap().unwrap());
+        }
+        results.sort_unstable();
+        assert_eq!(
+            results,
+            [0, 1, 1],
+            "the second load is shared with the third caller"
+        );
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
     }
 }

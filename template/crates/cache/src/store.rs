@@ -2,15 +2,20 @@
 //!
 //! The backends share method names and signatures, so routing is a `match` (via the
 //! `route!` macro) rather than a trait object: no boxed futures on the hot path.
+//!
+//! Every write and invalidation passes here, so this is also where they void the fill
+//! leases they concern ([`lease`](super::lease)) before the backend sees them, and where
+//! a load's value is stored only while its leases hold ([`Store::fill`]).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::CacheError;
+use super::lease::{Lease, Leases};
 use super::memory::MemoryStore;
 #[cfg(feature = "redis")]
-use super::redis::RedisStore;
+use super::redis::{RedisLease, RedisStore};
 
 /// What an alias keeps its values in.
 ///
@@ -44,8 +49,14 @@ impl fmt::Display for Backend {
     }
 }
 
-/// One alias's backend.
-pub(super) enum Store {
+/// One alias's backend, and the leases of the loads in flight for it.
+pub(super) struct Store {
+    backing: Backing,
+    leases: Leases,
+}
+
+/// Where one alias's values live.
+pub(super) enum Backing {
     /// Caching is switched off.
     Disabled,
     /// In-process.
@@ -59,21 +70,103 @@ pub(super) enum Store {
 macro_rules! route {
     ($store:expr, $backend:ident => $call:expr, disabled => $disabled:expr) => {
         match $store {
-            Store::Disabled => $disabled,
-            Store::Memory($backend) => $call,
+            Backing::Disabled => $disabled,
+            Backing::Memory($backend) => $call,
             #[cfg(feature = "redis")]
-            Store::Redis($backend) => $call,
+            Backing::Redis($backend) => $call,
         }
     };
 }
 
+/// A load's right to store its result: in this process, and on Redis across instances
+/// when the alias is there. Take it before the load starts.
+pub(super) struct FillLease {
+    local: Lease,
+    #[cfg(feature = "redis")]
+    remote: Option<RedisLease>,
+}
+
+/// How a load's store ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Filled {
+    /// Stored (or, caching off, nothing voided the lease).
+    Stored,
+    /// A write voided the lease while the load ran: the value may predate it, and was
+    /// not stored.
+    Voided,
+}
+
 impl Store {
+    pub(super) fn new(backing: Backing) -> Self {
+        Self {
+            backing,
+            leases: Leases::default(),
+        }
+    }
+
     pub(super) fn backend(&self) -> Backend {
-        route!(self, store => store.backend(), disabled => Backend::Disabled)
+        route!(&self.backing, store => store.backend(), disabled => Backend::Disabled)
+    }
+
+    /// A lease for a load of `key`, whose value will carry `tags` and be stored for about
+    /// `ttl`: take it before the load starts. On Redis this also takes the key's lease
+    /// there and records the tags, so that an invalidation from any instance voids it.
+    pub(super) async fn lease(&self, key: &str, tags: &[String], ttl: Duration) -> FillLease {
+        let local = self.leases.grant(key, tags);
+        #[cfg(feature = "redis")]
+        let remote = match &self.backing {
+            Backing::Redis(store) => Some(store.lease(key, tags, ttl).await),
+            _ => None,
+        };
+        #[cfg(not(feature = "redis"))]
+        let _ = ttl;
+        FillLease {
+            local,
+            #[cfg(feature = "redis")]
+            remote,
+        }
+    }
+
+    /// Stores a load's `json` under `key` for `ttl` with `tags`, unless a write voided
+    /// its `lease` meanwhile (checked and stored in one step).
+    pub(super) async fn fill(
+        &self,
+        lease: FillLease,
+        key: &str,
+        json: &str,
+        ttl: Duration,
+        tags: &[String],
+    ) -> Result<Filled, CacheError> {
+        let filled = |stored| {
+            if stored {
+                Filled::Stored
+            } else {
+                Filled::Voided
+            }
+        };
+        match &self.backing {
+            Backing::Disabled => Ok(filled(lease.local.holds())),
+            Backing::Memory(store) => Ok(filled(
+                lease
+                    .local
+                    .store_if_held(|| store.fill(key, json, ttl, tags)),
+            )),
+            #[cfg(feature = "redis")]
+            Backing::Redis(store) => {
+                // A write in this process voided it: no need to ask Redis.
+                if !lease.local.holds() {
+                    return Ok(Filled::Voided);
+                }
+                match lease.remote {
+                    Some(remote) => store.fill(key, json, ttl, remote).await.map(filled),
+                    None => Ok(Filled::Voided),
+                }
+            }
+        }
     }
 
     pub(super) async fn get(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
-        route!(self, store => store.get(key).await, disabled => Ok(None))
+        route!(&self.backing, store => store.get(key).await, disabled => Ok(None))
     }
 
     /// The value under `key` and the time it has left (`None`: no expiry).
@@ -81,25 +174,27 @@ impl Store {
         &self,
         key: &str,
     ) -> Result<Option<(Arc<str>, Option<Duration>)>, CacheError> {
-        route!(self, store => store.get_with_ttl(key).await, disabled => Ok(None))
+        route!(&self.backing, store => store.get_with_ttl(key).await, disabled => Ok(None))
     }
 
     /// The text as the backend holds it, even if it is not JSON (only Redis can hold
     /// such text), bypassing any L1.
     pub(super) async fn get_text(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
-        match self {
+        match &self.backing {
             #[cfg(feature = "redis")]
-            Store::Redis(store) => store.get_text(key).await,
-            Store::Disabled | Store::Memory(_) => self.get(key).await,
+            Backing::Redis(store) => store.get_text(key).await,
+            Backing::Disabled | Backing::Memory(_) => self.get(key).await,
         }
     }
 
     pub(super) async fn set(&self, key: &str, json: &str, ttl: Duration) -> Result<(), CacheError> {
-        route!(self, store => store.set(key, json, ttl).await, disabled => Ok(()))
+        self.leases.void_key(key);
+        route!(&self.backing, store => store.set(key, json, ttl).await, disabled => Ok(()))
     }
 
     pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
-        route!(self, store => store.delete(key).await, disabled => Ok(false))
+        self.leases.void_key(key);
+        route!(&self.backing, store => store.delete(key).await, disabled => Ok(false))
     }
 
     pub(super) async fn remove_if_unchanged(
@@ -107,19 +202,22 @@ impl Store {
         key: &str,
         json: &Arc<str>,
     ) -> Result<(), CacheError> {
-        route!(self, store => store.remove_if_unchanged(key, json).await, disabled => Ok(()))
+        route!(&self.backing, store => store.remove_if_unchanged(key, json).await, disabled => Ok(()))
     }
 
     pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
-        route!(self, store => store.delete_matching(pattern).await, disabled => Ok(0))
+        self.leases.void_matching(pattern);
+        route!(&self.backing, store => store.delete_matching(pattern).await, disabled => Ok(0))
     }
 
     pub(super) async fn clear(&self) -> Result<u64, CacheError> {
-        route!(self, store => store.clear().await, disabled => Ok(0))
+        self.leases.void_all();
+        route!(&self.backing, store => store.clear().await, disabled => Ok(0))
     }
 
     pub(super) async fn clear_all_versions(&self) -> Result<u64, CacheError> {
-        route!(self, store => store.clear_all_versions().await, disabled => Ok(0))
+        self.leases.void_all();
+        route!(&self.backing, store => store.clear_all_versions().await, disabled => Ok(0))
     }
 
     /// Records that `key`, just written for `ttl`, carries `tags`.
@@ -129,33 +227,35 @@ impl Store {
         tags: &[String],
         ttl: Duration,
     ) -> Result<(), CacheError> {
-        route!(self, store => store.tag(key, tags, ttl).await, disabled => Ok(()))
+        route!(&self.backing, store => store.tag(key, tags, ttl).await, disabled => Ok(()))
     }
 
     pub(super) async fn invalidate_tag(&self, tag: &str) -> Result<u64, CacheError> {
-        route!(self, store => store.invalidate_tag(tag).await, disabled => Ok(0))
+        self.leases.void_tag(tag);
+        route!(&self.backing, store => store.invalidate_tag(tag).await, disabled => Ok(0))
     }
 
     /// Reads answered by an L1 in front of the backend (only Redis has one).
     pub(super) fn l1_hits(&self) -> u64 {
-        match self {
+        match &self.backing {
             #[cfg(feature = "redis")]
-            Store::Redis(store) => store.l1_hits(),
-            Store::Disabled | Store::Memory(_) => 0,
+            Backing::Redis(store) => store.l1_hits(),
+            Backing::Disabled | Backing::Memory(_) => 0,
         }
     }
 
     pub(super) async fn ping(&self) -> Result<(), CacheError> {
-        route!(self, store => store.ping().await, disabled => Ok(()))
+        route!(&self.backing, store => store.ping().await, disabled => Ok(()))
     }
 
     pub(super) async fn exists(&self, key: &str) -> Result<bool, CacheError> {
-        route!(self, store => store.exists(key).await, disabled => Ok(false))
+        route!(&self.backing, store => store.exists(key).await, disabled => Ok(false))
     }
 
     /// Disabled: every call sees a fresh counter, so it answers `by`.
     pub(super) async fn incr(&self, key: &str, by: i64, ttl: Duration) -> Result<i64, CacheError> {
-        route!(self, store => store.incr(key, by, ttl).await, disabled => Ok(by))
+        self.leases.void_key(key);
+        route!(&self.backing, store => store.incr(key, by, ttl).await, disabled => Ok(by))
     }
 
     pub(super) async fn add(
@@ -164,17 +264,19 @@ impl Store {
         json: &str,
         ttl: Duration,
     ) -> Result<bool, CacheError> {
-        route!(self, store => store.add(key, json, ttl).await, disabled => Ok(false))
+        self.leases.void_key(key);
+        route!(&self.backing, store => store.add(key, json, ttl).await, disabled => Ok(false))
     }
 
     pub(super) async fn take(&self, key: &str) -> Result<Option<Arc<str>>, CacheError> {
-        route!(self, store => store.take(key).await, disabled => Ok(None))
+        self.leases.void_key(key);
+        route!(&self.backing, store => store.take(key).await, disabled => Ok(None))
     }
 
     /// Entries held in this process; `None` when they live elsewhere.
     pub(super) fn entries(&self) -> Option<u64> {
-        match self {
-            Store::Memory(store) => Some(store.entry_count()),
+        match &self.backing {
+            Backing::Memory(store) => Some(store.entry_count()),
             _ => None,
         }
     }
@@ -182,8 +284,8 @@ impl Store {
     #[cfg(feature = "redis")]
     /// The backend's own series for `/metrics`.
     pub(super) fn metrics(&self) -> Vec<prometheus::proto::MetricFamily> {
-        match self {
-            Store::Redis(store) => store.metrics(),
+        match &self.backing {
+            Backing::Redis(store) => store.metrics(),
             _ => Vec::new(),
         }
     }

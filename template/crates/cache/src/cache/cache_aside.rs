@@ -19,7 +19,6 @@ use serde_json::value::RawValue;
 use super::read_through::{Answer, JsonText};
 use super::{Cache, log_swallowed};
 use crate::Policy;
-use crate::stats::Operation;
 
 impl Cache {
     /// Cache-aside: the value under `key`, or else the result of `loader`, which is then
@@ -64,16 +63,9 @@ impl Cache {
             Ok(None) => {}
             Err(error) => log_swallowed(self.alias(), "get", key, &error),
         }
-        self.inner
-            .flights
-            .run(key, || async {
-                let value = loader().await?;
-                if let Err(error) = self.set(key, &value, ttl).await {
-                    log_swallowed(self.alias(), "set", key, &error);
-                }
-                Ok(value)
-            })
-            .await
+        let policy = Policy::fresh_for_or_default(ttl);
+        let (value, _) = self.load_once(key, &policy, loader).await?;
+        Ok(value)
     }
 
     /// Cache-aside with a [`Policy`]: fresh entries are hits; within the policy's
@@ -174,19 +166,11 @@ impl Cache {
             Ok(None) => {}
             Err(error) => log_swallowed(self.alias(), "get", key, &error),
         }
-        self.inner
-            .flights
-            .run(key, || async {
-                let json = loader().await?;
-                // `RawValue` is JSON by construction, so it is stored without `set_raw`'s check.
-                let result = self.write(key, json.get(), ttl).await;
-                if let Err(error) = self.counted(Operation::Set, result) {
-                    log_swallowed(self.alias(), "set", key, &error);
-                }
-                // As `JsonText`, the endpoint cache's loads, so the two share a load of one key.
-                Ok(JsonText::from(json))
-            })
-            .await
-            .map(|json| json.0)
+        // `RawValue` is JSON by construction, so it is stored without `set_raw`'s check;
+        // as `JsonText`, the endpoint cache's loads, so the two share a load of one key.
+        let policy = Policy::fresh_for_or_default(ttl);
+        let load = || async { loader().await.map(JsonText::from) };
+        let (json, _) = self.load_once(key, &policy, load).await?;
+        Ok(json.0)
     }
 }

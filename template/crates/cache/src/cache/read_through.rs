@@ -151,9 +151,10 @@ impl<F> RefreshJob<F> {
             loader,
             refresh,
         } = self;
+        let lease = cache.lease(&key, &policy).await;
         match loader().await {
             Ok(value) => {
-                cache.store_loaded(&key, &value, &policy).await;
+                cache.store_loaded(lease, &key, &value, &policy).await;
                 cache.refresh_ended(&key, None);
             }
             Err(error) => cache.refresh_ended(&key, Some(&error)),
@@ -204,21 +205,9 @@ impl Cache {
                 None
             }
         };
-        let mut loaded_here = false;
-        let ran = &mut loaded_here;
-        let loaded = self
-            .inner
-            .flights
-            .run(key, move || async move {
-                let value = loader().await?;
-                *ran = true;
-                self.store_loaded(key, &value, policy).await;
-                Ok(value)
-            })
-            .await;
-        match (loaded, error_fallback) {
-            (Ok(value), _) if loaded_here => Ok(Answer::Loaded(value)),
-            (Ok(value), _) => Ok(Answer::Joined(value)),
+        match (self.load_once(key, policy, loader).await, error_fallback) {
+            (Ok((value, true)), _) => Ok(Answer::Loaded(value)),
+            (Ok((value, false)), _) => Ok(Answer::Joined(value)),
             (Err(error), Some(stale)) if covers(&error) => {
                 self.served_stale_on_error(key, &error);
                 Ok(Answer::StaleOnError(stale))
@@ -269,18 +258,6 @@ impl Cache {
         let result = self.inner.store.get_with_ttl(key).await;
         let found = self.counted(Operation::Get, result)?;
         Ok(found.map(|(json, left)| (json, policy.age(left))))
-    }
-
-    /// Stores a loaded value under `policy`; a failure is logged, not returned: the
-    /// caller has its value either way.
-    async fn store_loaded<V: CachedValue>(&self, key: &str, value: &V, policy: &Policy) {
-        let result = match value.encode() {
-            Ok(json) => self.write_with(key, &json, policy).await,
-            Err(error) => Err(CacheError::Encode(error)),
-        };
-        if let Err(error) = self.counted(Operation::Set, result) {
-            log_swallowed(self.alias(), "set", key, &error);
-        }
     }
 
     /// Counts how a background refresh ended and logs a failure.

@@ -9,6 +9,7 @@ mod cache;
 #[cfg(feature = "redis")]
 mod cache_faults;
 mod cache_ops;
+mod coherent_writes;
 mod freshness;
 #[cfg(feature = "redis")]
 mod l1;

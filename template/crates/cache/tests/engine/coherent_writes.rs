@@ -1,0 +1,250 @@
+//! Writes that stay written: a load that began before a write (or an invalidation) of
+//! its key must not store what it loaded, whichever path loaded it (cache-aside, a
+//! background refresh, a tagged entry, a load joined by waiters) and, on Redis, whichever
+//! instance wrote. Run on every backend by `on_each_backend!` (from `cache.rs`).
+//!
+//! Each test is deterministic: the loader reads the source of truth, then waits on a
+//! gate; the write completes while it waits; then the gate opens.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use service_cache::{Backend, Cache, Caches, Policy};
+
+use crate::cache::{Backing, on_each_backend};
+
+on_each_backend!(
+    a_load_overtaken_by_a_delete_is_answered_but_not_stored,
+    a_load_overtaken_by_a_set_does_not_replace_it,
+    a_refresh_overtaken_by_a_delete_is_not_stored,
+    a_load_overtaken_by_its_tags_invalidation_is_not_stored,
+    a_load_overtaken_by_a_pattern_delete_is_not_stored,
+    a_caller_that_joins_a_load_after_a_write_gets_the_new_value,
+);
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The source of truth behind the cache: a version number, bumped by each write.
+#[derive(Clone, Default)]
+struct Source(Arc<AtomicU32>);
+
+/// Opens a gated load: tells when the loader has read the source, and lets it go on.
+struct Gate {
+    read: oneshot::Receiver<()>,
+    go: oneshot::Sender<()>,
+}
+
+type Load = Pin<Box<dyn Future<Output = Result<u32, String>> + Send>>;
+
+impl Source {
+    fn read(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// The write of a service: the source first, then the cache's invalidation.
+    fn bump(&self) -> u32 {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// A loader that reads the source and then waits for its gate to open.
+    fn gated(&self) -> (impl FnOnce() -> Load + Send + 'static, Gate) {
+        let (read_tx, read) = oneshot::channel();
+        let (go, go_rx) = oneshot::channel::<()>();
+        let source = self.clone();
+        let loader = move || -> Load {
+            Box::pin(async move {
+                let value = source.read();
+                read_tx.send(()).ok();
+                go_rx.await.ok();
+                Ok(value)
+            })
+        };
+        (loader, Gate { read, go })
+    }
+
+    /// A loader that reads the source at once.
+    fn plain(&self) -> impl FnOnce() -> Load + Send + 'static {
+        let source = self.clone();
+        move || -> Load { Box::pin(async move { Ok(source.read()) }) }
+    }
+}
+
+impl Gate {
+    async fn wait_for_the_read(&mut self) {
+        (&mut self.read).await.expect("the loader ran");
+    }
+
+    fn open(self) {
+        self.go.send(()).ok();
+    }
+}
+
+/// This instance, and the one whose writes race its loads: another instance on Redis
+/// (the lease must hold across instances), the same one in process (where nothing is
+/// shared between instances).
+fn instances(backing: &Backing) -> (Caches, Caches) {
+    let here = backing.caches(&[]);
+    let other = if backing.persistent == Backend::Memory {
+        here.clone()
+    } else {
+        backing.caches(&[])
+    };
+    (here, other)
+}
+
+/// The value `key` holds now, loading it from `source` on a miss.
+async fn read(cache: &Cache, key: &str, source: &Source) -> u32 {
+    cache
+        .get_or_set_with(key, Some(HOUR), source.plain())
+        .await
+        .unwrap()
+}
+
+async fn a_load_overtaken_by_a_delete_is_answered_but_not_stored(backing: Backing) {
+    let (here, other) = instances(&backing);
+    let (cache, writer) = (here.persistent().clone(), other.persistent().clone());
+    let source = Source::default();
+    let (loader, mut gate) = source.gated();
+    let load = {
+        let cache = cache.clone();
+        tokio::spawn(async move { cache.get_or_set_with("item", Some(HOUR), loader).await })
+    };
+    gate.wait_for_the_read().await;
+    let written = source.bump();
+    writer.delete("item").await.unwrap();
+    gate.open();
+
+    assert_eq!(
+        load.await.unwrap(),
+        Ok(0),
+        "its caller started before the write"
+    );
+    assert_eq!(cache.get::<u32>("item").await.unwrap(), None, "not stored");
+    assert_eq!(cache.voided_fills(), 1);
+    assert_eq!(read(&cache, "item", &source).await, written);
+    assert_eq!(read(&writer, "item", &source).await, written);
+}
+
+async fn a_load_overtaken_by_a_set_does_not_replace_it(backing: Backing) {
+    let (here, other) = instances(&backing);
+    let (cache, writer) = (here.persistent().clone(), other.persistent().clone());
+    let source = Source::default();
+    let (loader, mut gate) = source.gated();
+    let load = {
+        let cache = cache.clone();
+        tokio::spawn(async move { cache.get_or_set_with("item", Some(HOUR), loader).await })
+    };
+    gate.wait_for_the_read().await;
+    let written = source.bump();
+    writer.set("item", &written, Some(HOUR)).await.unwrap();
+    gate.open();
+
+    assert_eq!(load.await.unwrap(), Ok(0));
+    assert_eq!(cache.get::<u32>("item").await.unwrap(), Some(written));
+}
+
+async fn a_refresh_overtaken_by_a_delete_is_not_stored(backing: Backing) {
+    let (here, other) = instances(&backing);
+    let (cache, writer) = (here.persistent().clone(), other.persistent().clone());
+    let source = Source::default();
+    let policy = Policy::ttl(Duration::from_millis(200)).stale_while_revalidate(HOUR);
+    let first = cache
+        .get_or_refresh_with("report", &policy, source.plain())
+        .await;
+    assert_eq!(first, Ok(0));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Stale: answered at once, refreshed in the background by the gated loader.
+    let (loader, mut gate) = source.gated();
+    let stale = cache.get_or_refresh_with("report", &policy, loader).await;
+    assert_eq!(stale, Ok(0));
+    gate.wait_for_the_read().await;
+    source.bump();
+    writer.delete("report").await.unwrap();
+    gate.open();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cache.stale_stats().refreshes == 0 {
+        assert!(Instant::now() < deadline, "the refresh never ended");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        cache.get::<u32>("report").await.unwrap(),
+        None,
+        "the refresh read the source before the write"
+    );
+}
+
+async fn a_load_overtaken_by_its_tags_invalidation_is_not_stored(backing: Backing) {
+    let (here, other) = instances(&backing);
+    let (cache, writer) = (here.persistent().clone(), other.persistent().clone());
+    let source = Source::default();
+    let policy = Policy::ttl(HOUR).tag("owner:7");
+    let (loader, mut gate) = source.gated();
+    let load = {
+        let (cache, policy) = (cache.clone(), policy.clone());
+        tokio::spawn(async move { cache.get_or_refresh_with("pet:1", &policy, loader).await })
+    };
+    gate.wait_for_the_read().await;
+    source.bump();
+    writer.invalidate_tag("owner:7").await.unwrap();
+    gate.open();
+
+    assert_eq!(load.await.unwrap(), Ok(0));
+    assert_eq!(cache.get::<u32>("pet:1").await.unwrap(), None);
+}
+
+async fn a_load_overtaken_by_a_pattern_delete_is_not_stored(backing: Backing) {
+    let (here, other) = instances(&backing);
+    let (cache, writer) = (here.persistent().clone(), other.persistent().clone());
+    let source = Source::default();
+    let (loader, mut gate) = source.gated();
+    let load = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            cache
+                .get_or_set_with("items:page:1", Some(HOUR), loader)
+                .await
+        })
+    };
+    gate.wait_for_the_read().await;
+    source.bump();
+    writer.delete_matching("items:*").await.unwrap();
+    gate.open();
+
+    assert_eq!(load.await.unwrap(), Ok(0));
+    assert_eq!(cache.get::<u32>("items:page:1").await.unwrap(), None);
+}
+
+async fn a_caller_that_joins_a_load_after_a_write_gets_the_new_value(backing: Backing) {
+    let (here, other) = instances(&backing);
+    let (cache, writer) = (here.persistent().clone(), other.persistent().clone());
+    let source = Source::default();
+    let (loader, mut gate) = source.gated();
+    let first = {
+        let cache = cache.clone();
+        tokio::spawn(async move { cache.get_or_set_with("item", Some(HOUR), loader).await })
+    };
+    gate.wait_for_the_read().await;
+    let written = source.bump();
+    writer.delete("item").await.unwrap();
+    // Asked after the write was acknowledged: it queues behind the load in flight.
+    let late = {
+        let (cache, source) = (cache.clone(), source.clone());
+        tokio::spawn(async move { read(&cache, "item", &source).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    gate.open();
+
+    assert_eq!(first.await.unwrap(), Ok(0));
+    assert_eq!(
+        late.await.unwrap(),
+        written,
+        "not the load that began before the write"
+    );
+    assert_eq!(cache.get::<u32>("item").await.unwrap(), Some(written));
+}
