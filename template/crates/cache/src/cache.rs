@@ -10,11 +10,13 @@
 //! - `maintenance`: pattern deletes, clearing the alias, pinging the backend;
 //! - `cache_aside`: the value or a loader's, one load per key;
 //! - `fill`: storing a loader's value only while no write has come since it began;
+//! - `delivery`: sending the invalidations Redis did not take, once it answers;
 //! - `read_through`: the freshness state machine (fresh, stale, stale-if-error) shared by
 //!   cache-aside with a policy and the endpoint cache.
 
 mod atomic;
 mod cache_aside;
+mod delivery;
 mod fill;
 mod json_text;
 mod maintenance;
@@ -24,7 +26,7 @@ mod typed;
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Duration;
 
 #[cfg(feature = "actix")]
@@ -97,6 +99,8 @@ struct Inner {
     stale: StaleCounters,
     /// Loads not stored because a write came while they ran.
     voided_fills: AtomicU64,
+    /// Whether a background delivery of pending invalidations runs.
+    delivering: AtomicBool,
 }
 
 impl Cache {
@@ -110,6 +114,7 @@ impl Cache {
             refreshes: Refreshes::default(),
             stale: StaleCounters::default(),
             voided_fills: AtomicU64::new(0),
+            delivering: AtomicBool::new(false),
         };
         Self {
             inner: Arc::new(inner),
@@ -292,6 +297,9 @@ impl Cache {
         result: Result<T, CacheError>,
     ) -> Result<T, CacheError> {
         self.inner.counters.finished(operation, result.is_ok());
+        if let Err(CacheError::Queued(_)) = &result {
+            self.deliver_in_background();
+        }
         result
     }
 }
@@ -310,7 +318,11 @@ impl fmt::Debug for Cache {
 /// known to be down are only debug lines: the outage itself was logged once, when it
 /// began.
 pub(crate) fn log_swallowed(alias: Alias, action: &str, key: &str, error: &CacheError) {
-    if matches!(error, CacheError::Backoff(_)) {
+    let cause = match error {
+        CacheError::Queued(cause) => cause,
+        error => error,
+    };
+    if matches!(cause, CacheError::Backoff(_)) {
         tracing::debug!(%alias, action, key, %error, "cache operation skipped; carrying on without the cache");
     } else {
         tracing::warn!(%alias, action, key, %error, "cache operation failed; carrying on without the cache");

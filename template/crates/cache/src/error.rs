@@ -71,6 +71,10 @@ pub enum CacheError {
         "the value under this key is not a counter (a whole number from -2^63 to 2^63-1), or the increment would leave that range: delete the key or use another one"
     )]
     NotACounter,
+    /// An invalidation (or a write, whose old value must go) that Redis did not take: it
+    /// is kept, and sent as soon as Redis answers, before any read from Redis.
+    #[error("{0} (the invalidation is kept and sent as soon as Redis answers)")]
+    Queued(Box<CacheError>),
 }
 
 impl CacheError {
@@ -83,6 +87,9 @@ impl CacheError {
     /// assert!(!CacheError::ZeroTtl.is_unavailable());
     /// ```
     pub fn is_unavailable(&self) -> bool {
+        if let CacheError::Queued(error) = self {
+            return error.is_unavailable();
+        }
         matches!(
             self,
             CacheError::Unavailable(_)

@@ -140,6 +140,8 @@ pub use installed::{
     get_cached, incr_cached, install_caches, invalidate_tag, set_cached, take_cached,
 };
 pub use policy::Policy;
+#[cfg(feature = "redis")]
+pub use redis::MAX_PENDING_INVALIDATIONS;
 pub use refresh::Refresh;
 pub use settings::{CachePreset, CacheSettings, Secret};
 #[cfg(feature = "redis")]

@@ -1,8 +1,10 @@
 //! Cache series, read from the caches when scraped: `cache_operations_total` by alias,
 //! operation and outcome, `cache_stale_answers_total` and `cache_refreshes_total` (how
 //! cache-aside used stale entries), `cache_entries` per in-process store, `cache_l1_hits_total`
-//! (the hits the L1 in front of Redis answered), and the Redis backend's own series
-//! (command durations, breaker state, reconnects) with the `redis` feature.
+//! (the hits the L1 in front of Redis answered), `cache_fills_voided_total` (loads not
+//! stored because a write came while they ran), `cache_pending_invalidations` (what
+//! waits for Redis to answer), and the Redis backend's own series (command durations,
+//! breaker state, reconnects) with the `redis` feature.
 //!
 //! The caches count in their own atomics whether or not anything scrapes, so a cache
 //! operation pays one atomic add for its metrics and no label is looked up.
@@ -28,6 +30,8 @@ impl CacheCollector {
         descs.extend(entries().desc().into_iter().cloned());
         descs.extend(stale_answers().desc().into_iter().cloned());
         descs.extend(refreshes().desc().into_iter().cloned());
+        descs.extend(voided_fills().desc().into_iter().cloned());
+        descs.extend(pending_invalidations().desc().into_iter().cloned());
         #[cfg(feature = "redis")]
         descs.extend(l1_hits().desc().into_iter().cloned());
         Self { caches, descs }
@@ -44,8 +48,16 @@ impl Collector for CacheCollector {
         let entries = entries();
         let stale_answers = stale_answers();
         let refreshes = refreshes();
+        let voided_fills = voided_fills();
+        let pending_invalidations = pending_invalidations();
         for cache in self.caches.iter() {
             let alias = cache.alias().to_string();
+            voided_fills
+                .with_label_values(&[alias.as_str()])
+                .inc_by(cache.voided_fills());
+            pending_invalidations
+                .with_label_values(&[alias.as_str()])
+                .set(i64::try_from(cache.pending_invalidations()).unwrap_or(i64::MAX));
             let stale = cache.stale_stats();
             for (reason, count) in [
                 ("revalidate", stale.stale_while_revalidate),
@@ -83,6 +95,8 @@ impl Collector for CacheCollector {
         families.extend(entries.collect());
         families.extend(stale_answers.collect());
         families.extend(refreshes.collect());
+        families.extend(voided_fills.collect());
+        families.extend(pending_invalidations.collect());
         #[cfg(feature = "redis")]
         let l1_hits = l1_hits();
         #[cfg(feature = "redis")]
@@ -127,6 +141,28 @@ fn refreshes() -> IntCounterVec {
             "Background refreshes of stale cache entries, by alias and outcome (ok, error).",
         ),
         &["alias", "outcome"],
+    )
+    .expect("a valid metric definition")
+}
+
+fn voided_fills() -> IntCounterVec {
+    IntCounterVec::new(
+        Opts::new(
+            "cache_fills_voided_total",
+            "Loaded values answered but not stored because a write or invalidation of their key came while they loaded, by alias.",
+        ),
+        &["alias"],
+    )
+    .expect("a valid metric definition")
+}
+
+fn pending_invalidations() -> IntGaugeVec {
+    IntGaugeVec::new(
+        Opts::new(
+            "cache_pending_invalidations",
+            "Invalidations Redis has not taken yet, sent as soon as it answers, by alias.",
+        ),
+        &["alias"],
     )
     .expect("a valid metric definition")
 }

@@ -24,6 +24,7 @@
 //! cluster) and removes each batch with `UNLINK`: other services' keys are never
 //! touched, and no `KEYS` or `FLUSHDB` blocks the server.
 
+mod delivery;
 mod lease;
 
 use std::future::Future;
@@ -41,7 +42,9 @@ use super::l1::L1;
 use super::redis_metrics::RedisMetrics;
 use super::{Backend, CacheError, tracking};
 use crate::settings::{RedisMode, RedisSettings, Secret};
+use delivery::Pending;
 
+pub use delivery::MAX_PENDING_INVALIDATIONS;
 pub(crate) use lease::RedisLease;
 
 /// Keys asked for per `SCAN` step: few round trips, yet each step and the `UNLINK` after
@@ -94,6 +97,8 @@ pub(super) struct RedisStore {
     service_prefix: String,
     /// Whether to fail fast because Redis failed recently.
     breaker: Breaker,
+    /// Invalidations Redis has not taken yet (see [`delivery`]).
+    pending: Pending,
     /// Texts that must never reach a message: URLs and the password.
     secrets: Vec<Secret>,
     /// Which values are stored compressed (`CACHE_COMPRESS_MIN_BYTES`).
@@ -162,6 +167,7 @@ impl RedisStore {
             lease_prefix: format!("{prefix}:l{version}:"),
             service_prefix: format!("{prefix}:"),
             breaker: Breaker::new(),
+            pending: Pending::default(),
             secrets,
             compression: Compression::new(compress_min_bytes),
 
@@ -250,13 +256,16 @@ impl RedisStore {
             .arg(&*self.compression.encode(json))
             .arg("PX")
             .arg(millis(ttl));
-        self.write_voiding(key, command).await
+        let outcome = self.write_voiding(key, command).await;
+        // The old value must not outlive a set that may not have happened.
+        self.keep_key(key, outcome)
     }
 
     pub(super) async fn delete(&self, key: &str) -> Result<bool, CacheError> {
         let mut command = redis::cmd("UNLINK");
         command.arg(self.key(key));
-        let removed: u64 = self.write_voiding(key, command).await?;
+        let outcome = self.write_voiding(key, command).await;
+        let removed: u64 = self.keep_key(key, outcome)?;
         Ok(removed > 0)
     }
 
@@ -368,31 +377,33 @@ impl RedisStore {
 
     pub(super) async fn delete_matching(&self, pattern: &str) -> Result<u64, CacheError> {
         self.flush_l1();
+        let outcome = self.unlink_matching_with_leases(pattern).await;
+        self.flush_l1();
+        self.keep_pattern(pattern, outcome)
+    }
+
+    /// Unlinks the fill leases of the keys matching `pattern`, then the keys.
+    async fn unlink_matching_with_leases(&self, pattern: &str) -> Result<u64, CacheError> {
         for leases in self.lease_patterns(pattern) {
             self.unlink_matching(&leases).await?;
         }
-        let removed = self
-            .unlink_matching(&scan_pattern(&self.key_prefix, pattern))
-            .await;
-        self.flush_l1();
-        removed
+        self.unlink_matching(&scan_pattern(&self.key_prefix, pattern))
+            .await
     }
 
-    /// Removes this version's values and tag sets; returns how many values went.
+    /// Removes this version's values, fill leases and tag sets; returns how many values
+    /// went.
     pub(super) async fn clear(&self) -> Result<u64, CacheError> {
         self.flush_l1();
-        self.unlink_matching(&scan_pattern(&self.lease_prefix, "*"))
-            .await?;
-        let removed = self
-            .unlink_matching(&scan_pattern(&self.key_prefix, "*"))
-            .await;
-        let tags = self
-            .unlink_matching(&scan_pattern(&self.tag_prefix, "*"))
-            .await;
+        let outcome = async {
+            let removed = self.unlink_matching_with_leases("*").await?;
+            self.unlink_matching(&scan_pattern(&self.tag_prefix, "*"))
+                .await?;
+            Ok(removed)
+        }
+        .await;
         self.flush_l1();
-        let removed = removed?;
-        tags?;
-        Ok(removed)
+        self.keep_clear(outcome)
     }
 
     /// Removes every key under `CACHE_PREFIX`, whatever version (or layout) wrote it;
@@ -433,6 +444,11 @@ impl RedisStore {
     /// Takes the tag's set and unlinks its members in batches; returns how many values
     /// went. The L1 copies of the members are dropped before and after, as for a delete.
     pub(super) async fn invalidate_tag(&self, tag: &str) -> Result<u64, CacheError> {
+        let outcome = self.take_tag(tag).await;
+        self.keep_tag(tag, outcome)
+    }
+
+    async fn take_tag(&self, tag: &str) -> Result<u64, CacheError> {
         let mut take = redis::cmd("EVAL");
         take.arg(TAG_TAKE).arg(1).arg(self.tag_key(tag));
         let members: Vec<Vec<u8>> = self.query(&take).await?;
@@ -503,8 +519,10 @@ impl RedisStore {
     }
 
     /// Asks Redis even while failing fast: readiness probes should see recovery at once.
+    /// Delivers pending invalidations too, once Redis answers.
     pub(super) async fn ping(&self) -> Result<(), CacheError> {
-        self.send::<String>(&redis::cmd("PING")).await.map(drop)
+        self.send::<String>(&redis::cmd("PING")).await?;
+        self.deliver_pending().await
     }
 
     async fn unlink_if_unchanged(&self, key: &str, stored: &[u8]) -> Result<(), CacheError> {
@@ -638,7 +656,12 @@ impl RedisStore {
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
-        self.breaker.admit().map_err(CacheError::Backoff)?;
+        if !Self::delivering() {
+            self.breaker.admit().map_err(CacheError::Backoff)?;
+            if self.pending.len() > 0 {
+                self.deliver_pending().await?;
+            }
+        }
         self.run(operation).await
     }
 

@@ -273,6 +273,24 @@ impl Store {
         route!(&self.backing, store => store.take(key).await, disabled => Ok(None))
     }
 
+    /// Invalidations that wait for Redis (only Redis can be unreachable).
+    pub(super) fn pending_invalidations(&self) -> usize {
+        match &self.backing {
+            #[cfg(feature = "redis")]
+            Backing::Redis(store) => store.pending_invalidations(),
+            Backing::Disabled | Backing::Memory(_) => 0,
+        }
+    }
+
+    /// Sends the invalidations that wait for Redis, if it answers.
+    pub(super) async fn deliver_pending(&self) -> Result<(), CacheError> {
+        match &self.backing {
+            #[cfg(feature = "redis")]
+            Backing::Redis(store) => store.deliver_pending().await,
+            Backing::Disabled | Backing::Memory(_) => Ok(()),
+        }
+    }
+
     /// Entries held in this process; `None` when they live elsewhere.
     pub(super) fn entries(&self) -> Option<u64> {
         match &self.backing {

@@ -248,3 +248,106 @@ async fn a_caller_that_joins_a_load_after_a_write_gets_the_new_value(backing: Ba
     );
     assert_eq!(cache.get::<u32>("item").await.unwrap(), Some(written));
 }
+
+#[cfg(feature = "redis")]
+pub(crate) mod on_redis {
+    //! Invalidations that Redis did not take (it was paused, or the breaker was failing
+    //! fast) are kept and delivered, and no instance serves the old value once they are.
+
+    use std::time::{Duration, Instant};
+
+    use service_cache::test_support::RedisServer;
+    use service_cache::{CacheError, CacheSettings, Caches};
+
+    use super::{HOUR, Source, read};
+
+    /// An instance of a service on `server`, with a short Redis timeout so a pause is
+    /// noticed quickly.
+    pub(crate) fn instance(server: &RedisServer, prefix: &str) -> Caches {
+        let settings = CacheSettings::from_vars([
+            ("CACHE_PREFIX", prefix.to_owned()),
+            ("CACHE_REDIS_URL", server.url()),
+            ("CACHE_REDIS_TIMEOUT_MS", "150".to_owned()),
+        ])
+        .expect("valid settings");
+        Caches::from_settings(&settings)
+    }
+
+    /// Waits (at most 10 s) until `caches` has delivered every pending invalidation.
+    pub(crate) async fn delivered(caches: &Caches) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while caches.persistent().pending_invalidations() > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "invalidations still pending after 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_invalidation_refused_by_the_breaker_is_delivered_when_redis_answers() {
+        let server = RedisServer::start();
+        let (a, b) = (instance(&server, "breaker"), instance(&server, "breaker"));
+        let source = Source::default();
+        assert_eq!(read(a.persistent(), "item", &source).await, 0);
+        assert_eq!(read(b.persistent(), "item", &source).await, 0);
+
+        // Redis stops answering; a read on `a` times out and opens its breaker.
+        let mut admin = server.client();
+        redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(1_500)
+            .arg("ALL")
+            .query::<()>(&mut admin)
+            .unwrap();
+        let paused = Instant::now();
+        assert!(a.persistent().get::<u32>("other").await.is_err());
+
+        // The write: the source, then the invalidation, which Redis cannot take now.
+        let written = source.bump();
+        let invalidation = a.persistent().delete("item").await;
+        assert!(
+            matches!(invalidation, Err(CacheError::Queued(_))),
+            "{invalidation:?}"
+        );
+        assert_eq!(a.persistent().pending_invalidations(), 1);
+        // While it is pending, `a` reads nothing from Redis: a miss, loaded from the source.
+        assert_eq!(read(a.persistent(), "item", &source).await, written);
+
+        tokio::time::sleep(Duration::from_millis(1_600).saturating_sub(paused.elapsed())).await;
+        delivered(&a).await;
+        assert_eq!(read(b.persistent(), "item", &source).await, written);
+        assert_eq!(read(a.persistent(), "item", &source).await, written);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_clear_refused_while_redis_is_paused_clears_the_version_when_it_answers() {
+        let server = RedisServer::start();
+        let caches = instance(&server, "kept-clear");
+        let cache = caches.persistent();
+        cache.set("a", &1, Some(HOUR)).await.unwrap();
+        let mut client = server.client();
+        redis::cmd("SET")
+            .arg("other-service:v1:x")
+            .arg("1")
+            .query::<()>(&mut client)
+            .unwrap();
+        redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(1_000)
+            .arg("ALL")
+            .query::<()>(&mut client)
+            .unwrap();
+        let cleared = cache.clear().await;
+        assert!(matches!(cleared, Err(CacheError::Queued(_))), "{cleared:?}");
+        assert_eq!(cache.pending_invalidations(), 1);
+        delivered(&caches).await;
+        let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut client).unwrap();
+        assert_eq!(
+            keys,
+            ["other-service:v1:x"],
+            "this version was cleared, and only it"
+        );
+    }
+}

@@ -14,4 +14,6 @@ mod freshness;
 #[cfg(feature = "redis")]
 mod l1;
 #[cfg(feature = "redis")]
+mod randomized_writes;
+#[cfg(feature = "redis")]
 mod redis_connections;
