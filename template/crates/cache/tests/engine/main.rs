@@ -10,6 +10,8 @@ mod cache;
 mod cache_faults;
 mod cache_ops;
 mod coherent_writes;
+#[cfg(feature = "actix")]
+mod endpoint_races;
 mod freshness;
 #[cfg(feature = "redis")]
 mod l1;
