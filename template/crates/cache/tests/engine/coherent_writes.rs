@@ -350,4 +350,40 @@ pub(crate) mod on_redis {
             "this version was cleared, and only it"
         );
     }
+
+    /// Round trips to Redis so far: the store times each one.
+    fn round_trips(caches: &Caches) -> u64 {
+        caches
+            .persistent()
+            .backend_metrics()
+            .iter()
+            .find(|family| family.name() == "redis_command_duration_seconds")
+            .map(|family| family.get_metric()[0].get_histogram().get_sample_count())
+            .expect("the store reports its commands")
+    }
+
+    #[tokio::test]
+    async fn a_miss_costs_one_round_trip_more_than_before_and_a_hit_none() {
+        let server = RedisServer::start();
+        let settings = CacheSettings::from_vars([
+            ("CACHE_PREFIX", "round-trips".to_owned()),
+            ("CACHE_REDIS_URL", server.url()),
+            ("CACHE_PERSISTENT_L1_CAPACITY", "0".to_owned()),
+        ])
+        .unwrap();
+        let caches = Caches::from_settings(&settings);
+        let source = Source::default();
+        read(caches.persistent(), "warm-up", &source).await;
+
+        let before = round_trips(&caches);
+        read(caches.persistent(), "item", &source).await;
+        assert_eq!(
+            round_trips(&caches) - before,
+            3,
+            "the read, the lease, and the store with its check"
+        );
+        let before = round_trips(&caches);
+        read(caches.persistent(), "item", &source).await;
+        assert_eq!(round_trips(&caches) - before, 1, "a hit is one read");
+    }
 }
