@@ -17,11 +17,14 @@ use tokio::sync::oneshot;
 use service_cache::endpoint::EndpointCache;
 use service_cache::{CacheSettings, Caches};
 
+/// The handler's side of an armed gate: says it has read, then waits for the word.
+type HandlerGate = (oneshot::Sender<()>, oneshot::Receiver<()>);
+
 /// The resource's data, and the gate its next `GET` handler stops at.
 #[derive(Clone, Default)]
 struct Resource {
     version: Arc<AtomicU32>,
-    gate: Arc<Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>>,
+    gate: Arc<Mutex<Option<HandlerGate>>>,
 }
 
 /// The test's side of an armed gate: when the handler has read, and the word to go on.
