@@ -6,6 +6,9 @@
 //! - `typed`: get, set and delete a serde value;
 //! - `json_text`: the same as JSON text, undecoded;
 //! - `atomic`: exists, counters, store-if-absent, read-and-delete;
+//! - `batch`: many keys in one round trip;
+//! - `expiry`: the time a key has left, and a new one;
+//! - `lock`: locks with an owner;
 //! - `tags`: writes with a policy's tags, and invalidating a tag;
 //! - `maintenance`: pattern deletes, clearing the alias, pinging the backend;
 //! - `cache_aside`: the value or a loader's, one load per key;
@@ -15,10 +18,13 @@
 //!   cache-aside with a policy and the endpoint cache.
 
 mod atomic;
+mod batch;
 mod cache_aside;
 mod delivery;
+mod expiry;
 mod fill;
 mod json_text;
+mod lock;
 mod maintenance;
 mod read_through;
 mod tags;
@@ -29,6 +35,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Duration;
 
+pub use lock::LockGuard;
 #[cfg(feature = "actix")]
 pub(crate) use read_through::{Answer, JsonText};
 

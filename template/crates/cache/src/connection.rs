@@ -339,6 +339,11 @@ impl Connector {
 }
 
 impl LiveConnection {
+    /// Whether this is a Redis Cluster, where one pipeline may only touch one slot.
+    pub(super) fn is_cluster(&self) -> bool {
+        matches!(self, LiveConnection::Cluster(_))
+    }
+
     /// Where a full `SCAN` of this service's keys must run: the server, or every
     /// primary of a cluster (each holds its own slots' keys).
     ///

@@ -258,6 +258,62 @@ pub async fn take_cached<T: DeserializeOwned>(key: &str, alias: Alias) -> Option
 
 /// A replaceable place for the installed caches. The free functions use the one static
 /// instance; tests use their own so they cannot disturb each other.
+/// The values under `keys` in `alias`, in the order asked; all `None` when the cache
+/// fails (logged). One round trip on Redis.
+///
+/// ```
+/// use service_cache::{Alias, CacheSettings, configure_caches, get_many_cached, set_many_cached};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// set_many_cached(&[("a", 1), ("c", 3)], None, Alias::Memory).await;
+/// let values: Vec<Option<i32>> = get_many_cached(&["a", "b", "c"], Alias::Memory).await;
+/// assert_eq!(values, [Some(1), None, Some(3)]);
+/// # }
+/// ```
+pub async fn get_many_cached<T: DeserializeOwned>(keys: &[&str], alias: Alias) -> Vec<Option<T>> {
+    INSTALLED.get_many_cached(keys, alias).await
+}
+
+/// Stores every `(key, value)` in `alias` for `ttl` (`None`: the alias's default TTL).
+/// A failure is logged, never returned.
+///
+/// ```
+/// use service_cache::{Alias, CacheSettings, configure_caches, get_cached, set_many_cached};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// set_many_cached(&[("x", "one"), ("y", "two")], None, Alias::Memory).await;
+/// assert_eq!(get_cached::<String>("y", Alias::Memory).await.as_deref(), Some("two"));
+/// # }
+/// ```
+pub async fn set_many_cached<T: Serialize>(
+    entries: &[(&str, T)],
+    ttl: Option<Duration>,
+    alias: Alias,
+) {
+    INSTALLED.set_many_cached(entries, ttl, alias).await;
+}
+
+/// Removes `keys` from `alias`. A failure is logged, never returned.
+///
+/// ```
+/// use service_cache::{Alias, CacheSettings, configure_caches, delete_many_cached, get_cached, set_many_cached};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// configure_caches(&CacheSettings::default());
+/// set_many_cached(&[("p", 1), ("q", 2)], None, Alias::Memory).await;
+/// delete_many_cached(&["p", "q"], Alias::Memory).await;
+/// assert_eq!(get_cached::<i32>("p", Alias::Memory).await, None);
+/// # }
+/// ```
+pub async fn delete_many_cached(keys: &[&str], alias: Alias) {
+    INSTALLED.delete_many_cached(keys, alias).await;
+}
+
 struct InstalledCaches {
     /// The installed caches, `None` until `configure_caches` runs.
     caches: RwLock<Option<Caches>>,
@@ -395,6 +451,45 @@ impl InstalledCaches {
                 log_swallowed(alias, "take", key, &error);
                 None
             }
+        }
+    }
+
+    async fn get_many_cached<T: DeserializeOwned>(
+        &self,
+        keys: &[&str],
+        alias: Alias,
+    ) -> Vec<Option<T>> {
+        let Some(cache) = self.cache(alias) else {
+            return keys.iter().map(|_| None).collect();
+        };
+        match cache.get_many(keys).await {
+            Ok(values) => values,
+            Err(error) => {
+                log_swallowed(alias, "get many", &keys.join(" "), &error);
+                keys.iter().map(|_| None).collect()
+            }
+        }
+    }
+
+    async fn set_many_cached<T: Serialize>(
+        &self,
+        entries: &[(&str, T)],
+        ttl: Option<Duration>,
+        alias: Alias,
+    ) {
+        if let Some(cache) = self.cache(alias)
+            && let Err(error) = cache.set_many(entries, ttl).await
+        {
+            let keys: Vec<&str> = entries.iter().map(|(key, _)| *key).collect();
+            log_swallowed(alias, "set many", &keys.join(" "), &error);
+        }
+    }
+
+    async fn delete_many_cached(&self, keys: &[&str], alias: Alias) {
+        if let Some(cache) = self.cache(alias)
+            && let Err(error) = cache.delete_many(keys).await
+        {
+            log_swallowed(alias, "delete many", &keys.join(" "), &error);
         }
     }
 

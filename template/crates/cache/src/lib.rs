@@ -128,16 +128,18 @@ mod store;
 mod tag_index;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
+mod token;
 #[cfg(feature = "redis")]
 mod tracking;
 
 pub use alias::{Alias, UnknownAlias};
-pub use cache::{Cache, MAX_TTL};
+pub use cache::{Cache, LockGuard, MAX_TTL};
 pub use caches::Caches;
 pub use error::CacheError;
 pub use installed::{
-    add_cached, clear_cache, configure_caches, decr_cached, delete_cached, exists_cached,
-    get_cached, incr_cached, install_caches, invalidate_tag, set_cached, take_cached,
+    add_cached, clear_cache, configure_caches, decr_cached, delete_cached, delete_many_cached,
+    exists_cached, get_cached, get_many_cached, incr_cached, install_caches, invalidate_tag,
+    set_cached, set_many_cached, take_cached,
 };
 pub use policy::Policy;
 #[cfg(feature = "redis")]

@@ -262,6 +262,93 @@ impl MemoryStore {
         }))
     }
 
+    /// The live values under `keys`, in their order.
+    pub(super) async fn get_many(
+        &self,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Arc<str>>>, CacheError> {
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(self.get(key).await?);
+        }
+        Ok(values)
+    }
+
+    /// Stores each `(key, json)` for `ttl`.
+    pub(super) async fn set_many(
+        &self,
+        entries: &[(&str, String)],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        for (key, json) in entries {
+            self.set(key, json, ttl).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes `keys`; how many held a live value.
+    pub(super) async fn delete_many(&self, keys: &[&str]) -> Result<u64, CacheError> {
+        let mut removed = 0;
+        for key in keys {
+            removed += u64::from(self.delete(key).await?);
+        }
+        Ok(removed)
+    }
+
+    /// The time the live value under `key` has left.
+    pub(super) async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        Ok(self.get_with_ttl(key).await?.and_then(|(_, left)| left))
+    }
+
+    /// Gives the live value under `key` the deadline `ttl` from now; `false` if absent.
+    pub(super) async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
+        self.replace_deadline(key, ttl, |_| true)
+    }
+
+    /// Removes `key` if its live value is exactly `json`.
+    pub(super) async fn delete_if_equal(&self, key: &str, json: &str) -> Result<bool, CacheError> {
+        let _locked = self.lock(key);
+        Ok(with_key(key, |key| {
+            let equal = self
+                .entries
+                .get(key)
+                .is_some_and(|entry| entry.is_live(Instant::now()) && *entry.json == *json);
+            if equal {
+                self.entries.invalidate(key);
+            }
+            equal
+        }))
+    }
+
+    /// Gives `key` the deadline `ttl` from now if its live value is exactly `json`.
+    pub(super) async fn expire_if_equal(
+        &self,
+        key: &str,
+        json: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        self.replace_deadline(key, ttl, |current| *current == *json)
+    }
+
+    /// Moves the deadline of the live value under `key` to `ttl` from now, if `keep`
+    /// says so of its JSON; whether it did.
+    fn replace_deadline(
+        &self,
+        key: &str,
+        ttl: Duration,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<bool, CacheError> {
+        let _locked = self.lock(key);
+        let now = Instant::now();
+        match self.lookup(key) {
+            Some(entry) if entry.is_live(now) && keep(&entry.json) => {
+                self.insert(key, entry.json, now + ttl);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// The write lock of `key`. Nothing panics while holding one, but a poisoned lock
     /// guards no data, so it is used as it is.
     fn lock(&self, key: &str) -> MutexGuard<'_, ()> {

@@ -24,7 +24,9 @@
 //! cluster) and removes each batch with `UNLINK`: other services' keys are never
 //! touched, and no `KEYS` or `FLUSHDB` blocks the server.
 
+mod batch;
 mod delivery;
+mod expiry;
 mod lease;
 
 use std::future::Future;
@@ -599,6 +601,22 @@ impl RedisStore {
             l1.invalidate(key.as_bytes());
         }
         outcome
+    }
+
+    /// The L1's copy of `key`, counted as an L1 hit.
+    fn l1_copy(&self, key: &str) -> Option<Arc<str>> {
+        let (json, _) = self.l1.as_ref()?.get(key)?;
+        self.l1_hits.fetch_add(1, Ordering::Relaxed);
+        Some(json)
+    }
+
+    /// Drops the L1 copies of `keys`.
+    fn drop_l1_copies<'a>(&self, keys: impl Iterator<Item = &'a str>) {
+        if let Some(l1) = &self.l1 {
+            for key in keys {
+                l1.invalidate(key.as_bytes());
+            }
+        }
     }
 
     /// Drops every L1 copy: this service is removing many of its keys.

@@ -84,11 +84,15 @@ pub enum Operation {
     Take,
     /// `invalidate_tag`.
     InvalidateTag,
+    /// `ttl`: a read, a hit when the key is there.
+    Ttl,
+    /// `expire`, and a lock's extension.
+    Expire,
 }
 
 impl Operation {
     /// Every operation, in the order of their counters.
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 13] = [
         Operation::Get,
         Operation::Set,
         Operation::Delete,
@@ -100,6 +104,8 @@ impl Operation {
         Operation::Add,
         Operation::Take,
         Operation::InvalidateTag,
+        Operation::Ttl,
+        Operation::Expire,
     ];
 
     /// The name used as a metric label.
@@ -122,12 +128,17 @@ impl Operation {
             Operation::Add => "add",
             Operation::Take => "take",
             Operation::InvalidateTag => "invalidate_tag",
+            Operation::Ttl => "ttl",
+            Operation::Expire => "expire",
         }
     }
 
     /// Whether an answered operation is a hit or a miss (reads) rather than `ok`.
     fn is_read(self) -> bool {
-        matches!(self, Operation::Get | Operation::Exists | Operation::Take)
+        matches!(
+            self,
+            Operation::Get | Operation::Exists | Operation::Take | Operation::Ttl
+        )
     }
 }
 

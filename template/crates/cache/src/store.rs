@@ -235,6 +235,61 @@ impl Store {
         route!(&self.backing, store => store.invalidate_tag(tag).await, disabled => Ok(0))
     }
 
+    /// The values under `keys`, in their order.
+    pub(super) async fn get_many(
+        &self,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Arc<str>>>, CacheError> {
+        route!(&self.backing, store => store.get_many(keys).await, disabled => Ok(vec![None; keys.len()]))
+    }
+
+    /// Stores each `(key, json)` for `ttl`.
+    pub(super) async fn set_many(
+        &self,
+        entries: &[(&str, String)],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        for (key, _) in entries {
+            self.leases.void_key(key);
+        }
+        route!(&self.backing, store => store.set_many(entries, ttl).await, disabled => Ok(()))
+    }
+
+    /// Removes `keys`; how many held a value.
+    pub(super) async fn delete_many(&self, keys: &[&str]) -> Result<u64, CacheError> {
+        for key in keys {
+            self.leases.void_key(key);
+        }
+        route!(&self.backing, store => store.delete_many(keys).await, disabled => Ok(0))
+    }
+
+    /// The time `key` has left: `None` when absent, `Duration::MAX` when it never
+    /// expires (only a value written by another client can be so).
+    pub(super) async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        route!(&self.backing, store => store.ttl(key).await, disabled => Ok(None))
+    }
+
+    /// Gives `key` a new TTL; `false` when it is absent.
+    pub(super) async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
+        route!(&self.backing, store => store.expire(key, ttl).await, disabled => Ok(false))
+    }
+
+    /// Removes `key` if it holds exactly `json`; whether it did.
+    pub(super) async fn delete_if_equal(&self, key: &str, json: &str) -> Result<bool, CacheError> {
+        self.leases.void_key(key);
+        route!(&self.backing, store => store.delete_if_equal(key, json).await, disabled => Ok(false))
+    }
+
+    /// Gives `key` a new TTL if it holds exactly `json`; whether it did.
+    pub(super) async fn expire_if_equal(
+        &self,
+        key: &str,
+        json: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        route!(&self.backing, store => store.expire_if_equal(key, json, ttl).await, disabled => Ok(false))
+    }
+
     /// Reads answered by an L1 in front of the backend (only Redis has one).
     pub(super) fn l1_hits(&self) -> u64 {
         match &self.backing {

@@ -132,6 +132,21 @@ impl RedisStore {
         self.keep(outcome, || Invalidation::Key(key.to_owned()))
     }
 
+    /// Keeps the invalidations of `keys` that `outcome` failed to deliver.
+    pub(super) fn keep_keys<'a, T>(
+        &self,
+        keys: impl Iterator<Item = &'a str>,
+        outcome: Result<T, CacheError>,
+    ) -> Result<T, CacheError> {
+        if outcome.is_ok() || Self::delivering() {
+            return outcome;
+        }
+        for key in keys {
+            self.pending.push(Invalidation::Key(key.to_owned()));
+        }
+        outcome.map_err(|error| CacheError::Queued(Box::new(error)))
+    }
+
     /// Keeps the pattern delete that `outcome` failed to deliver.
     pub(super) fn keep_pattern<T>(
         &self,

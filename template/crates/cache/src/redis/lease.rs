@@ -15,14 +15,11 @@
 //! the whole value key the hash tag. A key with a `}` but no hash tag (`a}b`, `a{}b`) can
 //! have neither; its loads are guarded in this process only (see `lease_key`).
 
-use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
-
-use foldhash::fast::RandomState;
+use std::time::Duration;
 
 use super::{RedisStore, millis};
 use crate::CacheError;
+use crate::token::new_token;
 
 /// How long a lease lives without its load storing: a load slower than this is answered
 /// but not stored. Each load that shares the lease extends it.
@@ -137,24 +134,9 @@ fn hash_tag(key: &[u8]) -> Option<&[u8]> {
     (!tag.is_empty()).then_some(tag)
 }
 
-/// A token no other lease of any instance holds: a per-process random seed (the hasher's)
-/// over a counter and the clock.
-fn new_token() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static SEED: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos());
-    let hash = SEED
-        .get_or_init(RandomState::default)
-        .hash_one((count, now, std::process::id()));
-    format!("{hash:016x}{count:x}")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{hash_tag, new_token};
+    use super::hash_tag;
 
     #[test]
     fn hash_tags_follow_the_cluster_rule() {
@@ -166,10 +148,5 @@ mod tests {
         );
         assert_eq!(hash_tag(b"a}b{c"), None);
         assert_eq!(hash_tag(b"{a{b}c}"), Some(&b"a{b"[..]));
-    }
-
-    #[test]
-    fn tokens_differ() {
-        assert_ne!(new_token(), new_token());
     }
 }

@@ -6,6 +6,7 @@
 //! (`service_cache::test_support`).
 
 mod cache;
+mod cache_api;
 #[cfg(feature = "redis")]
 mod cache_faults;
 mod cache_ops;
