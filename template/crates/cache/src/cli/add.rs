@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::output::{MEMORY_NOTE, failed, invalid_json};
-use super::ttl::{applied_ttl, parse_ttl};
+use super::ttl_option::{applied_ttl, parse_ttl};
 use super::{AliasArg, EXIT_MISS};
 use crate::{Alias, Backend, Caches};
 

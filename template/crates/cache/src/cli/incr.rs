@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::output::{MEMORY_NOTE, failed};
-use super::ttl::parse_ttl;
+use super::ttl_option::parse_ttl;
 use super::{AliasArg, EXIT_INVALID_INPUT};
 use crate::{Alias, Backend, CacheError, Caches};
 

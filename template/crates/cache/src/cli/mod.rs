@@ -1,5 +1,5 @@
-//! `cache get|set|delete|clear|invalidate-tag|exists|incr|add|take|stats`: read and
-//! manage cache entries from a shell.
+//! `cache get|get-many|set|delete|clear|invalidate-tag|exists|ttl|expire|incr|add|take|stats`:
+//! read and manage cache entries from a shell.
 //!
 //! The feature `cli`: a service mounts [`CacheCommand`] as a subcommand of its own
 //! command line (clap) and runs it with its [`Caches`].
@@ -14,21 +14,24 @@
 //! `async fn run(self, caches: &Caches, out: &mut impl Write) -> anyhow::Result<ExitCode>`.
 //! To add one, write `src/cli/<name>.rs`, declare it with `pub mod`, and add its
 //! line to `subcommands!` below. What several subcommands share lives in [`AliasArg`]
-//! (the `--alias` option), `ttl` (the `--ttl` option) and `output` (messages and the
+//! (the `--alias` option), `ttl_option` (the `--ttl` option) and `output` (messages and the
 //! exit codes that go with them).
 
 pub mod add;
 pub mod clear;
 pub mod delete;
 pub mod exists;
+pub mod expire;
 pub mod get;
+pub mod get_many;
 pub mod incr;
 pub mod invalidate_tag;
 mod output;
 pub mod set;
 pub mod stats;
 pub mod take;
-mod ttl;
+pub mod ttl;
+mod ttl_option;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -79,11 +82,14 @@ macro_rules! subcommands {
 // In the order `cache --help` lists them.
 subcommands! {
     Get(get::GetCommand),
+    GetMany(get_many::GetManyCommand),
     Set(set::SetCommand),
     Delete(delete::DeleteCommand),
     Clear(clear::ClearCommand),
     InvalidateTag(invalidate_tag::InvalidateTagCommand),
     Exists(exists::ExistsCommand),
+    Ttl(ttl::TtlCommand),
+    Expire(expire::ExpireCommand),
     Incr(incr::IncrCommand),
     Add(add::AddCommand),
     Take(take::TakeCommand),
@@ -136,8 +142,9 @@ that process, so it is always empty when a command starts: use --alias persisten
 reach the shared store (Redis, when CACHE_REDIS_HOST or CACHE_REDIS_URL is set; \
 otherwise persistent is in-process too).
 
-Exit codes: 0 done (get, take: hit; exists: present; add: stored), 1 get, take: miss, \
-exists: absent, add: not stored (the key holds a value), 2 invalid input (bad JSON, unknown \
+Exit codes: 0 done (get, take, ttl: hit; get-many: every key found; exists: present; \
+add: stored; expire: changed), 1 get, take, ttl: miss, get-many: a key absent, exists, \
+expire: absent, add: not stored (the key holds a value), 2 invalid input (bad JSON, unknown \
 alias, incr on a key that holds no counter), 69 the cache backend failed or could not be \
 reached.";
 
@@ -151,8 +158,9 @@ Each command runs in a new process with its own caches. This service was built w
 Redis, so both aliases live inside that process and are empty when a command starts: \
 these commands show how the cache behaves rather than reach a running service's data.
 
-Exit codes: 0 done (get, take: hit; exists: present; add: stored), 1 get, take: miss, \
-exists: absent, add: not stored (the key holds a value), 2 invalid input (bad JSON, unknown \
+Exit codes: 0 done (get, take, ttl: hit; get-many: every key found; exists: present; \
+add: stored; expire: changed), 1 get, take, ttl: miss, get-many: a key absent, exists, \
+expire: absent, add: not stored (the key holds a value), 2 invalid input (bad JSON, unknown \
 alias, incr on a key that holds no counter), 69 the cache backend failed.";
 
 #[cfg(test)]

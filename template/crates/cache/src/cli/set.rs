@@ -1,14 +1,15 @@
-//! `cache set KEY JSON`: stores a JSON value, with an optional TTL and tags.
+//! `cache set KEY JSON`: stores a JSON value, with an optional TTL and tags; `-` reads
+//! the JSON from standard input (for values beyond the kernel's per-argument limit).
 
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::value::RawValue;
 
-use super::AliasArg;
 use super::output::{MEMORY_NOTE, failed, invalid_json};
-use super::ttl::{applied_ttl, parse_ttl};
+use super::ttl_option::{applied_ttl, parse_ttl};
+use super::{AliasArg, EXIT_INVALID_INPUT};
 use crate::{Alias, Backend, Caches, Policy};
 
 /// Store a JSON value under KEY; invalid JSON stores nothing and exits 2.
@@ -17,7 +18,8 @@ pub struct SetCommand {
     /// The key, without the CACHE_PREFIX namespace.
     #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
     key: String,
-    /// The value as JSON, e.g. '{"name":"Ada"}', '"a string"' (note the quotes) or -1.
+    /// The value as JSON, e.g. '{"name":"Ada"}', '"a string"' (note the quotes) or -1;
+    /// `-` reads it from standard input.
     #[arg(allow_negative_numbers = true)]
     json: String,
     #[command(flatten)]
@@ -45,6 +47,18 @@ impl SetCommand {
             tags,
         } = self;
         let cache = alias.cache(caches);
+        let json = if json == "-" {
+            let mut read = String::new();
+            if let Err(error) = std::io::stdin().read_to_string(&mut read) {
+                eprintln!(
+                    "error: cannot read the value from standard input ({error}); nothing was stored"
+                );
+                return Ok(ExitCode::from(EXIT_INVALID_INPUT));
+            }
+            read
+        } else {
+            json
+        };
         if let Some(code) = invalid_json(&json) {
             return Ok(code);
         }

@@ -84,7 +84,10 @@ impl RedisStore {
                 .arg("PX")
                 .arg(millis(ttl))
                 .ignore();
-            for pipeline in [by_slot.entry(Slot::for_key(&full)).or_default(), &mut single] {
+            for pipeline in [
+                by_slot.entry(Slot::for_key(&full)).or_default(),
+                &mut single,
+            ] {
                 for command in group.cmd_iter() {
                     pipeline.add_command(command.clone()).ignore();
                 }
