@@ -13,4 +13,6 @@ mod freshness;
 #[cfg(feature = "redis")]
 mod l1;
 #[cfg(feature = "redis")]
+mod l1_tracking;
+#[cfg(feature = "redis")]
 mod redis_connections;
