@@ -13,19 +13,26 @@
 //!   server. A connection failure or a `READONLY` answer (the old primary came back as a
 //!   replica) forgets it, so the next command asks the sentinels again. The crate has no
 //!   connection that follows a failover on its own, which is why this part is written
-//!   here.
+//!   here. The L1's tracker also asks the sentinels, every heartbeat, which primary they
+//!   name ([`Connector::primary_addresses`]); a connection on any other node is then
+//!   forgotten too ([`Connector::data_follows`]), so reads and invalidations come from
+//!   the same primary.
 
+use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{
-    ClientTlsConfig, Cmd, ConnectionAddr, ConnectionInfo, FromRedisValue, ProtocolVersion,
-    RedisError, RedisFuture, RedisResult, TlsCertificates, TlsMode, Value,
+    AsyncConnectionConfig, ClientTlsConfig, Cmd, ConnectionAddr, ConnectionInfo, ErrorKind,
+    FromRedisValue, ProtocolVersion, RedisError, RedisFuture, RedisResult, TlsCertificates,
+    TlsMode, Value,
 };
 
 use super::CacheError;
@@ -37,15 +44,18 @@ use crate::settings::{RedisMode, RedisSettings};
 pub(super) struct Connector {
     /// What to connect to.
     target: ConfiguredTarget,
-    /// The connection in use; `None` until the first command, and again after a Sentinel
-    /// primary was found gone.
-    current: RwLock<Option<LiveConnection>>,
+    /// The connection in use, and (Sentinel) the `host:port` of the primary it was made
+    /// to, which it keeps for its life: the manager reconnects to that address only.
+    /// `None` until the first command, and again after a Sentinel primary was found gone.
+    current: RwLock<Option<(LiveConnection, Option<String>)>>,
     /// Lets one command connect while the others wait for its connection.
     connecting: tokio::sync::Mutex<()>,
     /// Bound of connecting and of each command.
     timeout: Duration,
     /// Where Redis was looked for, for messages: `host:port`, or the node list.
     address: String,
+    /// The ACL user commands run as, for messages; `None` is Redis' `default` user.
+    user: Option<String>,
 }
 
 /// What the settings point at, as the `redis` crate's client for it; nothing is
@@ -56,8 +66,24 @@ enum ConfiguredTarget {
     /// A Redis Cluster, and how to reach one of its nodes on its own (the first node's
     /// settings, for the L1's tracking connections).
     Cluster(ClusterClient, Box<ConnectionInfo>),
-    /// The sentinels; `&mut` access is the crate's API, hence the lock.
-    Sentinel(tokio::sync::Mutex<SentinelClient>),
+    /// The sentinels: the crate's client, which finds the primary for the data
+    /// connection (`&mut` access is its API, hence the lock), and direct links that the
+    /// L1's tracker asks which primary they name.
+    Sentinel(tokio::sync::Mutex<SentinelClient>, Box<Sentinels>),
+}
+
+/// The sentinels, asked directly which primary they name: the crate's client only hands
+/// out a connection to it, and opens a new connection to the primary each time to check
+/// its role, too much once a second.
+struct Sentinels {
+    /// One client per sentinel, in the configured order.
+    clients: Vec<redis::Client>,
+    /// The name the sentinels know the primary by.
+    master: String,
+    /// The sentinel that answered last and the connection to it, asked first next time.
+    answered: tokio::sync::Mutex<Option<(usize, MultiplexedConnection)>>,
+    /// Bound of connecting to a sentinel and of its answer.
+    timeout: Duration,
 }
 
 /// A connection made from the [`ConfiguredTarget`]. Cloning is cheap: each variant is a handle on one multiplexed
@@ -87,7 +113,7 @@ impl Connector {
     pub(super) fn new(settings: &RedisSettings, mode: &RedisMode) -> RedisResult<Self> {
         let timeout = settings.timeout;
         let certificates = certificates(settings);
-        let (target, address) = match mode {
+        let (target, address, user) = match mode {
             RedisMode::Single(url) => {
                 let client = match certificates {
                     Some(certificates) => {
@@ -95,8 +121,10 @@ impl Connector {
                     }
                     None => redis::Client::open(url.expose())?,
                 };
-                let address = client.get_connection_info().addr().to_string();
-                (ConfiguredTarget::Single(client), address)
+                let info = client.get_connection_info();
+                let address = info.addr().to_string();
+                let user = info.redis_settings().username().map(str::to_owned);
+                (ConfiguredTarget::Single(client), address, user)
             }
             RedisMode::Cluster(urls) => {
                 let first = urls.first().map(|url| url.expose()).unwrap_or_default();
@@ -118,12 +146,12 @@ impl Connector {
                     .iter()
                     .map(ToString::to_string)
                     .collect();
+                let info = node.get_connection_info().clone();
+                let user = info.redis_settings().username().map(str::to_owned);
                 (
-                    ConfiguredTarget::Cluster(
-                        builder.build()?,
-                        Box::new(node.get_connection_info().clone()),
-                    ),
+                    ConfiguredTarget::Cluster(builder.build()?, Box::new(info)),
                     format!("the cluster nodes {}", nodes.join(",")),
+                    user,
                 )
             }
             RedisMode::Sentinel { nodes, master } => {
@@ -145,18 +173,49 @@ impl Connector {
                         .set_client_to_redis_tls_mode(tls_mode(settings))
                         .set_client_to_sentinel_tls_mode(tls_mode(settings));
                 }
-                if let Some(certificates) = certificates {
+                if let Some(certificates) = certificates.clone() {
                     builder = builder
                         .set_client_to_redis_certificates(certificates.clone())
                         .set_client_to_sentinel_certificates(certificates);
                 }
+                // Reached as the crate's client reaches them: TLS and certificates as
+                // configured, no credentials.
+                let clients = nodes
+                    .iter()
+                    .map(|node| {
+                        let addr = if settings.tls {
+                            ConnectionAddr::TcpTls {
+                                host: node.host.clone(),
+                                port: node.port,
+                                insecure: settings.tls_insecure,
+                                tls_params: None,
+                            }
+                        } else {
+                            ConnectionAddr::Tcp(node.host.clone(), node.port)
+                        };
+                        match certificates.clone() {
+                            Some(certificates) => redis::Client::build_with_tls(addr, certificates),
+                            None => redis::Client::open(addr),
+                        }
+                    })
+                    .collect::<RedisResult<Vec<_>>>()?;
+                let sentinels = Sentinels {
+                    clients,
+                    master: master.clone(),
+                    answered: tokio::sync::Mutex::new(None),
+                    timeout,
+                };
                 let list: Vec<String> = nodes.iter().map(ToString::to_string).collect();
                 (
-                    ConfiguredTarget::Sentinel(tokio::sync::Mutex::new(builder.build()?)),
+                    ConfiguredTarget::Sentinel(
+                        tokio::sync::Mutex::new(builder.build()?),
+                        Box::new(sentinels),
+                    ),
                     format!(
                         "the primary named {master:?} by the sentinels {}",
                         list.join(",")
                     ),
+                    settings.username.clone(),
                 )
             }
         };
@@ -166,7 +225,13 @@ impl Connector {
             connecting: tokio::sync::Mutex::new(()),
             timeout,
             address,
+            user,
         })
+    }
+
+    /// The ACL user commands run as, for messages.
+    pub(super) fn user(&self) -> &str {
+        self.user.as_deref().unwrap_or("default")
     }
 
     /// What `error` means for someone running the service, when it is one of the
@@ -206,22 +271,29 @@ impl Connector {
         if let Some(connection) = self.current() {
             return Ok(connection);
         }
-        let connection = match &self.target {
-            ConfiguredTarget::Single(client) => {
-                LiveConnection::Single(self.manager(client.clone()).await?)
-            }
+        let (connection, node) = match &self.target {
+            ConfiguredTarget::Single(client) => (
+                LiveConnection::Single(self.manager(client.clone()).await?),
+                None,
+            ),
             // Boxed: these futures are deep types, and every cache operation's future
             // would otherwise contain them.
-            ConfiguredTarget::Cluster(client, _) => {
-                LiveConnection::Cluster(Box::pin(client.get_async_connection()).await?)
-            }
-            ConfiguredTarget::Sentinel(sentinels) => {
+            ConfiguredTarget::Cluster(client, _) => (
+                LiveConnection::Cluster(Box::pin(client.get_async_connection()).await?),
+                None,
+            ),
+            ConfiguredTarget::Sentinel(sentinels, _) => {
                 let mut sentinels = sentinels.lock().await;
                 let primary = Box::pin(sentinels.async_get_client()).await?;
-                LiveConnection::Single(self.manager(primary).await?)
+                let node = primary.get_connection_info().addr().to_string();
+                (
+                    LiveConnection::Single(self.manager(primary).await?),
+                    Some(node),
+                )
             }
         };
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) =
+            Some((connection.clone(), node));
         Ok(connection)
     }
 
@@ -233,7 +305,7 @@ impl Connector {
             || error.is_io_error()
             || error.is_connection_refusal()
             || error.code() == Some("READONLY");
-        if moved && matches!(self.target, ConfiguredTarget::Sentinel(_)) {
+        if moved && matches!(self.target, ConfiguredTarget::Sentinel(..)) {
             self.forget();
         }
     }
@@ -241,7 +313,7 @@ impl Connector {
     /// Drops the connection in use (Sentinel: after a timeout too, since a primary that
     /// vanished may not even refuse connections).
     pub(super) fn timed_out(&self) {
-        if matches!(self.target, ConfiguredTarget::Sentinel(_)) {
+        if matches!(self.target, ConfiguredTarget::Sentinel(..)) {
             self.forget();
         }
     }
@@ -255,7 +327,7 @@ impl Connector {
     pub(super) async fn primaries(&self) -> RedisResult<Vec<(String, redis::Client)>> {
         let nodes = match &self.target {
             ConfiguredTarget::Single(client) => vec![client.get_connection_info().clone()],
-            ConfiguredTarget::Sentinel(sentinels) => {
+            ConfiguredTarget::Sentinel(sentinels, _) => {
                 let primary = Box::pin(sentinels.lock().await.async_get_client()).await?;
                 vec![primary.get_connection_info().clone()]
             }
@@ -288,14 +360,19 @@ impl Connector {
             .collect()
     }
 
-    /// On a cluster, the live primaries as `host:port` (as [`Connector::primaries`] names
-    /// them); `None` elsewhere, where the one primary is watched through its role.
+    /// The primaries as `host:port` (as [`Connector::primaries`] names them): on a
+    /// cluster the live ones, with Sentinel the one the sentinels name now; `None` for one
+    /// server, which is watched through its role alone.
     ///
     /// # Errors
-    /// When the cluster cannot say.
+    /// When the cluster cannot say, or no sentinel names a primary that is up.
     pub(super) async fn primary_addresses(&self) -> RedisResult<Option<Vec<String>>> {
-        let ConfiguredTarget::Cluster(_, node) = &self.target else {
-            return Ok(None);
+        let node = match &self.target {
+            ConfiguredTarget::Single(_) => return Ok(None),
+            ConfiguredTarget::Sentinel(_, sentinels) => {
+                return Ok(Some(vec![sentinels.named_primary().await?]));
+            }
+            ConfiguredTarget::Cluster(_, node) => node,
         };
         let mut connection = self.connection().await?;
         let primaries = connection.scan_nodes().await?;
@@ -312,6 +389,27 @@ impl Connector {
         ))
     }
 
+    /// Whether the data connection reads from one of `primaries` (`host:port`), or will:
+    /// with Sentinel, a connection to another node is forgotten (the next command asks
+    /// the sentinels again) and the answer is `false`. Elsewhere always `true`: one
+    /// server is one node, and a cluster connection follows the cluster's own map.
+    ///
+    /// The node is known by the address it was connected to, not by the server's
+    /// identity (`run_id`): the sentinels name addresses, the manager never reconnects
+    /// anywhere else, and knowing it costs no command (`run_id` is in `INFO`, which
+    /// `-@dangerous` users may not run).
+    pub(super) fn data_follows(&self, primaries: &[String]) -> bool {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        let elsewhere = matches!(
+            &*current,
+            Some((_, Some(node))) if !primaries.contains(node)
+        );
+        if elsewhere {
+            *current = None;
+        }
+        !elsewhere
+    }
+
     fn forget(&self) {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
@@ -320,7 +418,8 @@ impl Connector {
         self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_ref()
+            .map(|(connection, _)| connection.clone())
     }
 
     /// A managed connection to `client`'s server, connected now so that a refusal, a
@@ -336,6 +435,83 @@ impl Connector {
             .set_max_delay(RETRY_AFTER);
         Box::pin(ConnectionManager::new_with_config(client, config)).await
     }
+}
+
+impl Sentinels {
+    /// `host:port` of the primary the sentinels name now: the first answer, asking the
+    /// sentinel that answered last first, then the others in the configured order.
+    ///
+    /// `SENTINEL MASTER` rather than `GET-MASTER-ADDR-BY-NAME`: it is what the crate's
+    /// client reads (through `SENTINEL MASTERS`) to pick the data connection's primary,
+    /// flags included, so both agree; `GET-MASTER-ADDR-BY-NAME` names the promoted
+    /// replica a little earlier, mid-failover. Like the crate, a primary flagged down
+    /// counts as none.
+    async fn named_primary(&self) -> RedisResult<String> {
+        let mut answered = self.answered.lock().await;
+        let mut cached = answered.take();
+        let first = cached.as_ref().map(|(index, _)| *index);
+        let order = first
+            .into_iter()
+            .chain((0..self.clients.len()).filter(|index| Some(*index) != first));
+        let mut failure = None;
+        for index in order {
+            let mut connection = match cached.take() {
+                Some((_, connection)) => connection,
+                None => match self.connect(index).await {
+                    Ok(connection) => connection,
+                    Err(error) => {
+                        failure = Some(error);
+                        continue;
+                    }
+                },
+            };
+            let master: RedisResult<HashMap<String, String>> = redis::cmd("SENTINEL")
+                .arg("MASTER")
+                .arg(&self.master)
+                .query_async(&mut connection)
+                .await;
+            match master.map(|master| usable_primary(&master)) {
+                Ok(Some(address)) => {
+                    *answered = Some((index, connection));
+                    return Ok(address);
+                }
+                Ok(None) => {
+                    *answered = Some((index, connection));
+                    failure = None;
+                }
+                Err(error) => failure = Some(error),
+            }
+        }
+        Err(failure.unwrap_or_else(|| {
+            RedisError::from((
+                ErrorKind::MasterNameNotFoundBySentinel,
+                "no sentinel names a primary that is up",
+                self.master.clone(),
+            ))
+        }))
+    }
+
+    async fn connect(&self, index: usize) -> RedisResult<MultiplexedConnection> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout));
+        self.clients[index]
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+}
+
+/// `host:port` of the primary in a sentinel's `SENTINEL MASTER` answer, unless it is
+/// flagged down (`s_down`, `o_down`), as the crate's client judges it.
+fn usable_primary(master: &HashMap<String, String>) -> Option<String> {
+    let flags = master.get("flags")?;
+    let up = flags.split(',').any(|flag| flag == "master")
+        && !flags
+            .split(',')
+            .any(|flag| flag == "s_down" || flag == "o_down");
+    let port: u16 = master.get("port")?.parse().ok()?;
+    let ip = master.get("ip")?;
+    up.then(|| ConnectionAddr::Tcp(ip.clone(), port).to_string())
 }
 
 impl LiveConnection {

@@ -11,27 +11,47 @@
 //!
 //! The L1 answers only while every tracking connection is known to be up and talking to
 //! a primary. A connection that drops, a primary that becomes a replica, a primary that
-//! does not answer within the timeout, or a cluster whose primaries changed, empties the
-//! L1 and turns it off; a new session (new connections, tracking on again) turns it back
-//! on. A background thread does this, checking every [`HEARTBEAT`]; it ends when the
-//! store is dropped.
+//! does not answer within the timeout, a cluster whose primaries changed, or (Sentinel)
+//! sentinels that name another primary than the one tracked or the one the data
+//! connection reads from (or that no sentinel answers: this instance may be the side of
+//! a split that lost them), empties the L1 and turns it off; a new session (new
+//! connections, on the primary named now, tracking on again) turns it back on. A
+//! background thread does this, checking every [`HEARTBEAT`]; it ends when the store is
+//! dropped. A change is therefore noticed within a heartbeat: until then the L1 may
+//! still serve what it held.
+//!
+//! The checks need no command an ordinary ACL user lacks: the role comes from `HELLO`,
+//! which every RESP3 connection runs to open, not from `ROLE` or `INFO`, which
+//! `-@dangerous` removes. A user who may not run what tracking needs (`CLIENT TRACKING`)
+//! gets one warning naming the permission to add; the L1 then stays off, and the
+//! tracker tries again once a [`DENIED_RETRY`], not in a loop.
 //!
 //! The `redis` crate carries the messages; what it does not do (a reconnecting tracking
 //! session over several nodes, with a liveness check) is written here.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, FromRedisValue, PushInfo, PushKind, RedisResult, Value};
+use redis::{
+    AsyncConnectionConfig, ErrorKind, FromRedisValue, PushInfo, PushKind, RedisError, RedisResult,
+    Value,
+};
 use tokio::sync::Notify;
 
 use super::breaker::RETRY_AFTER;
 use super::connection::Connector;
 use super::l1::L1;
 
-/// How often the tracking connections are checked for life and role.
+/// How often the tracking connections are checked for life and role, and (Sentinel)
+/// the sentinels asked which primary they name.
 const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// How long the tracker waits before trying again after Redis refused the user a command
+/// tracking needs: the permission may be granted while the service runs, but until then
+/// each try costs a connection.
+const DENIED_RETRY: Duration = Duration::from_secs(60);
 
 /// Starts the thread that keeps `l1` coherent with the Redis behind `connector`, for keys
 /// that start with `key_prefix` (`{CACHE_PREFIX}:v{CACHE_VERSION}:`). If it cannot start, the L1
@@ -53,9 +73,13 @@ pub(super) fn start(
         key_prefix: Arc::from(key_prefix),
         timeout,
     };
+    // The thread logs where its starter logs: the global subscriber in a service, the
+    // scoped one of a test or a command.
+    let logs = tracing::dispatcher::get_default(Clone::clone);
     let started = std::thread::Builder::new()
         .name("redis-tracking".to_owned())
         .spawn(move || {
+            let _logs = tracing::dispatcher::set_default(&logs);
             match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -84,6 +108,9 @@ struct Tracker {
     timeout: Duration,
 }
 
+/// Redis' code for a command the ACL user may not run.
+const NOPERM: &str = "NOPERM";
+
 /// One tracking session: a connection per primary, all with tracking on.
 struct Session {
     /// The connections, by primary address.
@@ -94,34 +121,77 @@ struct Session {
 
 impl Tracker {
     async fn run(self) {
+        // Whether the user was told of a refused permission: once is enough.
+        let mut warned = false;
         loop {
-            match tokio::time::timeout(self.timeout, self.open()).await {
+            let outcome = match tokio::time::timeout(self.timeout, self.open()).await {
                 Ok(Ok(session)) => {
                     let Some(l1) = self.l1.upgrade() else { return };
                     l1.tracking_started();
                     drop(l1);
                     tracing::debug!("Redis invalidations flow; the persistent L1 is on");
-                    self.watch(&session).await;
+                    let ended = self.watch(&session).await;
                     let Some(l1) = self.l1.upgrade() else { return };
                     l1.tracking_lost();
                     tracing::info!(
                         "Redis invalidations may have been missed; the persistent L1 is emptied and off until they flow again"
                     );
+                    ended
                 }
                 Ok(Err(error)) => {
                     tracing::debug!(%error, "cannot turn Redis tracking on yet; the persistent L1 stays off");
+                    Err(error)
                 }
                 Err(_elapsed) => {
                     tracing::debug!(
                         "Redis tracking did not start within the timeout; the persistent L1 stays off"
                     );
+                    Ok(())
                 }
-            }
-            if self.l1.strong_count() == 0 {
+            };
+            let pause = match outcome {
+                Err(error) if error.code() == Some(NOPERM) => {
+                    if !warned {
+                        self.warn_denied(&error);
+                        warned = true;
+                    }
+                    DENIED_RETRY
+                }
+                _ => RETRY_AFTER,
+            };
+            if !self.pause(pause).await {
                 return;
             }
-            tokio::time::sleep(RETRY_AFTER).await;
         }
+    }
+
+    /// Says, once, which permission the ACL user lacks and how to grant it.
+    fn warn_denied(&self, error: &RedisError) {
+        let user = self.connector.user();
+        // "this user has no permissions to run the 'client|tracking' command"
+        let command = error
+            .detail()
+            .and_then(|detail| detail.split('\'').nth(1))
+            .unwrap_or("client|tracking");
+        tracing::warn!(
+            %error,
+            "the Redis user {user:?} may not run `{command}`, which keeps the persistent L1 coherent; the L1 stays off (retried every {} s). Allow it with `ACL SETUSER {user} +{command}`, or add `+{command}` to the user's line in the ACL file",
+            DENIED_RETRY.as_secs()
+        );
+    }
+
+    /// Waits `pause`, in heartbeats; `false` once the L1 is gone.
+    async fn pause(&self, pause: Duration) -> bool {
+        let mut waited = Duration::ZERO;
+        while waited < pause {
+            if self.l1.strong_count() == 0 {
+                return false;
+            }
+            let step = HEARTBEAT.min(pause - waited);
+            tokio::time::sleep(step).await;
+            waited += step;
+        }
+        self.l1.strong_count() > 0
     }
 
     /// Connects to every primary and turns tracking on there.
@@ -146,6 +216,13 @@ impl Tracker {
                 .await?;
             connections.push((address, connection));
         }
+        // With Sentinel, reads must come from the primary tracked here: a data connection
+        // still on another node is dropped, and the next command asks the sentinels.
+        let tracked: Vec<String> = connections
+            .iter()
+            .map(|(address, _)| address.clone())
+            .collect();
+        self.connector.data_follows(&tracked);
         Ok(Session { connections, lost })
     }
 
@@ -185,50 +262,52 @@ impl Tracker {
         }
     }
 
-    /// Returns when the session can no longer be trusted, or the L1 is gone.
-    async fn watch(&self, session: &Session) {
+    /// Returns when the session can no longer be trusted (with the error of the check
+    /// that failed, if one did), or the L1 is gone.
+    async fn watch(&self, session: &Session) -> RedisResult<()> {
         loop {
             tokio::select! {
-                () = session.lost.notified() => return,
+                () = session.lost.notified() => return Ok(()),
                 () = tokio::time::sleep(HEARTBEAT) => {}
             }
             if self.l1.strong_count() == 0 {
-                return;
+                return Ok(());
             }
             match tokio::time::timeout(self.timeout, self.still_valid(session)).await {
                 Ok(Ok(true)) => {}
                 Ok(Ok(false)) => {
                     tracing::info!("the Redis primaries changed; tracking them anew");
-                    return;
+                    return Ok(());
                 }
                 Ok(Err(error)) => {
                     tracing::debug!(%error, "a Redis tracking connection failed its check");
-                    return;
+                    return Err(error);
                 }
                 Err(_elapsed) => {
                     tracing::debug!(
                         "a Redis tracking connection did not answer within the timeout"
                     );
-                    return;
+                    return Ok(());
                 }
             }
         }
     }
 
-    /// Whether every tracked node still answers as a primary, and they are still all
-    /// the primaries there are.
+    /// Whether every tracked node still answers as a primary, they are still all the
+    /// primaries there are (with Sentinel: the one the sentinels name now), and the data
+    /// connection reads from them.
     async fn still_valid(&self, session: &Session) -> RedisResult<bool> {
         for (_, connection) in &session.connections {
-            let mut connection = connection.clone();
-            let role: Vec<Value> = redis::cmd("ROLE").query_async(&mut connection).await?;
-            let role = role.into_iter().next().map(String::from_redis_value);
-            if !matches!(role, Some(Ok(role)) if role == "master") {
+            if role(&mut connection.clone()).await? != "master" {
                 return Ok(false);
             }
         }
         let Some(mut now) = self.connector.primary_addresses().await? else {
             return Ok(true);
         };
+        if !self.connector.data_follows(&now) {
+            return Ok(false);
+        }
         let mut tracked: Vec<&str> = session
             .connections
             .iter()
@@ -237,5 +316,28 @@ impl Tracker {
         now.sort_unstable();
         tracked.sort_unstable();
         Ok(now == tracked)
+    }
+}
+
+/// The role the server behind `connection` reports: `master` or `replica` (`slave`
+/// from `ROLE`).
+///
+/// From `HELLO 3` (the protocol the connection already speaks, so nothing changes)
+/// rather than `ROLE`: `HELLO` opened this connection, so any user who got this far may
+/// run it, while `ROLE` and `INFO` belong to `@dangerous`, which ACLs commonly remove
+/// (`+@all -@dangerous`). `ROLE` only for a server whose `HELLO` leaves the role out.
+async fn role(connection: &mut MultiplexedConnection) -> RedisResult<String> {
+    let mut hello: HashMap<String, Value> =
+        redis::cmd("HELLO").arg(3).query_async(connection).await?;
+    if let Some(role) = hello.remove("role") {
+        return Ok(String::from_redis_value(role)?);
+    }
+    let role: Vec<Value> = redis::cmd("ROLE").query_async(connection).await?;
+    match role.into_iter().next() {
+        Some(role) => Ok(String::from_redis_value(role)?),
+        None => Err(RedisError::from((
+            ErrorKind::UnexpectedReturnType,
+            "neither HELLO nor ROLE reported the server's role",
+        ))),
     }
 }

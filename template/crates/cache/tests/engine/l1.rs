@@ -16,10 +16,10 @@ use service_cache::test_support::{RedisCluster, RedisSentinel, RedisServer};
 
 /// How long an invalidation or a lost connection may take to reach the L1 on a loaded
 /// machine: generous, since it usually takes well under a millisecond.
-const PATIENCE: Duration = Duration::from_secs(10);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
 /// The caches of one instance of a service whose `CACHE_PREFIX` is `svc`.
-fn instance(vars: &[(&str, &str)]) -> Caches {
+pub(crate) fn instance(vars: &[(&str, &str)]) -> Caches {
     let mut env = vec![("CACHE_PREFIX".to_owned(), "svc".to_owned())];
     env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let settings = CacheSettings::from_vars(env).expect("test settings are valid");
@@ -28,7 +28,7 @@ fn instance(vars: &[(&str, &str)]) -> Caches {
 
 /// Reads `key` until the L1 answers it (tracking has started and the copy is in), and
 /// returns what it holds.
-async fn until_the_l1_serves(cache: &Cache, key: &str) -> Option<i64> {
+pub(crate) async fn until_the_l1_serves(cache: &Cache, key: &str) -> Option<i64> {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let before = cache.stats().l1_hits;
@@ -42,7 +42,7 @@ async fn until_the_l1_serves(cache: &Cache, key: &str) -> Option<i64> {
 }
 
 /// Reads `key` until it is `expected`, and fails after [`PATIENCE`].
-async fn until_it_reads(cache: &Cache, key: &str, expected: Option<i64>) {
+pub(crate) async fn until_it_reads(cache: &Cache, key: &str, expected: Option<i64>) {
     let deadline = Instant::now() + PATIENCE;
     loop {
         if cache.get::<i64>(key).await.ok() == Some(expected) {
@@ -82,7 +82,7 @@ async fn until_it_reads_never_old(
 }
 
 /// `GET` commands the server has run.
-fn gets_served(redis: &mut redis::Connection) -> u64 {
+pub(crate) fn gets_served(redis: &mut redis::Connection) -> u64 {
     let stats: String = redis::cmd("INFO").arg("commandstats").query(redis).unwrap();
     stats
         .lines()
@@ -92,7 +92,7 @@ fn gets_served(redis: &mut redis::Connection) -> u64 {
 }
 
 /// Connections that have `CLIENT TRACKING` on.
-fn tracking_clients(redis: &mut redis::Connection) -> usize {
+pub(crate) fn tracking_clients(redis: &mut redis::Connection) -> usize {
     let clients: String = redis::cmd("CLIENT").arg("LIST").query(redis).unwrap();
     clients
         .lines()

@@ -17,6 +17,8 @@ mod freshness;
 #[cfg(feature = "redis")]
 mod l1;
 #[cfg(feature = "redis")]
+mod l1_tracking;
+#[cfg(feature = "redis")]
 mod randomized_writes;
 #[cfg(feature = "redis")]
 mod redis_connections;
