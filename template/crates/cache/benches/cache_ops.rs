@@ -1,7 +1,9 @@
 //! Benchmarks of the `persistent` alias on Redis beyond get and set: the atomic `incr`
 //! and `add` from 64 concurrent tasks, a small `set` with and without a tag (what a tag's
 //! bookkeeping costs a write), and a 64 KiB JSON value stored with and without
-//! compression (bytes Redis holds for it, `get` and `set` rates).
+//! compression (bytes Redis holds for it, `get` and `set` rates), and a page of 50 keys
+//! read with one `get_many` against 50 `get`s, from one task, the L1 off (the ratio is
+//! the round trips saved).
 //!
 //! ```sh
 //! BENCH_REDIS_URL=redis://127.0.0.1:6379/0 cargo bench -p service-cache --features redis --bench cache_ops
@@ -134,6 +136,11 @@ fn main() -> anyhow::Result<()> {
             run(&set, cache, Op::SetLarge, &large, duration).await?;
             run(&get, cache, Op::GetLarge, &large, duration).await?;
         }
+        let (many, single) = page_of_50(plain.persistent(), duration).await?;
+        println!(
+            "page of {PAGE} keys, one task: get_many {many:.0} pages/s, {PAGE} gets {single:.0} pages/s: {:.1}x",
+            many / single
+        );
         let removed = plain.persistent().clear().await?;
         println!("(removed the {removed} benchmark keys from Redis)");
         anyhow::Ok(())
@@ -177,6 +184,38 @@ fn large_value() -> anyhow::Result<serde_json::Value> {
             return Ok(value);
         }
     }
+}
+
+/// Keys of the batch rows: a page of a list.
+const PAGE: usize = 50;
+
+/// Pages of [`PAGE`] keys read per second from one task, with `get_many` and with one
+/// `get` per key, each for half of `duration`.
+async fn page_of_50(cache: &Cache, duration: Duration) -> anyhow::Result<(f64, f64)> {
+    let keys: Vec<String> = (0..PAGE).map(|n| format!("page:{n}")).collect();
+    let entries: Vec<(&str, usize)> = keys.iter().map(String::as_str).zip(0..).collect();
+    cache.set_many(&entries, None).await?;
+    let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let half = duration / 2;
+    let (mut many, started) = (0_u32, Instant::now());
+    while started.elapsed() < half {
+        let values: Vec<Option<usize>> = cache.get_many(&asked).await?;
+        if values.iter().any(Option::is_none) {
+            bail!("a page key was missing");
+        }
+        many += 1;
+    }
+    let many = f64::from(many) / started.elapsed().as_secs_f64();
+    let (mut single, started) = (0_u32, Instant::now());
+    while started.elapsed() < half {
+        for key in &asked {
+            if cache.get::<usize>(key).await?.is_none() {
+                bail!("{key} was missing");
+            }
+        }
+        single += 1;
+    }
+    Ok((many, f64::from(single) / started.elapsed().as_secs_f64()))
 }
 
 /// Runs `op` from [`TASKS`] tasks for the warm-up, then for `duration`, and prints the rate.
