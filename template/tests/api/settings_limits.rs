@@ -2,7 +2,8 @@
 //! highest value a setting accepts pass `config check`{% if web or worker %} and the long-running modes start
 //! and stop with them{% endif %}; zero, `-1`, one past the range, the largest `i64` and `u64` and
 //! beyond are each refused with exit code 78 and one line that names the variable and
-//! the range: never a panic, never a value a library chokes on later.
+//! the range: never a panic, never a value a library chokes on later.{% if cache %} `CACHE_PREFIX`,
+//! which bounds a service's keys, is held to a rule that keeps namespaces apart.{% endif %}
 {% if web or worker %}
 use crate::process::Process;
 {%- endif %}
@@ -139,6 +140,28 @@ fn config_check_refuses_every_numeric_setting_beyond_its_range_in_one_line() {
         }
     }
 }
+{%- if cache %}
+
+#[test]
+fn config_check_refuses_a_prefix_that_could_nest_in_or_match_another() {
+    // `shop:v1:x:v1:key` would be under `shop:v1:`, the keys of the service `shop`.
+    for prefix in ["shop:v1:x", "shop*", "{shop}"] {
+        let output = run(&["config", "check"], &[("CACHE_PREFIX", prefix)]);
+        assert_exit(&output, 78);
+        let errors = stderr(&output);
+        assert_eq!(errors.lines().count(), 1, "{errors}");
+        assert!(
+            errors.contains(&format!("CACHE_PREFIX={prefix:?}"))
+                && errors.contains("no ':'")
+                && errors.contains("e.g. shop"),
+            "{errors}"
+        );
+    }
+    let output = run(&["config", "check"], &[("CACHE_PREFIX", "shop-v1.x_2")]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("\nCACHE_PREFIX=shop-v1.x_2\n"));
+}
+{%- endif %}
 {%- if web %}
 
 #[test]
