@@ -46,7 +46,8 @@ impl AppSettings {
             "APP_BODY_LIMIT_BYTES",
             vars.body_limit_bytes,
             DEFAULT_BODY_LIMIT_BYTES,
-            1,
+            // actix-web takes any `usize` and allocates as the body arrives, not up front.
+            1..=u64::try_from(usize::MAX).unwrap_or(u64::MAX),
         );
         let host = env.parse(
             "APP_HOST",

@@ -40,7 +40,8 @@ impl WorkerSettings {
             "WORKER_CONCURRENCY",
             vars.concurrency,
             DEFAULT_CONCURRENCY,
-            1,
+            // The most permits a tokio semaphore holds.
+            1..=u64::try_from(tokio::sync::Semaphore::MAX_PERMITS).unwrap_or(u64::MAX),
         );
         Self {
             interval: env.millis(

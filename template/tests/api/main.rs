@@ -25,6 +25,11 @@ mod scale_out;
 {%- if web or worker %}
 mod scrape;
 {%- endif %}
+{%- if cli %}
+{%- if web or worker or cache %}
+mod settings_limits;
+{%- endif %}
+{%- endif %}
 {%- if web %}
 mod test_app;
 mod web;

@@ -10,10 +10,18 @@
 //! for a larger result (17 % of the JSON against zstd's 8 %), and it adds half a second
 //! to a cold build where zstd's C library adds ten (figures in docs/PERFORMANCE.md).
 //!
+//! Decompression is bounded: a value never decompresses to more than
+//! [`MAX_DECOMPRESSED_BYTES`] (16 MiB), so JSON above it is stored as it is, and a value
+//! whose header claims more is corrupt and refused before anything is allocated. A
+//! value planted in Redis thus costs a reader at most that much, not 255 times its own
+//! size.
+//!
 //! The in-process stores do not compress: their values never leave the process, and a
 //! hit there is a reference count, which decompressing would turn into a copy.
 
 use std::borrow::Cow;
+
+use super::settings::MAX_DECOMPRESSED_BYTES;
 
 /// What every compressed value starts with: NUL, then `lz4`.
 pub(super) const MARKER: &[u8] = b"\0lz4";
@@ -21,9 +29,6 @@ pub(super) const MARKER: &[u8] = b"\0lz4";
 /// LZ4 cannot shrink data more than about 255 times; a header claiming more is corrupt
 /// (and must not make the reader allocate that much).
 const MAX_RATIO: usize = 255;
-
-/// The largest value Redis can hold (512 MiB): a header claiming more is corrupt.
-const MAX_LEN: usize = 512 * 1024 * 1024;
 
 /// When values are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +50,13 @@ impl Compression {
     }
 
     /// The bytes to store for `json`: the text itself, or the marked, compressed form
-    /// when `json` is above the threshold and compressing makes it smaller.
+    /// when `json` is above the threshold, at most [`MAX_DECOMPRESSED_BYTES`] (what a
+    /// reader accepts to decompress), and compressing makes it smaller.
     pub(super) fn encode<'a>(&self, json: &'a str) -> Cow<'a, [u8]> {
-        if self.min_bytes == 0 || json.len() <= self.min_bytes || json.len() > MAX_LEN {
+        if self.min_bytes == 0
+            || json.len() <= self.min_bytes
+            || json.len() > MAX_DECOMPRESSED_BYTES
+        {
             return Cow::Borrowed(json.as_bytes());
         }
         let block = lz4_flex::block::compress(json.as_bytes());
@@ -56,7 +65,7 @@ impl Compression {
         }
         let mut stored = Vec::with_capacity(MARKER.len() + 4 + block.len());
         stored.extend_from_slice(MARKER);
-        // MAX_LEN fits in four bytes.
+        // MAX_DECOMPRESSED_BYTES fits in four bytes.
         stored.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
         stored.extend_from_slice(&block);
         Cow::Owned(stored)
@@ -73,11 +82,14 @@ pub(super) fn decode(stored: Vec<u8>) -> Result<String, Corrupt> {
     }
 }
 
-/// The text in `compressed` (what follows the marker), if it is whole and UTF-8.
+/// The text in `compressed` (what follows the marker), if it is whole, UTF-8 and at
+/// most [`MAX_DECOMPRESSED_BYTES`]. The header's length is checked before the output is
+/// allocated, and the decoder never writes past it, so no value makes this allocate
+/// more than the bound.
 fn decompress(compressed: &[u8]) -> Option<String> {
     let (header, block) = compressed.split_at_checked(4)?;
     let len = usize::try_from(u32::from_le_bytes(header.try_into().ok()?)).ok()?;
-    if len > MAX_LEN || len > block.len().saturating_mul(MAX_RATIO) + 16 {
+    if len > MAX_DECOMPRESSED_BYTES || len > block.len().saturating_mul(MAX_RATIO) + 16 {
         return None;
     }
     let text = lz4_flex::block::decompress(block, len).ok()?;
@@ -89,7 +101,7 @@ fn decompress(compressed: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Compression, Corrupt, MARKER, decode};
+    use super::{Compression, Corrupt, MARKER, MAX_DECOMPRESSED_BYTES, decode};
 
     fn large_json() -> String {
         let items: Vec<String> = (0..2_000)
@@ -158,5 +170,43 @@ mod tests {
             "not text"
         );
         assert_eq!(decode(b"[1,2]".to_vec()).unwrap(), "[1,2]");
+    }
+
+    /// A JSON string of `len` bytes that LZ4 shrinks about 250 times.
+    fn compressible_json(len: usize) -> String {
+        format!("\"{}\"", "a".repeat(len - 2))
+    }
+
+    /// `json` compressed the way `encode` does, whatever its size.
+    fn marked(json: &str) -> Vec<u8> {
+        let mut stored = MARKER.to_vec();
+        stored.extend_from_slice(&u32::try_from(json.len()).unwrap().to_le_bytes());
+        stored.extend_from_slice(&lz4_flex::block::compress(json.as_bytes()));
+        stored
+    }
+
+    #[test]
+    fn decompression_stops_at_the_stated_maximum() {
+        let largest = compressible_json(MAX_DECOMPRESSED_BYTES);
+        let stored = Compression::new(1).encode(&largest).into_owned();
+        assert!(
+            stored.starts_with(MARKER),
+            "the largest JSON is still compressed"
+        );
+        assert_eq!(decode(stored).unwrap().len(), MAX_DECOMPRESSED_BYTES);
+
+        let beyond = compressible_json(MAX_DECOMPRESSED_BYTES + 1);
+        assert_eq!(
+            &*Compression::new(1).encode(&beyond),
+            beyond.as_bytes(),
+            "larger JSON is stored as it is, where reading costs no more than its size"
+        );
+        let planted = marked(&beyond);
+        assert!(
+            planted.len() < MAX_DECOMPRESSED_BYTES / 200,
+            "{}",
+            planted.len()
+        );
+        assert_eq!(decode(planted.clone()), Err(Corrupt(planted)));
     }
 }

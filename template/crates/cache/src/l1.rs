@@ -82,6 +82,9 @@ impl L1 {
     /// An L1 of `capacity` entries, each kept at most `ttl`; `None` when `capacity` is 0.
     /// It answers nothing until [`L1::tracking_started`].
     pub(super) fn new(capacity: u64, ttl: Duration) -> Option<Self> {
+        // `CACHE_PERSISTENT_L1_TTL` is read within MAX_TTL, but `CacheSettings` built in
+        // code is not read, and mini-moka panics on a time-to-live past 1000 years.
+        let ttl = ttl.min(crate::MAX_TTL);
         (capacity > 0).then(|| Self {
             entries: Moka::builder()
                 .max_capacity(capacity)
@@ -218,6 +221,12 @@ mod tests {
     use super::L1;
 
     const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_ttl_beyond_what_mini_moka_takes_is_shortened_not_a_panic() {
+        let l1 = L1::new(1, Duration::MAX).expect("capacity above 0");
+        assert_eq!(l1.ttl, crate::MAX_TTL);
+    }
 
     /// An L1 whose tracking is on, as after the tracker's first session.
     fn tracking(capacity: u64, ttl: Duration) -> L1 {

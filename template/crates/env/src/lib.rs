@@ -15,10 +15,20 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::Path;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+
+/// The longest duration a setting may hold: ten years, written as
+/// `315360000` seconds or `315360000000` milliseconds.
+///
+/// Ten years is forever for a TTL, an interval or a timeout, and every library the
+/// settings reach works there; far beyond it they do not: mini-moka panics on a
+/// time-to-live past 1000 years, and `Instant + Duration` panics where the sum
+/// overflows. The cache engine caps every entry's TTL at the same bound.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 
 /// A variable's name and the value in effect (`None`: unset; secrets `[redacted]`), as
 /// `config check` prints it.
@@ -290,60 +300,52 @@ impl EnvReader {
         })
     }
 
-    /// A whole number at least `min`.
+    /// A whole number in `range`; the error states the range.
     pub fn number(
         &mut self,
         name: &'static str,
         raw: Option<String>,
         default: u64,
-        min: u64,
+        range: RangeInclusive<u64>,
     ) -> u64 {
-        let expected = format!("a whole number of at least {min}");
+        let expected = format!("a whole number from {} to {}", range.start(), range.end());
         self.parse(name, raw, default, &expected, |raw| {
-            raw.parse::<u64>().ok().filter(|n| *n >= min)
+            raw.parse::<u64>().ok().filter(|n| range.contains(n))
         })
     }
 
-    /// A duration in whole seconds, at least one.
+    /// A duration in whole seconds, from one second to [`MAX_DURATION`].
     pub fn seconds(
         &mut self,
         name: &'static str,
         raw: Option<String>,
         default: Duration,
     ) -> Duration {
-        self.parse(
-            name,
-            raw,
-            default,
-            "a whole number of seconds greater than 0",
-            |raw| {
-                raw.parse::<u64>()
-                    .ok()
-                    .filter(|secs| *secs > 0)
-                    .map(Duration::from_secs)
-            },
-        )
+        let max = MAX_DURATION.as_secs();
+        let expected = format!("a whole number of seconds from 1 to {max} (ten years)");
+        self.parse(name, raw, default, &expected, |raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|secs| (1..=max).contains(secs))
+                .map(Duration::from_secs)
+        })
     }
 
-    /// A duration in whole milliseconds, at least one.
+    /// A duration in whole milliseconds, from one millisecond to [`MAX_DURATION`].
     pub fn millis(
         &mut self,
         name: &'static str,
         raw: Option<String>,
         default: Duration,
     ) -> Duration {
-        self.parse(
-            name,
-            raw,
-            default,
-            "a whole number of milliseconds greater than 0",
-            |raw| {
-                raw.parse::<u64>()
-                    .ok()
-                    .filter(|ms| *ms > 0)
-                    .map(Duration::from_millis)
-            },
-        )
+        let max = u64::try_from(MAX_DURATION.as_millis()).unwrap_or(u64::MAX);
+        let expected = format!("a whole number of milliseconds from 1 to {max} (ten years)");
+        self.parse(name, raw, default, &expected, |raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=max).contains(ms))
+                .map(Duration::from_millis)
+        })
     }
 
     /// Ends reading: `Ok` when every variable was valid.
@@ -367,7 +369,7 @@ mod tests {
 
     use serde::Deserialize;
 
-    use super::EnvReader;
+    use super::{EnvReader, MAX_DURATION};
 
     #[derive(Debug, Default, Deserialize)]
     struct DemoVars {
@@ -426,5 +428,55 @@ mod tests {
         assert!(env.bool("B", Some("1".into()), false));
         assert!(!env.bool("C", Some("off".into()), true));
         assert!(env.finish().is_ok());
+    }
+
+    #[test]
+    fn numbers_and_durations_take_their_bounds_and_refuse_what_lies_beyond() {
+        let max_secs = MAX_DURATION.as_secs().to_string();
+        let max_millis = MAX_DURATION.as_millis().to_string();
+        let mut env = EnvReader::from_map::<&str, &str>([]);
+        let read = |env: &mut EnvReader, raw: &str| {
+            (
+                env.number("N", Some(raw.into()), 7, 2..=9),
+                env.seconds("S", Some(raw.into()), Duration::ZERO),
+                env.millis("M", Some(raw.into()), Duration::ZERO),
+            )
+        };
+        assert_eq!(env.number("N", Some("2".into()), 7, 2..=9), 2);
+        assert_eq!(env.number("N", Some("9".into()), 7, 2..=9), 9);
+        assert_eq!(
+            env.seconds("S", Some(max_secs.clone()), Duration::ZERO),
+            MAX_DURATION
+        );
+        assert_eq!(
+            env.millis("M", Some(max_millis.clone()), Duration::ZERO),
+            MAX_DURATION
+        );
+        assert!(env.finish().is_ok());
+
+        let beyond = |max: &str| (max.parse::<u64>().unwrap() + 1).to_string();
+        for raw in [
+            "0".to_owned(),
+            "-1".to_owned(),
+            beyond(&max_millis),
+            u64::MAX.to_string(),
+            "18446744073709551616".to_owned(),
+        ] {
+            read(&mut env, &raw);
+            let message = env.finish().unwrap_err().to_string();
+            let lines: Vec<&str> = message.lines().collect();
+            assert_eq!(lines.len(), 3, "{raw}: {message}");
+            assert!(lines[0].contains("N=") && lines[0].contains("from 2 to 9"));
+            assert!(
+                lines[1].contains("S=") && lines[1].contains(&format!("from 1 to {max_secs}")),
+                "{message}"
+            );
+            assert!(
+                lines[2].contains("M=") && lines[2].contains(&format!("from 1 to {max_millis}")),
+                "{message}"
+            );
+        }
+        env.seconds("S", Some(beyond(&max_secs)), Duration::ZERO);
+        assert!(env.finish().is_err(), "one second beyond ten years");
     }
 }

@@ -39,6 +39,14 @@ pub const DEFAULT_PERSISTENT_L1_CAPACITY: u64 = 10_000;
 pub const DEFAULT_PERSISTENT_L1_TTL_SECS: u64 = 60;
 /// `CACHE_COMPRESS_MIN_BYTES` when unset: JSON longer than 16 KiB is stored compressed.
 pub const DEFAULT_COMPRESS_MIN_BYTES: usize = 16_384;
+/// The most a compressed value in Redis may decompress to (16 MiB), and so the largest
+/// JSON the Redis store compresses; larger JSON is stored as it is. A stored value that
+/// claims more is corrupt: a miss, logged and removed, and never allocated. Without the
+/// bound, a value planted in Redis could make every reader allocate 255 times its size
+/// (LZ4's best ratio); with it, a read decompresses at most this much.
+pub const MAX_DECOMPRESSED_BYTES: usize = 16 * 1024 * 1024;
+/// `CACHE_PREFIX` at most this many characters.
+pub const MAX_PREFIX_LEN: usize = 64;
 
 /// `CACHE_PRESET`: a named set of defaults for the other `CACHE_*` variables, for
 /// deployments that would rather pick a profile than tune each variable. A variable set
@@ -168,7 +176,11 @@ pub struct CacheSettings {
     /// `CACHE_PERSISTENT_TTL` (seconds): the `persistent` alias's default TTL.
     pub persistent_ttl: Duration,
     /// `CACHE_PREFIX`: namespace of every key, so several services can share one Redis
-    /// and `clear` only touches this one's keys.
+    /// and `clear` only touches this one's keys. Letters, digits, `.`, `_` and `-`, at
+    /// most [`MAX_PREFIX_LEN`]: without `:` one service's namespace (`shop:`) can never
+    /// begin another's (`shop:v1:x:`), without glob characters a `SCAN MATCH` of it
+    /// matches only it, and without braces a key's Redis Cluster hash tag is always the
+    /// caller's.
     pub prefix: String,
     /// `CACHE_VERSION`: part of every key after the prefix, so a deploy that changes it
     /// leaves every entry of the old version unreachable, without a clear. Letters,
@@ -186,8 +198,8 @@ pub struct CacheSettings {
     /// `CACHE_PERSISTENT_L1_TTL` (seconds): the longest an L1 copy is kept, even with no
     /// invalidation from Redis; never beyond the entry's own TTL in Redis.
     pub persistent_l1_ttl: Duration,
-    /// `CACHE_COMPRESS_MIN_BYTES`: JSON longer than this is stored compressed in Redis;
-    /// `0`: nothing is.
+    /// `CACHE_COMPRESS_MIN_BYTES`: JSON longer than this (and at most
+    /// [`MAX_DECOMPRESSED_BYTES`]) is stored compressed in Redis; `0`: nothing is.
     pub compress_min_bytes: usize,
     /// `CACHE_REDIS_*`: Redis for the `persistent` alias, when one is configured.
     pub redis: RedisSettings,
@@ -338,19 +350,29 @@ impl CacheSettings {
                 vars.persistent_ttl,
                 Duration::from_secs(persistent_ttl),
             ),
-            prefix: vars.prefix.unwrap_or(defaults.prefix),
+            prefix: env.parse(
+                "CACHE_PREFIX",
+                vars.prefix,
+                defaults.prefix,
+                &format!(
+                    "1 to {MAX_PREFIX_LEN} letters, digits, '.', '_' or '-', e.g. shop \
+                     (no ':', so that two services' namespaces cannot nest; no glob \
+                     characters or braces, which Redis reads as patterns and hash tags)"
+                ),
+                |raw| is_key_part(raw, MAX_PREFIX_LEN).then(|| raw.to_owned()),
+            ),
             version: env.parse(
                 "CACHE_VERSION",
                 vars.version,
                 defaults.version,
                 "1 to 32 letters, digits, '.', '_' or '-', e.g. 2",
-                |raw| is_version(raw).then(|| raw.to_owned()),
+                |raw| is_key_part(raw, 32).then(|| raw.to_owned()),
             ),
             memory_max_capacity: env.number(
                 "CACHE_MEMORY_MAX_CAPACITY",
                 vars.memory_max_capacity,
                 memory_max_capacity,
-                1,
+                1..=u64::MAX,
             ),
             preset,
             from_preset,
@@ -358,7 +380,7 @@ impl CacheSettings {
                 "CACHE_PERSISTENT_L1_CAPACITY",
                 vars.persistent_l1_capacity,
                 persistent_l1_capacity,
-                0,
+                0..=u64::MAX,
             ),
             persistent_l1_ttl: env.seconds(
                 "CACHE_PERSISTENT_L1_TTL",
@@ -369,7 +391,7 @@ impl CacheSettings {
                 "CACHE_COMPRESS_MIN_BYTES",
                 vars.compress_min_bytes,
                 compress_min_bytes,
-                0,
+                0..=MAX_DECOMPRESSED_BYTES as u64,
             ))
             .unwrap_or(usize::MAX),
             redis: Self::read_redis(env),
@@ -448,10 +470,12 @@ impl CacheSettings {
     }
 }
 
-/// Whether `raw` can be `CACHE_VERSION`: it goes into every key, so nothing that a key
-/// pattern or a reader of `redis-cli` output could trip over.
-fn is_version(raw: &str) -> bool {
-    (1..=32).contains(&raw.len())
+/// Whether `raw` can be `CACHE_PREFIX` or `CACHE_VERSION` (at most `max_len` long): they
+/// go into every key, so nothing that separates a key's parts (`:`), that a key pattern
+/// (`*?[]\`) or Redis Cluster's hash tags (`{}`) read, or that a reader of `redis-cli`
+/// output could trip over.
+fn is_key_part(raw: &str, max_len: usize) -> bool {
+    (1..=max_len).contains(&raw.len())
         && raw
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
@@ -640,5 +664,122 @@ mod tests {
         assert!(message.contains("CACHE_COMPRESS_MIN_BYTES"), "{message}");
         #[cfg(feature = "redis")]
         assert!(message.contains("CACHE_REDIS_PORT"), "{message}");
+    }
+
+    #[test]
+    fn the_longest_setting_is_the_longest_ttl() {
+        assert_eq!(crate::MAX_TTL, service_env::MAX_DURATION);
+    }
+
+    #[test]
+    fn numeric_settings_take_their_bounds_and_refuse_one_beyond_in_one_line() {
+        let ten_years = crate::MAX_TTL.as_secs().to_string();
+        let max_compress = super::MAX_DECOMPRESSED_BYTES.to_string();
+        let unbounded = u64::MAX.to_string();
+        // (variable, lowest accepted, highest accepted, the range its error states)
+        let mut bounds = vec![
+            ("CACHE_DEFAULT_TTL", "1", ten_years.as_str()),
+            ("CACHE_PERSISTENT_TTL", "1", &ten_years),
+            ("CACHE_PERSISTENT_L1_TTL", "1", &ten_years),
+            ("CACHE_MEMORY_MAX_CAPACITY", "1", &unbounded),
+            ("CACHE_PERSISTENT_L1_CAPACITY", "0", &unbounded),
+            ("CACHE_COMPRESS_MIN_BYTES", "0", &max_compress),
+        ];
+        if cfg!(feature = "redis") {
+            bounds.extend([
+                ("CACHE_REDIS_PORT", "1", "65535"),
+                ("CACHE_REDIS_DB", "0", "2147483646"),
+                ("CACHE_REDIS_TIMEOUT_MS", "1", "315360000000"),
+            ]);
+        }
+        for (name, low, high) in bounds {
+            for accepted in [low, high] {
+                let mut env = EnvReader::from_map([(name, accepted)]);
+                let settings = CacheSettings::read(&mut env, "demo");
+                assert!(env.finish().is_ok(), "{name}={accepted} was refused");
+                let shown = settings.vars().into_iter().chain([
+                    (
+                        "CACHE_PERSISTENT_L1_TTL",
+                        Some(settings.persistent_l1_ttl.as_secs().to_string()),
+                    ),
+                    (
+                        "CACHE_PERSISTENT_L1_CAPACITY",
+                        Some(settings.persistent_l1_capacity.to_string()),
+                    ),
+                    (
+                        "CACHE_COMPRESS_MIN_BYTES",
+                        Some(settings.compress_min_bytes.to_string()),
+                    ),
+                ]);
+                let value = shown.into_iter().find(|(shown, _)| *shown == name);
+                assert_eq!(value, Some((name, Some(accepted.to_owned()))));
+            }
+            let below = low.parse::<u64>().unwrap().checked_sub(1);
+            let above = high.parse::<u64>().unwrap().checked_add(1);
+            let refused = [below, above]
+                .into_iter()
+                .flatten()
+                .map(|n| n.to_string())
+                .chain(["-1".to_owned(), "18446744073709551616".to_owned()]);
+            for raw in refused {
+                let mut env = EnvReader::from_map([(name, raw.as_str())]);
+                CacheSettings::read(&mut env, "demo");
+                let message = env.finish().unwrap_err().to_string();
+                assert_eq!(message.lines().count(), 1, "{message}");
+                assert!(
+                    message.contains(&format!("{name}={raw:?}"))
+                        && message.contains(&format!("from {low} to {high}")),
+                    "{message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_longest_l1_ttl_and_the_largest_stores_build_without_a_panic() {
+        let max = u64::MAX.to_string();
+        let ten_years = crate::MAX_TTL.as_secs().to_string();
+        let settings = CacheSettings::from_vars([
+            ("CACHE_REDIS_HOST", "127.0.0.1"),
+            ("CACHE_PERSISTENT_L1_TTL", ten_years.as_str()),
+            ("CACHE_PERSISTENT_L1_CAPACITY", &max),
+            ("CACHE_MEMORY_MAX_CAPACITY", &max),
+            ("CACHE_DEFAULT_TTL", &ten_years),
+            ("CACHE_PERSISTENT_TTL", &ten_years),
+        ])
+        .unwrap();
+        drop(crate::Caches::from_settings(&settings));
+    }
+
+    #[test]
+    fn a_prefix_that_could_nest_or_match_another_is_refused_with_an_example() {
+        for good in ["shop", "Shop_2.v-1", &"a".repeat(super::MAX_PREFIX_LEN)] {
+            assert_eq!(read(&[("CACHE_PREFIX", good)]).prefix, good);
+        }
+        let too_long = "a".repeat(super::MAX_PREFIX_LEN + 1);
+        for bad in [
+            "shop:v1:x",
+            "shop:",
+            "sh*",
+            "sh?p",
+            "[s]hop",
+            "sh\\op",
+            "{shop}",
+            "shop one",
+            "shöp",
+            &too_long,
+        ] {
+            let mut env = EnvReader::from_map([("CACHE_PREFIX", bad)]);
+            let settings = CacheSettings::read(&mut env, "demo");
+            let message = env.finish().unwrap_err().to_string();
+            assert_eq!(message.lines().count(), 1, "{message}");
+            assert!(
+                message.contains(&format!("CACHE_PREFIX={bad:?}"))
+                    && message.contains("no ':'")
+                    && message.contains("e.g. shop"),
+                "{message}"
+            );
+            assert_eq!(settings.prefix, "demo", "the default stands in");
+        }
     }
 }

@@ -23,6 +23,11 @@ pub const DEFAULT_REDIS_PORT: u16 = 6379;
 pub const DEFAULT_REDIS_DB: u64 = 0;
 /// `CACHE_REDIS_TIMEOUT_MS` when unset.
 pub const DEFAULT_REDIS_TIMEOUT_MS: u64 = 500;
+/// The highest `CACHE_REDIS_DB`: Redis numbers its databases below its `databases`
+/// setting, which it caps at 2147483647 (`INT_MAX`). Beyond it the client library could
+/// not even form the URL, and a server refuses `SELECT` of anything not below its own
+/// `databases` (16 by default), which shows at the first command.
+pub const MAX_REDIS_DB: u64 = 2_147_483_646;
 
 /// Where and how to reach Redis, as configured.
 #[derive(Debug, Clone)]
@@ -183,7 +188,12 @@ impl RedisSettings {
         let settings = Self {
             host: vars.host,
             port: env.port("CACHE_REDIS_PORT", vars.port, DEFAULT_REDIS_PORT, false),
-            db: env.number("CACHE_REDIS_DB", vars.db, DEFAULT_REDIS_DB, 0),
+            db: env.number(
+                "CACHE_REDIS_DB",
+                vars.db,
+                DEFAULT_REDIS_DB,
+                0..=MAX_REDIS_DB,
+            ),
             username: vars.username,
             password: vars.password.map(Secret::new),
             url: vars.url.map(Secret::new),

@@ -558,4 +558,75 @@ pub(crate) mod on_redis {
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses, stats.errors), (0, 4, 0));
     }
+
+    /// `json` behind the marker, compressed as the store compresses, with its true
+    /// length in the header: what someone with write access to Redis could plant.
+    fn planted(json: &str) -> Vec<u8> {
+        let mut stored = MARKER.to_vec();
+        stored.extend_from_slice(&u32::try_from(json.len()).unwrap().to_le_bytes());
+        stored.extend_from_slice(&lz4_flex::block::compress(json.as_bytes()));
+        stored
+    }
+
+    #[tokio::test]
+    async fn a_planted_value_that_decompresses_beyond_the_maximum_is_a_miss_and_is_removed() {
+        use service_cache::settings::MAX_DECOMPRESSED_BYTES;
+
+        let server = RedisServer::start();
+        let caches = caches_with_threshold(&server, "1024");
+        let cache = caches.persistent();
+        let mut redis = server.client();
+
+        // Twice the maximum of valid JSON, in runs of `a` broken by a counter so that
+        // LZ4 shrinks it about 80 times (400 KiB for 32 MiB): well inside the 255 times
+        // the header check alone allowed, so only the stated maximum refuses it.
+        let mut json = String::from("\"");
+        let mut run = 0;
+        while json.len() < 2 * MAX_DECOMPRESSED_BYTES {
+            json.push_str(&"a".repeat(500));
+            json.push_str(&run.to_string());
+            run += 1;
+        }
+        json.push('"');
+        let stored = planted(&json);
+        assert!(
+            stored.len() * 20 < json.len() && stored.len() * 255 > json.len(),
+            "{} bytes stored for {} of JSON",
+            stored.len(),
+            json.len()
+        );
+        for key in ["svc:v1:planted", "svc:v1:planted-taken"] {
+            let _: () = redis.set(key, &stored).unwrap();
+        }
+
+        // Failures show lengths: the values are megabytes long.
+        let read = cache.get_json("planted").await.unwrap();
+        assert!(read.is_none(), "a hit of {:?} bytes", read.map(|t| t.len()));
+        let exists: bool = redis.exists("svc:v1:planted").unwrap();
+        assert!(!exists, "the planted value was removed");
+        let taken = cache.take_json("planted-taken").await.unwrap();
+        assert!(taken.is_none(), "took {:?} bytes", taken.map(|t| t.len()));
+        let exists: bool = redis.exists("svc:v1:planted-taken").unwrap();
+        assert!(!exists, "the planted value was taken");
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses, stats.errors), (0, 2, 0));
+
+        // The cache's own values up to the maximum are compressed and read back; one
+        // byte more is stored as it is, and read back as well.
+        for (key, len, compressed) in [
+            ("largest", MAX_DECOMPRESSED_BYTES, true),
+            ("beyond", MAX_DECOMPRESSED_BYTES + 1, false),
+        ] {
+            let text = "a".repeat(len - 2);
+            cache.set(key, &text, None).await.unwrap();
+            let stored: Vec<u8> = redis.get(format!("svc:v1:{key}")).unwrap();
+            assert_eq!(stored.starts_with(MARKER), compressed, "{key}");
+            let read = cache.get::<String>(key).await.unwrap();
+            assert!(
+                read.as_ref() == Some(&text),
+                "{key}: {:?} bytes",
+                read.map(|t| t.len())
+            );
+        }
+    }
 }
