@@ -88,6 +88,7 @@
 //! - `compression`: LZ4 for large values in Redis.
 //! - `redis_metrics`: the Redis store's Prometheus series.
 //! - [`endpoint`] (feature `actix`): [`EndpointCache`](endpoint::EndpointCache), for actix-web routes.
+//! - [`rate_limit`] (feature `actix`): [`RateLimit`](rate_limit::RateLimit), a shared request budget per client.
 //! - [`metrics`] (feature `prometheus`): [`CacheCollector`](metrics::CacheCollector).
 //! - [`cli`] (feature `cli`): [`CacheCommand`](cli::CacheCommand), `cache …` for a clap command line.
 //! - [`test_support`] (feature `test-support`): real Redis servers for tests, and a log capture.
@@ -116,6 +117,8 @@ mod memory;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
 mod policy;
+#[cfg(feature = "actix")]
+pub mod rate_limit;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]

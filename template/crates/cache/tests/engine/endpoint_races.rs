@@ -4,18 +4,17 @@
 //! Redis) changes the source and answers; then the handler goes on. The `GET`'s answer
 //! predates the write and must not be what later requests get.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use tokio::sync::oneshot;
 
 use service_cache::endpoint::EndpointCache;
 use service_cache::{CacheSettings, Caches};
+
+use crate::http::Instance;
 
 /// The handler's side of an armed gate: says it has read, then waits for the word.
 type HandlerGate = (oneshot::Sender<()>, oneshot::Receiver<()>);
@@ -42,117 +41,45 @@ impl Resource {
     }
 }
 
-/// One instance: an HTTP server on a free loopback port, on its own thread and runtime.
-struct Instance {
-    address: SocketAddr,
-    handle: ServerHandle,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Instance {
-    fn start(caches: Caches, resource: Resource, cache: EndpointCache) -> Self {
-        let (started, address) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server = HttpServer::new(move || {
-                    let (get, put) = (resource.clone(), resource.clone());
-                    App::new().app_data(web::Data::new(caches.clone())).service(
-                        web::resource("/items/{id}")
-                            .wrap(cache.clone())
-                            .route(web::get().to(move || {
-                                let resource = get.clone();
-                                async move {
-                                    let version = resource.version.load(Ordering::SeqCst);
-                                    let gate = resource.gate.lock().unwrap().take();
-                                    if let Some((read, go)) = gate {
-                                        read.send(()).ok();
-                                        go.await.ok();
-                                    }
-                                    HttpResponse::Ok().json(version)
-                                }
-                            }))
-                            .route(web::put().to(move || {
-                                let resource = put.clone();
-                                async move {
-                                    resource.version.fetch_add(1, Ordering::SeqCst);
-                                    HttpResponse::NoContent().finish()
-                                }
-                            })),
-                    )
-                })
-                .workers(2)
-                .disable_signals()
-                .bind(("127.0.0.1", 0))
-                .expect("bind a loopback port");
-                let address = server.addrs()[0];
-                let server = server.run();
-                started
-                    .send((server.handle(), address))
-                    .expect("the test waits for the server");
-                server.await.expect("the server ran");
-            });
-        });
-        let (handle, address) = address.recv().expect("the server started");
-        Self {
-            address,
-            handle,
-            thread: Some(thread),
-        }
-    }
-
-    /// Status, `x-cache` and body of `method path`, over a new connection (blocking:
-    /// call it on a blocking thread).
-    fn request(address: SocketAddr, method: &str, path: &str) -> (u16, String, String) {
-        let mut stream = TcpStream::connect(address).expect("connect to the instance");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("an answer");
-        let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
-        let status = head[9..12].parse().expect("a status code");
-        let x_cache = head
-            .lines()
-            .find_map(|line| line.strip_prefix("x-cache: "))
-            .unwrap_or("")
-            .to_owned();
-        (status, x_cache, body.to_owned())
-    }
-
-    async fn get(&self, path: &str) -> (u16, String, String) {
-        let (address, path) = (self.address, path.to_owned());
-        tokio::task::spawn_blocking(move || Self::request(address, "GET", &path))
-            .await
-            .unwrap()
-    }
-
-    async fn put(&self, path: &str) -> u16 {
-        let (address, path) = (self.address, path.to_owned());
-        tokio::task::spawn_blocking(move || Self::request(address, "PUT", &path).0)
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-        if let Some(thread) = self.thread.take() {
-            thread.join().ok();
-        }
-    }
-}
-
 /// Caches of one instance of a service, on Redis when `redis_vars` say so.
 fn caches(redis_vars: &[(&'static str, String)]) -> Caches {
     let mut vars = vec![("CACHE_PREFIX", "endpoint-races".to_owned())];
     vars.extend(redis_vars.iter().cloned());
     Caches::from_settings(&CacheSettings::from_vars(vars).expect("valid settings"))
+}
+
+/// `GET` and `PUT` of `/items/{id}` on `resource`, behind `cache`.
+fn routes(
+    resource: &Resource,
+    cache: &EndpointCache,
+) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
+    let (resource, cache) = (resource.clone(), cache.clone());
+    move |config: &mut web::ServiceConfig| {
+        let (get, put) = (resource.clone(), resource.clone());
+        config.service(
+            web::resource("/items/{id}")
+                .wrap(cache.clone())
+                .route(web::get().to(move || {
+                    let resource = get.clone();
+                    async move {
+                        let version = resource.version.load(Ordering::SeqCst);
+                        let gate = resource.gate.lock().unwrap().take();
+                        if let Some((read, go)) = gate {
+                            read.send(()).ok();
+                            go.await.ok();
+                        }
+                        HttpResponse::Ok().json(version)
+                    }
+                }))
+                .route(web::put().to(move || {
+                    let resource = put.clone();
+                    async move {
+                        resource.version.fetch_add(1, Ordering::SeqCst);
+                        HttpResponse::NoContent().finish()
+                    }
+                })),
+        );
+    }
 }
 
 /// Both races, with `reader` taking the `GET`s and `writer` the `PUT`s.
@@ -161,36 +88,42 @@ async fn races(reader: Caches, writer: Caches) {
     let cache = EndpointCache::new("items:{id}")
         .ttl(Duration::from_millis(300))
         .stale_while_revalidate(Duration::from_secs(3600));
-    let here = Instance::start(reader, resource.clone(), cache.clone());
-    let there = Instance::start(writer, resource.clone(), cache);
+    let here = Instance::start(reader, routes(&resource, &cache));
+    let there = Instance::start(writer, routes(&resource, &cache));
+    let get = |instance: &Instance| {
+        let address = instance.address;
+        async move {
+            let answer = tokio::task::spawn_blocking(move || {
+                Instance::request(address, "GET", "/items/1", &[])
+            })
+            .await
+            .unwrap();
+            let x_cache = answer.header("x-cache").unwrap_or("").to_owned();
+            (answer.status, x_cache, answer.body)
+        }
+    };
 
     // A miss whose handler read before the write.
     let mut gate = resource.arm();
-    let miss = {
-        let address = here.address;
-        tokio::task::spawn_blocking(move || Instance::request(address, "GET", "/items/1"))
-    };
+    let miss = tokio::spawn(get(&here));
     (&mut gate.read).await.unwrap();
-    assert_eq!(there.put("/items/1").await, 204);
+    assert_eq!(there.send("PUT", "/items/1", &[]).await.status, 204);
     gate.go.send(()).unwrap();
     assert_eq!(miss.await.unwrap(), (200, "miss".into(), "0".into()));
-    assert_eq!(here.get("/items/1").await, (200, "miss".into(), "1".into()));
-    assert_eq!(here.get("/items/1").await, (200, "hit".into(), "1".into()));
+    assert_eq!(get(&here).await, (200, "miss".into(), "1".into()));
+    assert_eq!(get(&here).await, (200, "hit".into(), "1".into()));
 
     // A stale answer whose background refresh read before the write.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let mut gate = resource.arm();
-    assert_eq!(
-        here.get("/items/1").await,
-        (200, "stale".into(), "1".into())
-    );
+    assert_eq!(get(&here).await, (200, "stale".into(), "1".into()));
     (&mut gate.read).await.unwrap();
-    assert_eq!(there.put("/items/1").await, 204);
+    assert_eq!(there.send("PUT", "/items/1", &[]).await.status, 204);
     gate.go.send(()).unwrap();
     // The refresh has ended once a miss no longer waits for it.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let answer = here.get("/items/1").await;
+        let answer = get(&here).await;
         if answer.1 != "stale" {
             assert_eq!(
                 answer,

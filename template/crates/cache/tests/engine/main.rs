@@ -14,11 +14,15 @@ mod coherent_writes;
 #[cfg(feature = "actix")]
 mod endpoint_races;
 mod freshness;
+#[cfg(feature = "actix")]
+mod http;
 #[cfg(feature = "redis")]
 mod l1;
 #[cfg(feature = "redis")]
 mod l1_tracking;
 #[cfg(feature = "redis")]
 mod randomized_writes;
+#[cfg(all(feature = "actix", feature = "redis"))]
+mod rate_limit;
 #[cfg(feature = "redis")]
 mod redis_connections;
