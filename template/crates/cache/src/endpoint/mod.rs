@@ -53,8 +53,10 @@
 //! each request, `key_template` turns `items:{id}` into `items:42`, and `validators`
 //! makes the `ETag` and answers `If-None-Match`.
 
+mod invalidation;
 mod key_template;
 mod middleware;
+mod shareable;
 mod validators;
 
 use std::fmt;

@@ -1,0 +1,377 @@
+//! The write side of [`EndpointCache`]: what a routed `POST`, `PUT`, `PATCH` or `DELETE`
+//! removes from the cache, and the guard that makes sure it is removed.
+//!
+//! Only a request a route of the resource took invalidates. Routing's own answer is
+//! actix's default service of the resource, `405 Method Not Allowed` (a resource never
+//! inherits its scope's default), so a `405` invalidates nothing: a method the resource
+//! does not route cannot be used to empty the cache. A handler that answers `405`
+//! itself says it did not act, so nothing is lost. A `404` invalidates unless no
+//! resource pattern matched the path at all (the middleware wraps a scope and routing
+//! below it found nothing); a handler's own `404` does invalidate, since the cached
+//! answer may be of an item the store no longer has. The middleware cannot see a
+//! resource's custom `default_service`: its answers count as a handler's unless it
+//! answers `405`.
+//!
+//! The removals are worked out and armed in a [`PendingInvalidation`] before the handler
+//! runs. Normally they are awaited before the response leaves, so a client that hears
+//! of its write never reads the old answer afterwards. If the request is dropped once
+//! the handler has started (the client went away, the server's shutdown grace ran out),
+//! the handler may have written, so the guard's `Drop` runs the removals in the
+//! background on the current runtime.
+
+use std::mem;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::{Error, HttpRequest};
+
+use super::EndpointCache;
+use super::key_template::{KeyError, KeyTemplate};
+use crate::{Cache, CacheError};
+
+/// Runs a write's handler, then removes what the write may have changed, unless routing
+/// answered instead of a handler (see the [module](self)).
+pub(super) async fn invalidate_after<S, B>(
+    service: &S,
+    config: &EndpointCache,
+    cache: &Cache,
+    request: ServiceRequest,
+) -> Result<ServiceResponse<BoxBody>, Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody + 'static,
+{
+    // Worked out before the handler runs, because the handler takes the request.
+    let pending = PendingInvalidation::new(config, cache, &request);
+    // From here a dropped request still gets its removals (the guard's `Drop`).
+    let outcome = service.call(request).await;
+    match &outcome {
+        Ok(response) if answered_by_routing(response.status(), response.request()) => {
+            tracing::debug!(
+                status = %response.status(),
+                "no route of the resource took this write, so the cache was not invalidated"
+            );
+            pending.cancel();
+        }
+        // Whatever a handler answered, even an error or a 404: dropping a key is never
+        // wrong, while keeping one after a write that half-happened, or for an item
+        // the store no longer has, serves a stale answer until the TTL.
+        _ => pending.run().await,
+    }
+    outcome.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// Whether a write's answer came from routing rather than from a handler: a `405`, or a
+/// `404` for a path no resource pattern matches.
+fn answered_by_routing(status: StatusCode, request: &HttpRequest) -> bool {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => true,
+        StatusCode::NOT_FOUND => request.match_pattern().is_none(),
+        _ => false,
+    }
+}
+
+/// A write's removals, armed before its handler runs: removed by
+/// [`PendingInvalidation::run`], or in the background when dropped before that finished.
+struct PendingInvalidation {
+    /// Where the removals go.
+    cache: Cache,
+    /// What is still to remove; empty once removed or cancelled.
+    targets: Vec<Target>,
+}
+
+/// One removal, rendered from the request's path.
+struct Target {
+    /// What kind of thing it removes.
+    removal: Removal,
+    /// The key, pattern or tag; or why the template could not be filled in (logged
+    /// when the removal would have run).
+    rendered: Result<String, (KeyTemplate, KeyError)>,
+}
+
+impl PendingInvalidation {
+    /// The route's key, extra keys, patterns and tags to remove, filled in from
+    /// `request`'s path parameters.
+    fn new(config: &EndpointCache, cache: &Cache, request: &ServiceRequest) -> Self {
+        let path = request.match_info();
+        let targets = std::iter::once(&config.key)
+            .chain(&config.extra_keys)
+            .map(|template| (Removal::Key, template))
+            .chain(config.patterns.iter().map(|t| (Removal::Pattern, t)))
+            .chain(config.invalidated_tags.iter().map(|t| (Removal::Tag, t)))
+            .map(|(removal, template)| {
+                let for_pattern = matches!(removal, Removal::Pattern);
+                let rendered = config
+                    .render(template, path, for_pattern)
+                    .map_err(|error| (template.clone(), error));
+                Target { removal, rendered }
+            })
+            .collect();
+        Self {
+            cache: cache.clone(),
+            targets,
+        }
+    }
+
+    /// Removes everything now. If this future is dropped part way, the guard, still
+    /// holding the targets, runs them all again in the background (removing twice is
+    /// harmless).
+    async fn run(mut self) {
+        remove(&self.cache, &self.targets).await;
+        self.targets.clear();
+    }
+
+    /// Removes nothing: the request never reached a handler.
+    fn cancel(mut self) {
+        self.targets.clear();
+    }
+}
+
+impl Drop for PendingInvalidation {
+    fn drop(&mut self) {
+        if self.targets.is_empty() {
+            return;
+        }
+        let (cache, targets) = (self.cache.clone(), mem::take(&mut self.targets));
+        // The runtime's own spawn (not a local task): it needs no `LocalSet`, and on a
+        // runtime already shutting down it drops the task instead of panicking.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                tracing::debug!(
+                    "a write was dropped after its handler started; invalidating in the background"
+                );
+                runtime.spawn(async move { remove(&cache, &targets).await });
+            }
+            Err(_) => tracing::warn!(
+                "a write was dropped after its handler started, outside any runtime; \
+                 what it should have invalidated lives until its TTL"
+            ),
+        }
+    }
+}
+
+/// Removes every target, logging each outcome; a failure does not stop the others.
+async fn remove(cache: &Cache, targets: &[Target]) {
+    for Target { removal, rendered } in targets {
+        let target = match rendered {
+            Ok(target) => target,
+            Err((template, error)) => {
+                error.log(template);
+                continue;
+            }
+        };
+        let kind = removal.as_str();
+        match removal.apply(cache, target).await {
+            Ok(removed) => tracing::debug!(kind, target, removed, "endpoint cache invalidated"),
+            Err(error) => {
+                tracing::warn!(kind, target, %error, "cache invalidation failed; what it names lives until its TTL");
+            }
+        }
+    }
+}
+
+/// What a write removes from the cache, each rendered from the request's path.
+#[derive(Debug, Clone, Copy)]
+enum Removal {
+    /// One key: the route's own, or one of [`EndpointCache::invalidates`].
+    Key,
+    /// Every key matching a glob of [`EndpointCache::invalidates_matching`].
+    Pattern,
+    /// Every entry carrying a tag of [`EndpointCache::invalidates_tag`].
+    Tag,
+}
+
+impl Removal {
+    /// Removes what `target` names; how many values went.
+    async fn apply(self, cache: &Cache, target: &str) -> Result<u64, CacheError> {
+        match self {
+            Removal::Key => cache.delete(target).await.map(u64::from),
+            Removal::Pattern => cache.delete_matching(target).await,
+            Removal::Tag => cache.invalidate_tag(target).await,
+        }
+    }
+
+    /// The name logged with it.
+    fn as_str(self) -> &'static str {
+        match self {
+            Removal::Key => "key",
+            Removal::Pattern => "pattern",
+            Removal::Tag => "tag",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use actix_web::dev::Service;
+    use actix_web::http::StatusCode;
+    use actix_web::{App, HttpResponse, test, web};
+    use serde_json::json;
+    use tokio::sync::Notify;
+
+    use crate::endpoint::{EndpointCache, X_CACHE};
+    use crate::{CacheSettings, Caches};
+
+    /// The `x-cache` of a `GET` of `$path` from `$app`.
+    macro_rules! x_cache {
+        ($app:expr, $path:expr) => {
+            test::call_service($app, test::TestRequest::get().uri($path).to_request())
+                .await
+                .headers()
+                .get(X_CACHE)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+    }
+
+    /// The status of a `$method` of `$path` to `$app`.
+    macro_rules! status {
+        ($app:expr, $method:ident, $path:expr) => {
+            test::call_service($app, test::TestRequest::$method().uri($path).to_request())
+                .await
+                .status()
+        };
+    }
+
+    fn caches() -> Caches {
+        Caches::from_settings(&CacheSettings::default())
+    }
+
+    async fn get_item() -> HttpResponse {
+        HttpResponse::Ok().json(json!({ "id": 1 }))
+    }
+
+    #[actix_web::test]
+    async fn a_method_the_resource_does_not_route_invalidates_nothing() {
+        let caches = caches();
+        let app = test::init_service(
+            App::new().app_data(web::Data::new(caches.clone())).service(
+                web::resource("/items/{id}")
+                    .wrap(EndpointCache::new("items:{id}"))
+                    .route(web::get().to(get_item)),
+            ),
+        )
+        .await;
+        assert_eq!(x_cache!(&app, "/items/1"), "miss");
+        assert_eq!(
+            status!(&app, post, "/items/1"),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(
+            status!(&app, delete, "/items/1"),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(
+            x_cache!(&app, "/items/1"),
+            "hit",
+            "routing's 405 left the entry"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_handlers_own_404_still_invalidates() {
+        let caches = caches();
+        let app = test::init_service(
+            App::new().app_data(web::Data::new(caches.clone())).service(
+                web::resource("/items/{id}")
+                    .wrap(EndpointCache::new("items:{id}"))
+                    .route(web::get().to(get_item))
+                    .route(web::put().to(HttpResponse::NotFound))
+                    .route(web::delete().to(HttpResponse::NotFound)),
+            ),
+        )
+        .await;
+        assert_eq!(x_cache!(&app, "/items/1"), "miss");
+        assert_eq!(status!(&app, delete, "/items/1"), StatusCode::NOT_FOUND);
+        assert_eq!(x_cache!(&app, "/items/1"), "miss");
+        assert_eq!(x_cache!(&app, "/items/1"), "hit");
+        assert_eq!(status!(&app, put, "/items/1"), StatusCode::NOT_FOUND);
+        assert_eq!(x_cache!(&app, "/items/1"), "miss");
+    }
+
+    #[actix_web::test]
+    async fn on_a_scope_a_path_no_resource_matches_invalidates_nothing() {
+        let caches = caches();
+        let app = test::init_service(
+            App::new().app_data(web::Data::new(caches.clone())).service(
+                web::scope("/shop")
+                    .wrap(EndpointCache::new("shop:list"))
+                    .service(
+                        web::resource("/items/{id}").route(web::put().to(HttpResponse::NotFound)),
+                    ),
+            ),
+        )
+        .await;
+        let cache = caches.persistent();
+        cache.set_raw("shop:list", "[1]", None).await.unwrap();
+        assert_eq!(status!(&app, put, "/shop/nowhere"), StatusCode::NOT_FOUND);
+        assert_eq!(
+            cache.get_raw("shop:list").await.unwrap().as_deref(),
+            Some("[1]"),
+            "routing's 404 left the entry"
+        );
+        assert_eq!(status!(&app, put, "/shop/items/1"), StatusCode::NOT_FOUND);
+        assert_eq!(
+            cache.get_raw("shop:list").await.unwrap(),
+            None,
+            "a handler's 404 invalidates"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_write_dropped_after_its_handler_started_is_still_invalidated() {
+        let caches = caches();
+        // The handler writes, says so, then takes longer than the client waits.
+        let (written, stored) = (Rc::new(Notify::new()), Rc::new(Cell::new(false)));
+        let put = {
+            let (written, stored) = (Rc::clone(&written), Rc::clone(&stored));
+            move || {
+                let (written, stored) = (Rc::clone(&written), Rc::clone(&stored));
+                async move {
+                    stored.set(true);
+                    written.notify_one();
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    HttpResponse::NoContent().finish()
+                }
+            }
+        };
+        let app = test::init_service(
+            App::new().app_data(web::Data::new(caches.clone())).service(
+                web::resource("/items/{id}")
+                    .wrap(EndpointCache::new("items:{id}").invalidates("items:list"))
+                    .route(web::get().to(get_item))
+                    .route(web::put().to(put)),
+            ),
+        )
+        .await;
+        assert_eq!(x_cache!(&app, "/items/1"), "miss");
+        let cache = caches.persistent();
+        cache.set_raw("items:list", "[1]", None).await.unwrap();
+
+        let request = test::TestRequest::put().uri("/items/1").to_request();
+        tokio::select! {
+            _ = app.call(request) => panic!("the handler sleeps for an hour"),
+            () = written.notified() => {}
+        }
+        // The request's future is gone (the client went away) after the write.
+        assert!(stored.get());
+        let gone = async {
+            while cache.get_raw("items:1").await.unwrap().is_some()
+                || cache.get_raw("items:list").await.unwrap().is_some()
+            {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), gone)
+            .await
+            .expect("the dropped write's keys were removed in the background");
+        assert_eq!(x_cache!(&app, "/items/1"), "miss");
+    }
+}
