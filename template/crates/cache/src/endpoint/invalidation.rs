@@ -17,7 +17,9 @@
 //! of its write never reads the old answer afterwards. If the request is dropped once
 //! the handler has started (the client went away, the server's shutdown grace ran out),
 //! the handler may have written, so the guard's `Drop` runs the removals in the
-//! background on the current runtime.
+//! background: in a task on the current runtime, or, when that runtime is stopping
+//! (an actix worker drops the requests it cuts off while it shuts down), on a thread
+//! of their own.
 
 use std::mem;
 
@@ -79,6 +81,20 @@ struct PendingInvalidation {
     cache: Cache,
     /// What is still to remove; empty once removed or cancelled.
     targets: Vec<Target>,
+    /// Where the removals go when this is dropped with targets left.
+    if_dropped: IfDropped,
+}
+
+/// Where a dropped [`PendingInvalidation`] has its removals run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IfDropped {
+    /// In a task on the current runtime: the request was dropped (its client went
+    /// away), its worker's runtime goes on.
+    RuntimeTask,
+    /// On a thread of its own: the task above was dropped unrun, because its runtime
+    /// is stopping (an actix worker cutting off requests after the shutdown grace), or
+    /// there is no runtime.
+    OwnThread,
 }
 
 /// One removal, rendered from the request's path.
@@ -111,6 +127,7 @@ impl PendingInvalidation {
         Self {
             cache: cache.clone(),
             targets,
+            if_dropped: IfDropped::RuntimeTask,
         }
     }
 
@@ -134,20 +151,53 @@ impl Drop for PendingInvalidation {
             return;
         }
         let (cache, targets) = (self.cache.clone(), mem::take(&mut self.targets));
-        // The runtime's own spawn (not a local task): it needs no `LocalSet`, and on a
-        // runtime already shutting down it drops the task instead of panicking.
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
+        let runtime = tokio::runtime::Handle::try_current();
+        match (self.if_dropped, runtime) {
+            // The runtime's own spawn, not a local task: it needs no `LocalSet`, and a
+            // runtime that is stopping drops the task instead of panicking, which
+            // brings the removals back here, bound for a thread of their own.
+            (IfDropped::RuntimeTask, Ok(runtime)) => {
                 tracing::debug!(
                     "a write was dropped after its handler started; invalidating in the background"
                 );
-                runtime.spawn(async move { remove(&cache, &targets).await });
+                let pending = PendingInvalidation {
+                    cache,
+                    targets,
+                    if_dropped: IfDropped::OwnThread,
+                };
+                runtime.spawn(pending.run());
             }
-            Err(_) => tracing::warn!(
-                "a write was dropped after its handler started, outside any runtime; \
-                 what it should have invalidated lives until its TTL"
-            ),
+            _ => remove_on_a_thread_of_its_own(cache, targets),
         }
+    }
+}
+
+/// Runs the removals on a new thread with a runtime of its own, when the current one is
+/// stopping or absent. Not joined: the dropping thread (often a worker tearing down)
+/// does not wait; the removals are lost only if the process exits first.
+fn remove_on_a_thread_of_its_own(cache: Cache, targets: Vec<Target>) {
+    tracing::debug!(
+        "a write was dropped after its handler started, as its runtime stopped; invalidating on a thread of its own"
+    );
+    let spawned = std::thread::Builder::new()
+        .name("endpoint-cache-invalidation".to_owned())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(remove(&cache, &targets)),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "no runtime for the invalidation of a dropped write; what it names lives until its TTL"
+                ),
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(
+            %error,
+            "no thread for the invalidation of a dropped write; what it names lives until its TTL"
+        );
     }
 }
 
@@ -208,9 +258,10 @@ mod tests {
     use std::rc::Rc;
     use std::time::Duration;
 
-    use actix_web::dev::Service;
+    use actix_web::body::BoxBody;
+    use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
     use actix_web::http::StatusCode;
-    use actix_web::{App, HttpResponse, test, web};
+    use actix_web::{App, Error, HttpResponse, test, web};
     use serde_json::json;
     use tokio::sync::Notify;
 
@@ -325,32 +376,59 @@ mod tests {
         );
     }
 
+    /// `GET /items/{id}` and a `PUT` that writes (sets `stored`, notifies `written`),
+    /// then takes an hour, behind a cache that also invalidates `items:list`.
+    fn slow_writes(
+        caches: &Caches,
+        written: &Rc<Notify>,
+        stored: &Rc<Cell<bool>>,
+    ) -> App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<BoxBody>,
+            Error = Error,
+            InitError = (),
+        > + use<>,
+    > {
+        let (written, stored) = (Rc::clone(written), Rc::clone(stored));
+        let put = move || {
+            let (written, stored) = (Rc::clone(&written), Rc::clone(&stored));
+            async move {
+                stored.set(true);
+                written.notify_one();
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                HttpResponse::NoContent().finish()
+            }
+        };
+        App::new().app_data(web::Data::new(caches.clone())).service(
+            web::resource("/items/{id}")
+                .wrap(EndpointCache::new("items:{id}").invalidates("items:list"))
+                .route(web::get().to(get_item))
+                .route(web::put().to(put)),
+        )
+    }
+
+    /// Waits (at most ten seconds) until neither `items:1` nor `items:list` is cached.
+    async fn until_invalidated(caches: &Caches) {
+        let cache = caches.persistent();
+        let gone = async {
+            while cache.get_raw("items:1").await.unwrap().is_some()
+                || cache.get_raw("items:list").await.unwrap().is_some()
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), gone)
+            .await
+            .expect("the dropped write's keys were removed in the background");
+    }
+
     #[actix_web::test]
     async fn a_write_dropped_after_its_handler_started_is_still_invalidated() {
         let caches = caches();
-        // The handler writes, says so, then takes longer than the client waits.
         let (written, stored) = (Rc::new(Notify::new()), Rc::new(Cell::new(false)));
-        let put = {
-            let (written, stored) = (Rc::clone(&written), Rc::clone(&stored));
-            move || {
-                let (written, stored) = (Rc::clone(&written), Rc::clone(&stored));
-                async move {
-                    stored.set(true);
-                    written.notify_one();
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
-                    HttpResponse::NoContent().finish()
-                }
-            }
-        };
-        let app = test::init_service(
-            App::new().app_data(web::Data::new(caches.clone())).service(
-                web::resource("/items/{id}")
-                    .wrap(EndpointCache::new("items:{id}").invalidates("items:list"))
-                    .route(web::get().to(get_item))
-                    .route(web::put().to(put)),
-            ),
-        )
-        .await;
+        let app = test::init_service(slow_writes(&caches, &written, &stored)).await;
         assert_eq!(x_cache!(&app, "/items/1"), "miss");
         let cache = caches.persistent();
         cache.set_raw("items:list", "[1]", None).await.unwrap();
@@ -362,16 +440,36 @@ mod tests {
         }
         // The request's future is gone (the client went away) after the write.
         assert!(stored.get());
-        let gone = async {
-            while cache.get_raw("items:1").await.unwrap().is_some()
-                || cache.get_raw("items:list").await.unwrap().is_some()
-            {
-                tokio::task::yield_now().await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), gone)
-            .await
-            .expect("the dropped write's keys were removed in the background");
+        until_invalidated(&caches).await;
         assert_eq!(x_cache!(&app, "/items/1"), "miss");
+    }
+
+    // The standard test attribute: `test` here is actix's test module.
+    #[::core::prelude::v1::test]
+    fn a_write_in_flight_when_its_runtime_stops_is_still_invalidated() {
+        let caches = caches();
+        let (written, stored) = (Rc::new(Notify::new()), Rc::new(Cell::new(false)));
+        // A runtime like an actix worker's, with the write running as one of its tasks.
+        let worker = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build_local(tokio::runtime::LocalOptions::default())
+            .unwrap();
+        worker.block_on(async {
+            let app = test::init_service(slow_writes(&caches, &written, &stored)).await;
+            assert_eq!(x_cache!(&app, "/items/1"), "miss");
+            let cache = caches.persistent();
+            cache.set_raw("items:list", "[1]", None).await.unwrap();
+            let request = test::TestRequest::put().uri("/items/1").to_request();
+            tokio::task::spawn_local(async move { app.call(request).await });
+            written.notified().await;
+        });
+        // The worker stops (its shutdown grace ran out) and drops the write with it.
+        drop(worker);
+        assert!(stored.get());
+        let checker = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        checker.block_on(until_invalidated(&caches));
     }
 }
