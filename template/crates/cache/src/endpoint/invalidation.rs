@@ -15,11 +15,12 @@
 //! The removals are worked out and armed in a [`PendingInvalidation`] before the handler
 //! runs. Normally they are awaited before the response leaves, so a client that hears
 //! of its write never reads the old answer afterwards. If the request is dropped once
-//! the handler has started (the client went away, the server's shutdown grace ran out),
-//! the handler may have written, so the guard's `Drop` runs the removals in the
-//! background: in a task on the current runtime, or, when that runtime is stopping
-//! (an actix worker drops the requests it cuts off while it shuts down), on a thread
-//! of their own.
+//! the handler has started, the handler may have written, so the guard's `Drop` runs
+//! the removals in the background: in a task on the current runtime (a timeout or
+//! another middleware around this one dropped it), or, when that runtime is stopping
+//! (an actix worker drops the requests it cuts off when the shutdown grace runs out),
+//! on a thread of their own. A client hanging up does not drop the request on
+//! actix-web 4.17's HTTP/1: the handler runs to its end and the removals run as usual.
 
 use std::mem;
 
@@ -88,8 +89,8 @@ struct PendingInvalidation {
 /// Where a dropped [`PendingInvalidation`] has its removals run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum IfDropped {
-    /// In a task on the current runtime: the request was dropped (its client went
-    /// away), its worker's runtime goes on.
+    /// In a task on the current runtime: the request was dropped (by a middleware
+    /// around this one) while its worker's runtime goes on.
     RuntimeTask,
     /// On a thread of its own: the task above was dropped unrun, because its runtime
     /// is stopping (an actix worker cutting off requests after the shutdown grace), or

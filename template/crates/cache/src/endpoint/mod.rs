@@ -44,8 +44,8 @@
 //!   ([`EndpointCache::invalidates_tag`]) are removed before the response leaves, so
 //!   the client's next `GET` cannot see the old value. A method no route of the resource
 //!   takes (routing's `405`) removes nothing, so no client can empty the cache with
-//!   one; a request dropped once its handler started (the client went away) still has
-//!   its removals run, in the background.
+//!   one; a request dropped once its handler started (cut off when the shutdown grace
+//!   runs out, or by a timeout) still has its removals run, in the background.
 //! - It fails open: when the cache backend errors (Redis down), the request is served by
 //!   the handler as if nothing were cached and the error is logged.
 //!
