@@ -507,7 +507,11 @@ async fn a_method_the_resource_does_not_route_leaves_its_cached_answer() {
             .send()
             .await
             .expect("the write reaches the server");
-        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method}"
+        );
     }
     assert_eq!(
         get_json(&app, "/items/1").await.1.as_deref(),
@@ -590,14 +594,20 @@ async fn an_answer_for_its_own_client_only_is_never_stored() {
             let response = app.get(&format!("/answers/{kind}")).await;
             assert_eq!(x_cache(&response).as_deref(), Some("miss"), "{kind}");
             assert_eq!(response.headers()[header], value, "{kind}");
-            assert_eq!(response.json::<Value>().await.unwrap(), json!({ "for": "me" }));
+            assert_eq!(
+                response.json::<Value>().await.unwrap(),
+                json!({ "for": "me" })
+            );
         }
         let key = format!("answers:{kind}");
         let stored = app.context.caches.persistent().get_raw(&key).await.unwrap();
         assert_eq!(stored, None, "{kind}");
     }
     app.get("/answers/plain").await;
-    assert_eq!(x_cache(&app.get("/answers/plain").await).as_deref(), Some("hit"));
+    assert_eq!(
+        x_cache(&app.get("/answers/plain").await).as_deref(),
+        Some("hit")
+    );
 }
 
 #[tokio::test]
