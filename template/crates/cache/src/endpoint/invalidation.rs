@@ -473,4 +473,68 @@ mod tests {
             .unwrap();
         checker.block_on(until_invalidated(&caches));
     }
+
+    #[cfg(all(feature = "redis", feature = "test-support"))]
+    #[::core::prelude::v1::test]
+    fn on_redis_a_write_in_flight_when_its_runtime_stops_is_still_invalidated() {
+        use crate::test_support::RedisServer;
+        use crate::{RedisSettings, Secret};
+
+        let server = RedisServer::start();
+        // The service's own runtime: the Redis connection is made and lives there, as
+        // at a service's start-up.
+        let main = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let caches = main.block_on(async {
+            let caches = Caches::from_settings(&CacheSettings {
+                prefix: "endpoint".to_owned(),
+                redis: RedisSettings {
+                    url: Some(Secret::new(server.url())),
+                    timeout: Duration::from_secs(2),
+                    ..RedisSettings::default()
+                },
+                ..CacheSettings::default()
+            });
+            let cache = caches.persistent();
+            cache.set_raw("items:list", "[1]", None).await.unwrap();
+            caches
+        });
+        let (written, stored) = (Rc::new(Notify::new()), Rc::new(Cell::new(false)));
+        let worker = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build_local(tokio::runtime::LocalOptions::default())
+            .unwrap();
+        // Read on Redis itself, past any in-process copy.
+        let mut redis = server.client();
+        let mut cached = || -> u32 {
+            redis::cmd("EXISTS")
+                .arg("endpoint:v1:items:1")
+                .arg("endpoint:v1:items:list")
+                .query(&mut redis)
+                .unwrap()
+        };
+        worker.block_on(async {
+            let app = test::init_service(slow_writes(&caches, &written, &stored)).await;
+            assert_eq!(x_cache!(&app, "/items/1"), "miss");
+            assert_eq!(cached(), 2);
+            let request = test::TestRequest::put().uri("/items/1").to_request();
+            tokio::task::spawn_local(async move { app.call(request).await });
+            written.notified().await;
+        });
+        drop(worker);
+        assert!(stored.get());
+
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while cached() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the dropped write's keys are still in Redis"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(main);
+    }
 }
