@@ -496,6 +496,121 @@ async fn a_delete_answered_404_drops_an_entry_the_store_no_longer_has() {
 }
 
 #[tokio::test]
+async fn a_method_the_resource_does_not_route_leaves_its_cached_answer() {
+    let app = spawn_app().await;
+    app.put_json("/items/1", &json!({ "name": "pen" })).await;
+    get_json(&app, "/items/1").await;
+    for method in [reqwest::Method::POST, reqwest::Method::PATCH] {
+        let response = app
+            .client
+            .request(method.clone(), app.url("/items/1"))
+            .send()
+            .await
+            .expect("the write reaches the server");
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method}"
+        );
+    }
+    assert_eq!(
+        get_json(&app, "/items/1").await.1.as_deref(),
+        Some("hit"),
+        "routing's 405 invalidated nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_write_cut_off_by_the_shutdown_grace_is_still_invalidated() {
+    let written = Arc::new(AtomicUsize::new(0));
+    let routes = {
+        let written = Arc::clone(&written);
+        move |cfg: &mut ServiceConfig| {
+            let written = Arc::clone(&written);
+            cfg.service(
+                web::resource("/notes/{id}")
+                    .wrap(EndpointCache::new("notes:{id}"))
+                    .route(web::get().to(|| async { HttpResponse::Ok().json(json!({ "v": 1 })) }))
+                    // Writes, then runs far past the shutdown grace.
+                    .route(web::put().to(move || {
+                        written.fetch_add(1, Ordering::SeqCst);
+                        async {
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                            HttpResponse::NoContent().finish()
+                        }
+                    })),
+            );
+        }
+    };
+    let app = spawn_app_with_routes(&[("APP_SHUTDOWN_TIMEOUT_MS", "200")], routes).await;
+    get_json(&app, "/notes/1").await;
+    let cache = app.context.caches.persistent().clone();
+    assert!(cache.get_raw("notes:1").await.unwrap().is_some());
+
+    let write = tokio::spawn(app.client.put(app.url("/notes/1")).send());
+    while written.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The grace runs out and the server's worker drops the write with its runtime.
+    app.stop().await.expect("the server stops");
+    assert!(write.await.unwrap().is_err(), "the write was cut off");
+    let gone = async {
+        while cache.get_raw("notes:1").await.unwrap().is_some() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), gone)
+        .await
+        .expect("the cut-off write was invalidated");
+}
+
+#[tokio::test]
+async fn an_answer_for_its_own_client_only_is_never_stored() {
+    let routes = |cfg: &mut ServiceConfig| {
+        cfg.service(
+            web::resource("/answers/{kind}")
+                .wrap(EndpointCache::new("answers:{kind}"))
+                .route(web::get().to(|kind: web::Path<String>| async move {
+                    let mut response = HttpResponse::Ok();
+                    match kind.as_str() {
+                        "cookie" => response.insert_header(("set-cookie", "session=s3cret")),
+                        "private" => response.insert_header(("cache-control", "private")),
+                        "no-store" => response.insert_header(("cache-control", "no-store")),
+                        "vary" => response.insert_header(("vary", "Cookie")),
+                        _ => &mut response,
+                    };
+                    response.json(json!({ "for": "me" }))
+                })),
+        );
+    };
+    let app = spawn_app_with_routes(&[], routes).await;
+    for (kind, header, value) in [
+        ("cookie", "set-cookie", "session=s3cret"),
+        ("private", "cache-control", "private"),
+        ("no-store", "cache-control", "no-store"),
+        ("vary", "vary", "Cookie"),
+    ] {
+        for _ in 0..2 {
+            let response = app.get(&format!("/answers/{kind}")).await;
+            assert_eq!(x_cache(&response).as_deref(), Some("miss"), "{kind}");
+            assert_eq!(response.headers()[header], value, "{kind}");
+            assert_eq!(
+                response.json::<Value>().await.unwrap(),
+                json!({ "for": "me" })
+            );
+        }
+        let key = format!("answers:{kind}");
+        let stored = app.context.caches.persistent().get_raw(&key).await.unwrap();
+        assert_eq!(stored, None, "{kind}");
+    }
+    app.get("/answers/plain").await;
+    assert_eq!(
+        x_cache(&app.get("/answers/plain").await).as_deref(),
+        Some("hit")
+    );
+}
+
+#[tokio::test]
 async fn a_path_value_with_glob_characters_cannot_widen_a_pattern() {
     let routes = |cfg: &mut ServiceConfig| {
         cfg.service(

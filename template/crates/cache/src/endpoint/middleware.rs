@@ -1,5 +1,5 @@
-//! The per-request side of [`EndpointCache`]: read-through on `GET`, invalidation after
-//! every write, both failing open.
+//! The per-request side of [`EndpointCache`]: read-through on `GET` here, invalidation
+//! after a routed write in `invalidation`, both failing open.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -14,9 +14,9 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde_json::value::RawValue;
 
-use super::{APPLICATION_JSON, EndpointCache, X_CACHE, validators};
+use super::{APPLICATION_JSON, EndpointCache, X_CACHE, invalidation, shareable, validators};
 use crate::cache::{Answer, JsonText};
-use crate::{Backend, Cache, CacheError, Caches};
+use crate::{Backend, Cache, Caches};
 
 impl<S, B> Transform<S, ServiceRequest> for EndpointCache
 where
@@ -76,7 +76,7 @@ where
             if method == Method::GET {
                 read_through(&service, &config, &cache, request).await
             } else if [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&method) {
-                invalidate_after(&*service, &config, &cache, request).await
+                invalidation::invalidate_after(&*service, &config, &cache, request).await
             } else {
                 service
                     .call(request)
@@ -181,6 +181,13 @@ where
                 .insert(X_CACHE, HeaderValue::from_static("miss"));
             Ok(response)
         }
+        Err(Uncached::Unshareable(mut response, refusal)) => {
+            tracing::debug!(key, %refusal, "endpoint cache miss, not stored: the answer is for its own client only");
+            response
+                .headers_mut()
+                .insert(X_CACHE, HeaderValue::from_static("miss"));
+            Ok(response)
+        }
         Err(Uncached::Failed(error)) => Err(error),
     }
 }
@@ -226,6 +233,10 @@ fn respond(
 enum Uncached {
     /// Not a `200` JSON answer with a body of known size: passed on as it is.
     Response(ServiceResponse<BoxBody>),
+    /// A `200` JSON answer meant for its own client only (a cookie, `private`,
+    /// `no-store`, `Vary`): passed on as it is, never stored nor handed to requests
+    /// waiting on the same key (they run the handler for themselves).
+    Unshareable(ServiceResponse<BoxBody>, shareable::Refusal),
     /// The handler's service failed outright.
     Failed(Error),
 }
@@ -236,6 +247,7 @@ impl Uncached {
     fn is_failure(&self) -> bool {
         match self {
             Uncached::Response(response) => response.status().is_server_error(),
+            Uncached::Unshareable(..) => false,
             Uncached::Failed(_) => true,
         }
     }
@@ -247,12 +259,16 @@ impl fmt::Display for Uncached {
             Uncached::Response(response) => {
                 write!(f, "the handler answered {} (not cached)", response.status())
             }
+            Uncached::Unshareable(_, refusal) => {
+                write!(f, "the answer is not stored: {refusal}")
+            }
             Uncached::Failed(error) => write!(f, "the handler failed: {error}"),
         }
     }
 }
 
-/// Splits a `200` JSON answer into the response (body intact) and its JSON for the cache.
+/// Splits a `200` JSON answer that may be shared (see `shareable`) into the response
+/// (body intact) and its JSON for the cache.
 async fn cacheable_body<B: MessageBody + 'static>(
     response: ServiceResponse<B>,
 ) -> Result<(ServiceResponse<BoxBody>, Box<RawValue>), Uncached> {
@@ -263,6 +279,14 @@ async fn cacheable_body<B: MessageBody + 'static>(
         || !sized
     {
         return Err(Uncached::Response(response.map_into_boxed_body()));
+    }
+    // The key holds no request header yet, so a `Vary` on any (but `Accept-Encoding`)
+    // keeps the answer out.
+    if let Some(refusal) = shareable::refusal(response.headers(), &[]) {
+        return Err(Uncached::Unshareable(
+            response.map_into_boxed_body(),
+            refusal,
+        ));
     }
     let (request, response) = response.into_parts();
     let (head, body) = response.into_parts();
@@ -289,97 +313,6 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
         .is_some_and(|value| value.starts_with("application/json"))
 }
 
-async fn invalidate_after<S, B>(
-    service: &S,
-    config: &EndpointCache,
-    cache: &Cache,
-    request: ServiceRequest,
-) -> Result<ServiceResponse<BoxBody>, Error>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody + 'static,
-{
-    // What to remove is worked out before the handler runs because it takes the request.
-    let path = request.match_info();
-    let removals: Vec<_> = std::iter::once(&config.key)
-        .chain(&config.extra_keys)
-        .map(|template| (Removal::Key, template))
-        .chain(
-            config
-                .patterns
-                .iter()
-                .map(|template| (Removal::Pattern, template)),
-        )
-        .chain(
-            config
-                .invalidated_tags
-                .iter()
-                .map(|template| (Removal::Tag, template)),
-        )
-        .map(|(removal, template)| {
-            let for_pattern = matches!(removal, Removal::Pattern);
-            (
-                removal,
-                template,
-                config.render(template, path, for_pattern),
-            )
-        })
-        .collect();
-
-    // Whatever the handler answers, even an error or a 404: dropping a key is never
-    // wrong, while keeping one after a write that half-happened, or for an item the
-    // store no longer has, serves a stale answer until the TTL.
-    let outcome = service.call(request).await;
-    for (removal, template, target) in removals {
-        let target = match target {
-            Ok(target) => target,
-            Err(error) => {
-                error.log(template);
-                continue;
-            }
-        };
-        let kind = removal.as_str();
-        match removal.apply(cache, &target).await {
-            Ok(removed) => tracing::debug!(kind, target, removed, "endpoint cache invalidated"),
-            Err(error) => {
-                tracing::warn!(kind, target, %error, "cache invalidation failed; what it names lives until its TTL");
-            }
-        }
-    }
-    outcome.map(ServiceResponse::map_into_boxed_body)
-}
-
-/// What a write removes from the cache, each rendered from the request's path.
-#[derive(Debug, Clone, Copy)]
-enum Removal {
-    /// One key: the route's own, or one of [`EndpointCache::invalidates`].
-    Key,
-    /// Every key matching a glob of [`EndpointCache::invalidates_matching`].
-    Pattern,
-    /// Every entry carrying a tag of [`EndpointCache::invalidates_tag`].
-    Tag,
-}
-
-impl Removal {
-    /// Removes what `target` names; how many values went.
-    async fn apply(self, cache: &Cache, target: &str) -> Result<u64, CacheError> {
-        match self {
-            Removal::Key => cache.delete(target).await.map(u64::from),
-            Removal::Pattern => cache.delete_matching(target).await,
-            Removal::Tag => cache.invalidate_tag(target).await,
-        }
-    }
-
-    /// The name logged with it.
-    fn as_str(self) -> &'static str {
-        match self {
-            Removal::Key => "key",
-            Removal::Pattern => "pattern",
-            Removal::Tag => "tag",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
@@ -389,7 +322,7 @@ mod tests {
     use actix_web::body::BoxBody;
     use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
     use actix_web::http::StatusCode;
-    use actix_web::http::header::{ETAG, IF_NONE_MATCH};
+    use actix_web::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH, SET_COOKIE, VARY};
     use actix_web::{App, Error, HttpResponse, test, web};
     use serde_json::json;
 
@@ -533,6 +466,74 @@ mod tests {
             "miss",
             "a 404 is not cached"
         );
+    }
+
+    #[actix_web::test]
+    async fn an_answer_for_its_own_client_only_goes_out_as_it_is_and_is_never_stored() {
+        let caches = Caches::from_settings(&CacheSettings::default());
+        let calls = Rc::new(Cell::new(0));
+        // `/answers/{kind}` answers 200 JSON with the header `kind` names.
+        let handler = {
+            let calls = Rc::clone(&calls);
+            move |kind: web::Path<String>| {
+                calls.set(calls.get() + 1);
+                let mut response = HttpResponse::Ok();
+                match kind.as_str() {
+                    "cookie" => response.insert_header((SET_COOKIE, "session=s3cret; HttpOnly")),
+                    "private" => response.insert_header((CACHE_CONTROL, "max-age=60, private")),
+                    "no-store" => response.insert_header((CACHE_CONTROL, "no-store")),
+                    "vary" => response.insert_header((VARY, "Accept-Encoding, Authorization")),
+                    "encoding" => response.insert_header((VARY, "Accept-Encoding")),
+                    _ => &mut response,
+                };
+                async move { response.json(json!({ "for": "me" })) }
+            }
+        };
+        let app = test::init_service(
+            App::new().app_data(web::Data::new(caches.clone())).service(
+                web::resource("/answers/{kind}")
+                    .wrap(EndpointCache::new("answers:{kind}"))
+                    .route(web::get().to(handler)),
+            ),
+        )
+        .await;
+        let get = |kind: &str| {
+            let request = test::TestRequest::get()
+                .uri(&format!("/answers/{kind}"))
+                .to_request();
+            test::call_service(&app, request)
+        };
+
+        for (kind, header, value) in [
+            ("cookie", SET_COOKIE, "session=s3cret; HttpOnly"),
+            ("private", CACHE_CONTROL, "max-age=60, private"),
+            ("no-store", CACHE_CONTROL, "no-store"),
+            ("vary", VARY, "Accept-Encoding, Authorization"),
+        ] {
+            let before = calls.get();
+            // Two at once: the second does not get the first one's answer either.
+            let (first, second) = tokio::join!(get(kind), get(kind));
+            for response in [first, second] {
+                assert_eq!(response.status(), StatusCode::OK, "{kind}");
+                assert_eq!(response.headers().get(X_CACHE).unwrap(), "miss", "{kind}");
+                assert_eq!(response.headers().get(&header).unwrap(), value, "{kind}");
+                assert_eq!(test::read_body(response).await, r#"{"for":"me"}"#, "{kind}");
+            }
+            assert_eq!(get(kind).await.headers().get(X_CACHE).unwrap(), "miss");
+            assert_eq!(
+                calls.get(),
+                before + 3,
+                "{kind}: the handler ran every time"
+            );
+            let key = format!("answers:{kind}");
+            assert_eq!(caches.persistent().get_raw(&key).await.unwrap(), None);
+        }
+
+        // `Vary: Accept-Encoding` alone, and no such header at all, are shared.
+        for kind in ["encoding", "plain"] {
+            assert_eq!(get(kind).await.headers().get(X_CACHE).unwrap(), "miss");
+            assert_eq!(get(kind).await.headers().get(X_CACHE).unwrap(), "hit");
+        }
     }
 
     #[actix_web::test]

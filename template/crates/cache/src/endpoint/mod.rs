@@ -18,7 +18,10 @@
 //!   cached body is answered at once (`200`, `application/json`, `x-cache: hit`) and the
 //!   handler does not run. Otherwise the handler runs; a `200` JSON answer is stored
 //!   under the key for the route's TTL (the alias default unless [`EndpointCache::ttl`]
-//!   says otherwise) and goes out with `x-cache: miss`. Other statuses are never stored.
+//!   says otherwise) and goes out with `x-cache: miss`. Other statuses are never stored,
+//!   nor is an answer meant for its own client only: one that sets a cookie, says
+//!   `Cache-Control: private` or `no-store`, or has a `Vary` (but on `Accept-Encoding`);
+//!   it goes to its client as it is, `x-cache: miss`, and the refusal is logged at debug.
 //!   Requests that miss one key at the same moment wait for the first one's answer
 //!   instead of all running the handler (no stampede on the database behind it).
 //! - Every cached `GET` answer, hit or miss, carries an `ETag` derived from its body. A
@@ -39,7 +42,10 @@
 //!   extra keys ([`EndpointCache::invalidates`]), the key patterns
 //!   ([`EndpointCache::invalidates_matching`]) and the tags
 //!   ([`EndpointCache::invalidates_tag`]) are removed before the response leaves, so
-//!   the client's next `GET` cannot see the old value.
+//!   the client's next `GET` cannot see the old value. A method no route of the resource
+//!   takes (routing's `405`) removes nothing, so no client can empty the cache with
+//!   one; a request dropped once its handler started (cut off when the shutdown grace
+//!   runs out, or by a timeout) still has its removals run, in the background.
 //! - It fails open: when the cache backend errors (Redis down), the request is served by
 //!   the handler as if nothing were cached and the error is logged.
 //!
@@ -50,11 +56,15 @@
 //! same entry.
 //!
 //! [`EndpointCache`] (this file) is the builder a route declares; `middleware` runs it on
-//! each request, `key_template` turns `items:{id}` into `items:42`, and `validators`
-//! makes the `ETag` and answers `If-None-Match`.
+//! each request and reads through on `GET`, `invalidation` removes what a write
+//! changed, `shareable` tells which answers may be stored for everyone, `key_template`
+//! turns `items:{id}` into `items:42`, and `validators` makes the `ETag` and answers
+//! `If-None-Match`.
 
+mod invalidation;
 mod key_template;
 mod middleware;
+mod shareable;
 mod validators;
 
 use std::fmt;
