@@ -43,7 +43,7 @@ impl GetManyCommand {
                 format!("{}:{value}", serde_json::Value::from(key.as_str()))
             })
             .collect();
-        writeln!(out, "{{{}}}", members.join(","))?;
+        writeln!(out, "{}{}{}", '{', members.join(","), '}')?;
         if found == asked.len() {
             Ok(ExitCode::SUCCESS)
         } else {

@@ -215,6 +215,10 @@ async fn remove(cache: &Cache, targets: &[Target]) {
         let kind = removal.as_str();
         match removal.apply(cache, target).await {
             Ok(removed) => tracing::debug!(kind, target, removed, "endpoint cache invalidated"),
+            // Kept by the store and sent as soon as Redis answers (the error says so).
+            Err(error @ CacheError::Queued(_)) => {
+                tracing::warn!(kind, target, %error, "cache invalidation deferred");
+            }
             Err(error) => {
                 tracing::warn!(kind, target, %error, "cache invalidation failed; what it names lives until its TTL");
             }

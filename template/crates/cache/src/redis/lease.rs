@@ -107,7 +107,9 @@ impl RedisStore {
         let value_key = self.key(key);
         let candidate = match hash_tag(value_key.as_bytes()) {
             Some(_) => format!("{}{key}", self.lease_prefix),
-            None => format!("{}{{{value_key}}}", self.lease_prefix),
+            // The whole value key as the hash tag (braces spelled as chars: this crate is
+            // copied into generated projects verbatim, where doubled braces read as Liquid).
+            None => format!("{}{}{value_key}{}", self.lease_prefix, '{', '}'),
         };
         let slot_of = |key: &[u8]| hash_tag(key).unwrap_or(key).to_vec();
         (slot_of(candidate.as_bytes()) == slot_of(value_key.as_bytes())).then_some(candidate)
@@ -117,7 +119,7 @@ impl RedisStore {
     /// `pattern`, in both forms.
     pub(crate) fn lease_patterns(&self, pattern: &str) -> [String; 2] {
         let mut wrapped = super::scan_pattern(
-            &format!("{}{{{}", self.lease_prefix, self.key_prefix),
+            &format!("{}{}{}", self.lease_prefix, '{', self.key_prefix),
             pattern,
         );
         wrapped.push('}');
