@@ -101,7 +101,8 @@ fn check_placeholder(
 ) -> Result<(), String> {
     if name.is_empty() {
         return Err(format!(
-            "key \"{template}\": an empty placeholder `{{}}`; name an argument, as in `{{id}}`"
+            "key \"{template}\": an empty placeholder `{{}}`; name an argument, as in `{example}`",
+            example = "{id}"
         ));
     }
     if arguments.iter().any(|argument| argument == name) {
@@ -117,8 +118,9 @@ fn check_placeholder(
     } else {
         ""
     };
+    let placeholder = ["{", name, "}"].concat();
     Err(format!(
-        "key \"{template}\": `{{{name}}}` is not an argument of `{function}`{form}; {known}"
+        "key \"{template}\": `{placeholder}` is not an argument of `{function}`{form}; {known}"
     ))
 }
 
@@ -149,12 +151,12 @@ mod tests {
 
     #[test]
     fn doubled_braces_are_literal_and_stay_escaped_for_format() {
-        let template = KeyTemplate::parse("{{json}}:{id}", "f", &arguments(&["id"])).unwrap();
+        let template = KeyTemplate::parse("{{1}}:{id}", "f", &arguments(&["id"])).unwrap();
         assert_eq!(
             template.pieces,
-            [Piece::Text("{json}:".into()), Piece::Argument("id".into())]
+            [Piece::Text("{1}:".into()), Piece::Argument("id".into())]
         );
-        assert_eq!(template.format_string(), "{{json}}:{}");
+        assert_eq!(template.format_string(), "{{1}}:{}");
     }
 
     #[test]
