@@ -19,7 +19,10 @@ const OWNED_PATHS: &[(&str, &[&str])] = &[
     ("web", &["src/web", "src/items"]),
     ("worker", &["src/worker"]),
     ("cli", &["src/cli"]),
-    ("cache", &["src/services/cache.rs", "crates/cache"]),
+    (
+        "cache",
+        &["src/services/cache.rs", "crates/cache", "crates/cached"],
+    ),
     ("docker", &["Dockerfile", ".dockerignore", "compose.yaml"]),
     ("github_actions", &[".github/workflows/ci.yml"]),
 ];

@@ -11,6 +11,9 @@
 //! - [`get_cached`], [`set_cached`], [`delete_cached`] and [`clear_cache`] (and the atomic
 //!   `exists_cached`, `incr_cached`, `add_cached`, `take_cached`) fail open: a cache error
 //!   is logged and reads as a miss.
+//! - [`cached`] memoises an async function on the installed caches:
+//!   `#[cached(alias = "persistent", ttl = "10m", key = "user:{id}")]` over an
+//!   `async fn ... -> Result<T, E>` (one load per key, errors never stored).
 //! - [`Caches`], in `AppContext`, gives each alias's [`Cache`], whose methods return
 //!   `Result` and add cache-aside, tags, stale answers and statistics.
 //!
@@ -32,7 +35,7 @@
 
 pub use service_cache::{
     Alias, Backend, Cache, CacheError, CacheStats, Caches, MAX_TTL, Operation, Outcome, Policy,
-    StaleStats, add_cached, clear_cache, configure_caches, decr_cached, delete_cached,
-    exists_cached, get_cached, incr_cached, install_caches, invalidate_tag, set_cached,
-    take_cached,
+    StaleStats, add_cached, cached, clear_cache, configure_caches, decr_cached, delete_cached,
+    exists_cached, get_cached, get_or_set_cached, incr_cached, install_caches, invalidate_tag,
+    set_cached, take_cached,
 };

@@ -1,14 +1,17 @@
 //! The process-wide caches behind [`get_cached`], [`set_cached`], [`delete_cached`],
-//! [`clear_cache`] and the atomic operations [`exists_cached`], [`incr_cached`],
-//! [`decr_cached`], [`add_cached`] and [`take_cached`], installed by
+//! [`clear_cache`], the atomic operations [`exists_cached`], [`incr_cached`],
+//! [`decr_cached`], [`add_cached`] and [`take_cached`], and cache-aside
+//! [`get_or_set_cached`] (which `#[cached]` expands to), installed by
 //! [`configure_caches`] when an entrypoint starts.
 //!
 //! These functions fail open: an error is logged and reads as a miss (or a no-op for
-//! writes), so a cache outage never becomes a failed request. For the atomic operations
+//! writes; `get_or_set_cached` then runs its loader), so a cache outage never becomes a
+//! failed request. For the atomic operations
 //! that means: `exists` answers `false`, `incr`/`decr` `None`, `add` `false` (not
 //! stored) and `take` `None`. Used before `configure_caches`, they log one error saying
 //! how to fix it and behave the same way.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
@@ -256,6 +259,47 @@ pub async fn take_cached<T: DeserializeOwned>(key: &str, alias: Alias) -> Option
     INSTALLED.take_cached(key, alias).await
 }
 
+/// Cache-aside on the installed caches: the value under `key` in `alias`, or else the
+/// result of `loader`, which is then stored for `ttl` (`None`: the alias's default TTL).
+/// [`Cache::get_or_set_with`] on the installed cache, so callers missing the same key
+/// at once share one load, and an error of the loader is returned, never stored.
+/// `#[cached]` (feature `macros`) expands to a call of this function.
+///
+/// It fails open like the other free functions: before [`configure_caches`] it logs
+/// once how to fix that and runs `loader` on every call.
+///
+/// # Errors
+/// Only the loader's error.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use service_cache::{Alias, CacheSettings, configure_caches, get_or_set_cached};
+///
+/// # async fn fetch_user_from_database(id: u32) -> Result<String, std::io::Error> { Ok(format!("user {id}")) }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), std::io::Error> {
+/// configure_caches(&CacheSettings::default());
+/// let ten_minutes = Some(Duration::from_secs(600));
+/// let user = get_or_set_cached("user:7", ten_minutes, Alias::Persistent, || fetch_user_from_database(7)).await?;
+/// assert_eq!(user, "user 7");
+/// # Ok(())
+/// # }
+/// ```
+pub async fn get_or_set_cached<T, F, Fut, E>(
+    key: &str,
+    ttl: Option<Duration>,
+    alias: Alias,
+    loader: F,
+) -> Result<T, E>
+where
+    T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    INSTALLED.get_or_set_cached(key, ttl, alias, loader).await
+}
+
 /// A replaceable place for the installed caches. The free functions use the one static
 /// instance; tests use their own so they cannot disturb each other.
 /// The values under `keys` in `alias`, in the order asked; all `None` when the cache
@@ -493,6 +537,24 @@ impl InstalledCaches {
         }
     }
 
+    async fn get_or_set_cached<T, F, Fut, E>(
+        &self,
+        key: &str,
+        ttl: Option<Duration>,
+        alias: Alias,
+        loader: F,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        match self.cache(alias) {
+            Some(cache) => cache.get_or_set_with(key, ttl, loader).await,
+            None => loader().await,
+        }
+    }
+
     async fn invalidate_tag(&self, tag: &str, alias: Alias) {
         if let Some(cache) = self.cache(alias)
             && let Err(error) = cache.invalidate_tag(tag).await
@@ -538,6 +600,37 @@ mod tests {
         let errors: Vec<&String> = lines.iter().filter(|line| line.contains("ERROR")).collect();
         assert_eq!(errors.len(), 1, "{lines:#?}");
         assert!(errors[0].contains(NOT_CONFIGURED), "{lines:#?}");
+    }
+
+    #[tokio::test]
+    async fn cache_aside_before_configuration_runs_the_loader_every_time() {
+        let (_guard, logs) = capture_logs();
+        let installed = InstalledCaches::new();
+        let mut loads = 0;
+        for _ in 0..2 {
+            let value = installed
+                .get_or_set_cached("key", None, Alias::Memory, || {
+                    loads += 1;
+                    async { Ok::<_, std::convert::Infallible>(7) }
+                })
+                .await;
+            assert_eq!(value, Ok(7));
+        }
+        assert_eq!(loads, 2, "nothing to keep the value in");
+        let lines = lines(&logs);
+        let errors = lines.iter().filter(|line| line.contains("ERROR")).count();
+        assert_eq!(errors, 1, "{lines:#?}");
+        installed.install(Caches::from_settings(&CacheSettings::default()));
+        for _ in 0..2 {
+            let value = installed
+                .get_or_set_cached("key", None, Alias::Memory, || {
+                    loads += 1;
+                    async { Ok::<_, std::convert::Infallible>(8) }
+                })
+                .await;
+            assert_eq!(value, Ok(8));
+        }
+        assert_eq!(loads, 3, "installed: the second call is a hit");
     }
 
     #[tokio::test]

@@ -12,8 +12,10 @@
 //! - the free functions [`get_cached`], [`set_cached`], [`delete_cached`] and
 //!   [`clear_cache`], and the atomic [`exists_cached`], [`incr_cached`] /
 //!   [`decr_cached`] (counters), [`add_cached`] (store if absent) and [`take_cached`]
-//!   (read and delete), use the caches installed at start-up with [`configure_caches`]
-//!   or [`install_caches`]. They fail open: a cache error is logged and reads as a miss.
+//!   (read and delete), and cache-aside [`get_or_set_cached`] (also as the attribute
+//!   `#[cached]`, feature `macros`), use the caches installed at start-up with
+//!   [`configure_caches`] or [`install_caches`]. They fail open: a cache error is logged
+//!   and reads as a miss.
 //! - a [`Caches`] handle, cheap to clone into `web::Data` or a test, gives each alias's
 //!   [`Cache`], whose methods return `Result`, plus cache-aside
 //!   ([`Cache::get_or_set_with`], one load per key however many callers miss at once;
@@ -54,6 +56,7 @@
 //! | `actix` | [`EndpointCache`](endpoint::EndpointCache): read-through and invalidation for actix-web resources |
 //! | `prometheus` | [`CacheCollector`](metrics::CacheCollector): the caches' series for a Prometheus registry |
 //! | `cli` | [`CacheCommand`](cli::CacheCommand): `cache get/set/delete/clear/stats/...` for a clap command line |
+//! | `macros` | [`cached`]: `#[cached(alias = "persistent", ttl = "10m", key = "user:{id}")]` on an async fn |
 //! | `test-support` | [`test_support`]: real Redis servers, clusters and sentinels for tests, and a log capture |
 //!
 //! # Layout
@@ -141,13 +144,66 @@ pub use caches::Caches;
 pub use error::CacheError;
 pub use installed::{
     add_cached, clear_cache, configure_caches, decr_cached, delete_cached, delete_many_cached,
-    exists_cached, get_cached, get_many_cached, incr_cached, install_caches, invalidate_tag,
-    set_cached, set_many_cached, take_cached,
+    exists_cached, get_cached, get_many_cached, get_or_set_cached, incr_cached, install_caches,
+    invalidate_tag, set_cached, set_many_cached, take_cached,
 };
 pub use policy::Policy;
 #[cfg(feature = "redis")]
 pub use redis::MAX_PENDING_INVALIDATIONS;
 pub use refresh::Refresh;
+/// Cache-aside for an async function: its `Ok` values are kept in the installed caches
+/// under a key made of its arguments (feature `macros`).
+///
+/// `#[cached(alias = "persistent", ttl = "10m", key = "user:{id}")]` turns the function
+/// into [`get_or_set_cached`] with its body as the loader: a hit returns the stored
+/// value without running the body; on a miss the body runs once per key however many
+/// callers miss at once, and its `Ok` value is stored for the TTL. An `Err` is returned
+/// to its caller and never stored. Like the other free functions it fails open: a cache
+/// error reads as a miss, and before [`configure_caches`] the body runs every time.
+///
+/// - `key` (required): text and `{name}` placeholders, each an argument of the function
+///   formatted with `Display` (`{{` and `}}` are literal braces). Name every argument
+///   the result depends on: two calls with the same key share one value.
+/// - `alias`: `"memory"` (the default) or `"persistent"`.
+/// - `ttl`: `"500ms"`, `"30s"`, `"10m"` or `"1h"`; left out, the alias's default TTL.
+///
+/// The function must be `async` and return `Result<T, E>` (spelt `Result`, as in
+/// `anyhow::Result<T>`), with `T: Serialize + DeserializeOwned + Clone + Send + Sync`;
+/// for a load that cannot fail, return `Result<T, std::convert::Infallible>`. Methods
+/// (`&self`) work too. Any other use is a compile error at the token at fault, with the
+/// fix: an unknown placeholder, a TTL without its unit, an unknown alias.
+///
+/// The expansion names the engine `::service_cache`, so the service depends on it
+/// under that name (the template's manifest does).
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+///
+/// use service_cache::{CacheSettings, cached, configure_caches};
+///
+/// static QUERIES: AtomicU32 = AtomicU32::new(0);
+///
+/// # async fn fetch_user_from_database(user_id: u32) -> Result<String, std::io::Error> {
+/// #     QUERIES.fetch_add(1, Ordering::Relaxed);
+/// #     Ok(format!("user {user_id}"))
+/// # }
+/// #[cached(alias = "persistent", ttl = "10m", key = "user:{user_id}")]
+/// async fn get_user_data(user_id: u32) -> Result<String, std::io::Error> {
+///     // Expensive operation here
+///     fetch_user_from_database(user_id).await
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), std::io::Error> {
+/// configure_caches(&CacheSettings::default()); // every mode's start-up does this
+/// assert_eq!(get_user_data(7).await?, "user 7");
+/// assert_eq!(get_user_data(7).await?, "user 7");
+/// assert_eq!(QUERIES.load(Ordering::Relaxed), 1, "the second call is a hit");
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "macros")]
+pub use service_cache_macros::cached;
 pub use settings::{CachePreset, CacheSettings, Secret};
 #[cfg(feature = "redis")]
 pub use settings::{NodeAddress, RedisMode, RedisSettings};

@@ -43,7 +43,8 @@ impl GetManyCommand {
                 format!("{}:{value}", serde_json::Value::from(key.as_str()))
             })
             .collect();
-        writeln!(out, "{}{}{}", '{', members.join(","), '}')?;
+        let (open, close) = ('{', '}');
+        writeln!(out, "{open}{}{close}", members.join(","))?;
         if found == asked.len() {
             Ok(ExitCode::SUCCESS)
         } else {
