@@ -4,9 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::output::{failed, memory_hint};
+use super::AliasArg;
+use super::output::{failed, missing};
 use super::ttl_option::{applied_ttl, parse_ttl};
-use super::{AliasArg, EXIT_MISS};
 use crate::Caches;
 
 /// Give KEY a new time to live from now (exit 0); exit 1 when it holds no value.
@@ -44,14 +44,7 @@ impl ExpireCommand {
                 )?;
                 Ok(ExitCode::SUCCESS)
             }
-            Ok(false) => {
-                eprintln!(
-                    "miss: {key:?} is not in the {} cache{}",
-                    cache.alias(),
-                    memory_hint(cache)
-                );
-                Ok(ExitCode::from(EXIT_MISS))
-            }
+            Ok(false) => Ok(missing(cache, &key)),
             Err(error) => Ok(failed(cache, &error)),
         }
     }

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::output::{failed, memory_hint};
+use super::output::{failed, missing};
 use super::{AliasArg, EXIT_MISS};
 use crate::{Backend, Caches};
 
@@ -45,14 +45,7 @@ impl GetCommand {
                 );
                 Ok(ExitCode::from(EXIT_MISS))
             }
-            Ok(None) => {
-                eprintln!(
-                    "miss: {key:?} is not in the {} cache{}",
-                    cache.alias(),
-                    memory_hint(cache)
-                );
-                Ok(ExitCode::from(EXIT_MISS))
-            }
+            Ok(None) => Ok(missing(cache, &key)),
             Err(error) => Ok(failed(cache, &error)),
         }
     }

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use super::{EXIT_INVALID_INPUT, EXIT_UNAVAILABLE};
+use super::{EXIT_INVALID_INPUT, EXIT_MISS, EXIT_UNAVAILABLE};
 use crate::{Alias, Backend, Cache, CacheError};
 
 /// What `set`, `add` and `incr` on the memory alias remind the user of.
@@ -18,6 +18,16 @@ pub(super) fn memory_hint(cache: &Cache) -> &'static str {
     } else {
         ""
     }
+}
+
+/// Says on stderr that `key` is not in `cache`, and gives the miss exit code.
+pub(super) fn missing(cache: &Cache, key: &str) -> ExitCode {
+    eprintln!(
+        "miss: {key:?} is not in the {} cache{}",
+        cache.alias(),
+        memory_hint(cache)
+    );
+    ExitCode::from(EXIT_MISS)
 }
 
 /// Exit 2 with the parser's message (and its position) when `json` is not JSON,

@@ -4,8 +4,8 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::output::{failed, memory_hint};
-use super::{AliasArg, EXIT_MISS};
+use super::AliasArg;
+use super::output::{failed, missing};
 use crate::Caches;
 
 /// Print the seconds KEY has left (exit 0), `never` when it does not expire; on a miss
@@ -36,14 +36,7 @@ impl TtlCommand {
                 writeln!(out, "{}", left.as_secs_f64())?;
                 Ok(ExitCode::SUCCESS)
             }
-            Ok(None) => {
-                eprintln!(
-                    "miss: {key:?} is not in the {} cache{}",
-                    cache.alias(),
-                    memory_hint(cache)
-                );
-                Ok(ExitCode::from(EXIT_MISS))
-            }
+            Ok(None) => Ok(missing(cache, &key)),
             Err(error) => Ok(failed(cache, &error)),
         }
     }

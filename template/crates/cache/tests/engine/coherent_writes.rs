@@ -97,6 +97,20 @@ fn instances(backing: &Backing) -> (Caches, Caches) {
     (here, other)
 }
 
+/// Starts cache-aside of `key` in `cache` with a gated loader of `source`, on a task of
+/// its own, and waits until the loader has read the source.
+async fn load_past_its_read(
+    cache: &Cache,
+    key: &str,
+    source: &Source,
+) -> (tokio::task::JoinHandle<Result<u32, String>>, Gate) {
+    let (loader, mut gate) = source.gated();
+    let (cache, key) = (cache.clone(), key.to_owned());
+    let load = tokio::spawn(async move { cache.get_or_set_with(&key, Some(HOUR), loader).await });
+    gate.wait_for_the_read().await;
+    (load, gate)
+}
+
 /// The value `key` holds now, loading it from `source` on a miss.
 async fn read(cache: &Cache, key: &str, source: &Source) -> u32 {
     cache
@@ -109,12 +123,7 @@ async fn a_load_overtaken_by_a_delete_is_answered_but_not_stored(backing: Backin
     let (here, other) = instances(&backing);
     let (cache, writer) = (here.persistent().clone(), other.persistent().clone());
     let source = Source::default();
-    let (loader, mut gate) = source.gated();
-    let load = {
-        let cache = cache.clone();
-        tokio::spawn(async move { cache.get_or_set_with("item", Some(HOUR), loader).await })
-    };
-    gate.wait_for_the_read().await;
+    let (load, gate) = load_past_its_read(&cache, "item", &source).await;
     let written = source.bump();
     writer.delete("item").await.unwrap();
     gate.open();
@@ -134,12 +143,7 @@ async fn a_load_overtaken_by_a_set_does_not_replace_it(backing: Backing) {
     let (here, other) = instances(&backing);
     let (cache, writer) = (here.persistent().clone(), other.persistent().clone());
     let source = Source::default();
-    let (loader, mut gate) = source.gated();
-    let load = {
-        let cache = cache.clone();
-        tokio::spawn(async move { cache.get_or_set_with("item", Some(HOUR), loader).await })
-    };
-    gate.wait_for_the_read().await;
+    let (load, gate) = load_past_its_read(&cache, "item", &source).await;
     let written = source.bump();
     writer.set("item", &written, Some(HOUR)).await.unwrap();
     gate.open();
@@ -202,16 +206,7 @@ async fn a_load_overtaken_by_a_pattern_delete_is_not_stored(backing: Backing) {
     let (here, other) = instances(&backing);
     let (cache, writer) = (here.persistent().clone(), other.persistent().clone());
     let source = Source::default();
-    let (loader, mut gate) = source.gated();
-    let load = {
-        let cache = cache.clone();
-        tokio::spawn(async move {
-            cache
-                .get_or_set_with("items:page:1", Some(HOUR), loader)
-                .await
-        })
-    };
-    gate.wait_for_the_read().await;
+    let (load, gate) = load_past_its_read(&cache, "items:page:1", &source).await;
     source.bump();
     writer.delete_matching("items:*").await.unwrap();
     gate.open();
@@ -224,12 +219,7 @@ async fn a_caller_that_joins_a_load_after_a_write_gets_the_new_value(backing: Ba
     let (here, other) = instances(&backing);
     let (cache, writer) = (here.persistent().clone(), other.persistent().clone());
     let source = Source::default();
-    let (loader, mut gate) = source.gated();
-    let first = {
-        let cache = cache.clone();
-        tokio::spawn(async move { cache.get_or_set_with("item", Some(HOUR), loader).await })
-    };
-    gate.wait_for_the_read().await;
+    let (first, gate) = load_past_its_read(&cache, "item", &source).await;
     let written = source.bump();
     writer.delete("item").await.unwrap();
     // Asked after the write was acknowledged: it queues behind the load in flight.
