@@ -22,6 +22,9 @@ mod process;
 {%- if web and redis %}
 mod scale_out;
 {%- endif %}
+{%- if web %}
+mod slow_clients;
+{%- endif %}
 {%- if web or worker %}
 mod scrape;
 {%- endif %}
