@@ -8,7 +8,7 @@
 //! at once (the next waits in the kernel's backlog, no file descriptor spent), a request
 //! head must arrive within `METRICS_TIMEOUT_MS` (idle time between requests included),
 //! and when accepting fails (out of file descriptors) the loop waits before it tries
-//! again instead of spinning.
+//! again instead of spinning. The listen backlog is [`listen::BACKLOG`].
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::{CONTENT_TYPE, Metrics};
+use crate::listen;
 use crate::settings::MetricsSettings;
 
 /// A bound metrics listener, serving once [`MetricsListener::serve`] runs.
@@ -57,8 +58,8 @@ impl MetricsListener {
         if !metrics.is_enabled() {
             return Ok(None);
         }
-        let listener = TcpListener::bind((settings.host, settings.port))
-            .await
+        let listener = listen::bind(&settings.host.to_string(), settings.port)
+            .and_then(TcpListener::from_std)
             .with_context(|| {
                 format!(
                     "could not listen on {}:{} for /metrics; set METRICS_HOST and METRICS_PORT to a free local address",

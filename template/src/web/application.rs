@@ -13,8 +13,7 @@
 //! `APP_MAX_CONNECTIONS` are open at once.
 
 use std::future::Future;
-use std::io;
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::rc::Rc;
 use std::time::Duration;
@@ -29,41 +28,11 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::context::AppContext;
+use crate::listen;
 use crate::web::client_timeouts::{self, ClientTimeouts, ConnectionClock, TimedStream};
 use crate::web::head_as_get::head_as_get;
 use crate::web::request_log::{RequestSpan, request_log};
 use crate::web::{errors, metrics, routes};
-
-/// Connections the kernel queues while the server is busy or at `APP_MAX_CONNECTIONS`
-/// (actix-web's default; Linux caps it at `net.core.somaxconn`). The standard library's
-/// 128 overflows when a few thousand clients connect at once, and a client whose SYN is
-/// dropped waits a full second before it tries again.
-const LISTEN_BACKLOG: u32 = 1024;
-
-/// Binds the first address `host:port` resolves to, as the standard library's bind
-/// does, with [`LISTEN_BACKLOG`].
-fn bind(host: &str, port: u16) -> io::Result<TcpListener> {
-    let mut last_error = None;
-    for address in (host, port).to_socket_addrs()? {
-        let socket = if address.is_ipv4() {
-            tokio::net::TcpSocket::new_v4()?
-        } else {
-            tokio::net::TcpSocket::new_v6()?
-        };
-        let bound = socket
-            .set_reuseaddr(true)
-            .and_then(|()| socket.bind(address))
-            .and_then(|()| socket.listen(LISTEN_BACKLOG))
-            .and_then(|listener| listener.into_std());
-        match bound {
-            Ok(listener) => return Ok(listener),
-            Err(error) => last_error = Some(error),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the host name resolved to no address")
-    }))
-}
 
 /// A bound, ready-to-run HTTP server.
 pub struct Application {
@@ -96,7 +65,7 @@ impl Application {
         R: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
     {
         let app = &context.settings.app;
-        let listener = bind(&app.host, app.port).with_context(|| {
+        let listener = listen::bind(&app.host, app.port).with_context(|| {
             format!(
                 "could not listen on {}:{}; set APP_HOST and APP_PORT to a free local address",
                 app.host, app.port

@@ -15,7 +15,9 @@ mod endpoint_cache;
 mod endpoint_freshness;
 {%- endif %}
 {%- if web %}
+mod item_memory;
 mod items;
+mod log_stall;
 mod metrics;
 {%- endif %}
 mod process;
