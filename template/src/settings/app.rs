@@ -93,9 +93,24 @@ impl AppSettings {
                 vars.shutdown_timeout_ms,
                 Duration::from_millis(DEFAULT_SHUTDOWN_TIMEOUT_MS),
             ),
-            request_head_timeout: timeout(env, "APP_REQUEST_HEAD_TIMEOUT_MS", vars.request_head_timeout_ms, DEFAULT_REQUEST_HEAD_TIMEOUT_MS),
-            request_body_timeout: timeout(env, "APP_REQUEST_BODY_TIMEOUT_MS", vars.request_body_timeout_ms, DEFAULT_REQUEST_BODY_TIMEOUT_MS),
-            keep_alive: timeout(env, "APP_KEEP_ALIVE_MS", vars.keep_alive_ms, DEFAULT_KEEP_ALIVE_MS),
+            request_head_timeout: timeout(
+                env,
+                "APP_REQUEST_HEAD_TIMEOUT_MS",
+                vars.request_head_timeout_ms,
+                DEFAULT_REQUEST_HEAD_TIMEOUT_MS,
+            ),
+            request_body_timeout: timeout(
+                env,
+                "APP_REQUEST_BODY_TIMEOUT_MS",
+                vars.request_body_timeout_ms,
+                DEFAULT_REQUEST_BODY_TIMEOUT_MS,
+            ),
+            keep_alive: timeout(
+                env,
+                "APP_KEEP_ALIVE_MS",
+                vars.keep_alive_ms,
+                DEFAULT_KEEP_ALIVE_MS,
+            ),
             max_connections: connection_count(env, vars.max_connections),
             ready_details: env.bool(
                 "APP_READY_DETAILS",
@@ -147,7 +162,11 @@ fn timeout(env: &mut EnvReader, name: &'static str, raw: Option<String>, default
         raw,
         default,
         "a whole number of milliseconds from 1 to 3600000 (one hour)",
-        |raw| raw.parse::<u64>().ok().filter(|ms| (1..=3_600_000).contains(ms)),
+        |raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=3_600_000).contains(ms))
+        },
     );
     Duration::from_millis(ms)
 }
@@ -160,7 +179,11 @@ fn connection_count(env: &mut EnvReader, raw: Option<String>) -> usize {
         raw,
         DEFAULT_MAX_CONNECTIONS,
         "a whole number from 1 to 1000000, below the file-descriptor limit (ulimit -n)",
-        |raw| raw.parse::<u64>().ok().filter(|n| (1..=1_000_000).contains(n)),
+        |raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+        },
     );
     usize::try_from(count).unwrap_or(usize::MAX)
 }

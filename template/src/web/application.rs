@@ -126,8 +126,7 @@ impl Application {
             .disable_signals()
             // actix counts whole seconds; run_until_stopped enforces the exact duration.
             .shutdown_timeout(
-                app.shutdown_timeout.as_secs()
-                    + u64::from(app.shutdown_timeout.subsec_nanos() > 0),
+                app.shutdown_timeout.as_secs() + u64::from(app.shutdown_timeout.subsec_nanos() > 0),
             );
         // Resolves when a graceful stop begins, so idle keep-alive connections close.
         let stopping = builder.graceful_shutdown_signal();
@@ -147,9 +146,7 @@ impl Application {
                     .on_connect_ext(|io: &TimedStream, data| {
                         data.insert::<Rc<ConnectionClock>>(io.clock());
                     })
-                    .finish(map_config(make_app(), move |()| {
-                        AppConfig::default()
-                    }));
+                    .finish(map_config(make_app(), move |()| AppConfig::default()));
                 fn_service(move |io: TcpStream| async move {
                     let peer = io.peer_addr().ok();
                     Ok((TimedStream::new(io, timeouts), Protocol::Http1, peer))

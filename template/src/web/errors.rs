@@ -9,8 +9,8 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{InternalError, JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
@@ -83,7 +83,9 @@ fn json_body_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error
                 StatusCode::REQUEST_TIMEOUT,
                 "the request body did not arrive in time (APP_REQUEST_BODY_TIMEOUT_MS)",
             );
-            response.head_mut().set_connection_type(ConnectionType::Close);
+            response
+                .head_mut()
+                .set_connection_type(ConnectionType::Close);
             return InternalError::from_response(error, response).into();
         }
         other => (

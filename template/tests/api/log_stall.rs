@@ -25,19 +25,21 @@ async fn a_stalled_stderr_reader_costs_log_lines_not_answers() {
     let port_text = port.to_string();
     // A small queue, so that it is full within the first second; every request logs a
     // line (probes at debug).
-    let mut child = KillOnDrop(command(
-        &["web"],
-        &[
-            ("APP_HOST", "127.0.0.1"),
-            ("APP_PORT", &port_text),
-            ("LOG_QUEUE_LINES", "1000"),
-            ("RUST_LOG", "debug"),
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("start the binary"));
+    let mut child = KillOnDrop(
+        command(
+            &["web"],
+            &[
+                ("APP_HOST", "127.0.0.1"),
+                ("APP_PORT", &port_text),
+                ("LOG_QUEUE_LINES", "1000"),
+                ("RUST_LOG", "debug"),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary"),
+    );
     // Held, never read until the end: the pipe fills, then the log queue.
     let stderr = child.0.stderr.take().expect("stderr is piped");
 
@@ -48,7 +50,10 @@ async fn a_stalled_stderr_reader_costs_log_lines_not_answers() {
     let health = format!("http://127.0.0.1:{port}/health");
     let started = Instant::now();
     while client.get(&health).send().await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the service did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the service did not start"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -83,7 +88,9 @@ async fn a_stalled_stderr_reader_costs_log_lines_not_answers() {
     })
     .await
     .expect("the scrape");
-    eprintln!("log stall: {answered} requests answered in {LOAD_FOR:?} with stderr unread; {dropped} lines dropped");
+    eprintln!(
+        "log stall: {answered} requests answered in {LOAD_FOR:?} with stderr unread; {dropped} lines dropped"
+    );
     assert!(dropped > 0.0, "no line was counted as dropped");
 
     // Reading again: the service says what was lost.

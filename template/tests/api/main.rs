@@ -24,11 +24,11 @@ mod process;
 {%- if web and redis %}
 mod scale_out;
 {%- endif %}
-{%- if web %}
-mod slow_clients;
-{%- endif %}
 {%- if web or worker %}
 mod scrape;
+{%- endif %}
+{%- if web %}
+mod slow_clients;
 {%- endif %}
 {%- if web %}
 mod test_app;

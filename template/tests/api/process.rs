@@ -107,13 +107,10 @@ impl Process {
         }
     }
 
-{%- if worker %}
-
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
-{%- endif %}
 
     /// Everything written to stderr so far.
     pub fn log(&mut self) -> String {

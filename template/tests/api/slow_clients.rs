@@ -58,10 +58,15 @@ async fn dribbler(port: u16, give_up: Duration, answered: Arc<AtomicUsize>) -> O
         .expect("send the first request");
     let mut answer = vec![0; 4096];
     let read = stream.read(&mut answer).await.expect("the first answer");
-    assert!(answer[..read].starts_with(b"HTTP/1.1 200"), "the first answer");
+    assert!(
+        answer[..read].starts_with(b"HTTP/1.1 200"),
+        "the first answer"
+    );
     answered.fetch_add(1, Ordering::SeqCst);
     let started = Instant::now();
-    let next = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".iter().cycle();
+    let next = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+        .iter()
+        .cycle();
     for &byte in next {
         if started.elapsed() > give_up {
             return None;
@@ -70,9 +75,9 @@ async fn dribbler(port: u16, give_up: Duration, answered: Arc<AtomicUsize>) -> O
             return Some(started.elapsed());
         }
         // Closed by the server: a read sees the end (or a reset) at once.
-        match tokio::time::timeout(DRIBBLE_EVERY, stream.read(&mut answer)).await {
-            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
-            Ok(Ok(_)) | Err(_) => {}
+        let read = tokio::time::timeout(DRIBBLE_EVERY, stream.read(&mut answer)).await;
+        if matches!(read, Ok(Ok(0) | Err(_))) {
+            return Some(started.elapsed());
         }
     }
     None
@@ -139,7 +144,8 @@ async fn dribbling_clients_are_cut_off_on_later_requests_and_new_clients_are_ans
         latencies.len()
     );
     assert_eq!(
-        held, 0,
+        held,
+        0,
         "{held} of {SLOW_CLIENTS} dribbling clients still held their connection after {:?}",
         give_up * 2
     );
@@ -161,10 +167,7 @@ async fn dribbling_clients_are_cut_off_on_later_requests_and_new_clients_are_ans
 async fn a_dribbled_body_gets_408_and_a_closed_connection() {
     let (mut service, port) = start_web(
         &[],
-        &[
-            ("APP_REQUEST_BODY_TIMEOUT_MS", "1000"),
-            ("RUST_LOG", QUIET),
-        ],
+        &[("APP_REQUEST_BODY_TIMEOUT_MS", "1000"), ("RUST_LOG", QUIET)],
     );
     let mut stream = TcpStream::connect(("127.0.0.1", port))
         .await

@@ -89,7 +89,9 @@ async fn ready_says_what_is_down_in_one_word_and_details_only_when_asked() {
     detailed.push(("APP_READY_DETAILS", "true"));
     let app = spawn_app_with(&detailed).await;
     let body: Value = app.get("/ready").await.json().await.unwrap();
-    let error = body["checks"]["persistent"]["error"].as_str().unwrap_or_default();
+    let error = body["checks"]["persistent"]["error"]
+        .as_str()
+        .unwrap_or_default();
     assert!(error.contains(&format!("127.0.0.1:{port}")), "{body}");
 }
 {%- endif %}
@@ -461,7 +463,8 @@ fn a_failing_readiness_probe_is_a_warning() {
     let dead = format!("redis://127.0.0.1:{}", free_port());
     let (mut service, port) = start_web(&[], &[("CACHE_REDIS_URL", &dead)]);
     assert_eq!(status_of(&send(port, "GET /ready HTTP/1.1", "")), 503);
-    let line = service.wait_for_line(|line| line.contains("/ready"));
+    let line =
+        service.wait_for_line(|line| line.contains("/ready") && line.contains("request completed"));
     let json: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(json["level"], "WARN", "{line}");
     assert_eq!(json["status"], 503, "{line}");
