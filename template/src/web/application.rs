@@ -10,7 +10,8 @@
 //! speaks HTTP/1) rather than with `HttpServer`, whose builder offers no way to wrap
 //! the socket: every connection is a [`TimedStream`], so slow clients are bounded on
 //! every request ([`client_timeouts`](crate::web::client_timeouts)), and at most
-//! `APP_MAX_CONNECTIONS` are open at once.
+//! `APP_MAX_CONNECTIONS` are open at once. When accepting fails (out of file
+//! descriptors), actix-server stops accepting for about half a second rather than spin.
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -16,6 +16,8 @@ use crate::web::start_web;
 const WRITES: u64 = 4_000;
 /// `APP_BODY_LIMIT_BYTES`' default.
 const BODY_LIMIT: usize = 262_144;
+/// Warnings, and the line that gives the port: 8,000 request lines are not the point.
+const QUIET: &str = "warn,{{crate_name}}::web::application=info";
 /// The peak resident memory allowed to the process (`VmHWM`). Keeping every write
 /// would take over 1 GiB; the bounded store holds under 10 MB, each listing is as
 /// large again, and the rest is the binary, the caches and the runtime.
@@ -36,7 +38,7 @@ fn peak_rss_mib(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maximal_writes_and_concurrent_listings_stay_within_a_memory_bound() {
-    let (mut service, port) = start_web(&[], &[("RUST_LOG", "warn,{{crate_name}}::web::application=info")]);
+    let (mut service, port) = start_web(&[], &[("RUST_LOG", QUIET)]);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
