@@ -138,6 +138,7 @@ impl Application {
                     .keep_alive(KeepAlive::Timeout(timeouts.keep_alive))
                     // The first request's head; TimedStream covers every later one.
                     .client_request_timeout(timeouts.head)
+                    // actix-web's default: how long a closing connection may linger.
                     .client_disconnect_timeout(Duration::from_secs(1))
                     .local_addr(address)
                     .graceful_shutdown_signal(move || {
@@ -147,6 +148,8 @@ impl Application {
                     .on_connect_ext(|io: &TimedStream, data| {
                         data.insert::<Rc<ConnectionClock>>(io.clock());
                     })
+                    // The app's host and address are only a fallback for requests
+                    // without a `Host` header; routes here never build URLs from them.
                     .finish(map_config(make_app(), move |()| AppConfig::default()));
                 fn_service(move |io: TcpStream| async move {
                     let peer = io.peer_addr().ok();
