@@ -11,6 +11,9 @@ pub mod context;
 {%- if web %}
 pub mod items;
 {%- endif %}
+{%- if web or worker %}
+pub mod listen;
+{%- endif %}
 pub mod metrics;
 {%- if cache %}
 pub mod services;

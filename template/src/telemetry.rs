@@ -4,10 +4,12 @@
 //!
 //! Lines are formatted on the thread that logs them and written to stderr by a
 //! background thread ([`tracing_appender::non_blocking`]), so a request never waits on
-//! the terminal or the log shipper's pipe. [`init`] returns the guard that flushes
+//! the terminal or the log shipper's pipe; when that pipe stalls, lines are dropped and
+//! counted ([`dropped_lines`]). [`init`] returns the guard that flushes
 //! them; a fatal error that ends the process is printed by [`report_error`], in the
 //! same format as every other line.
 
+mod dropped_lines;
 mod json_lines;
 
 use std::io::IsTerminal;
@@ -18,6 +20,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::Directive;
 
 use crate::settings::{LogFormat, LogSettings};
+pub use dropped_lines::dropped_lines;
 pub use json_lines::{JsonFields, JsonLines};
 
 /// Added to every filter that does not mention `actix_http`: the HTTP/1 dispatcher
@@ -52,14 +55,17 @@ pub fn init(settings: &LogSettings, default_filter: &str) -> TelemetryGuard {
     {
         filter = filter.add_directive(directive);
     }
-    // lossy(false): when the queue is full, the logging thread waits rather than drop a
-    // line, so an error line is never lost (and no drop count is needed). The queue
-    // holds 128,000 lines, far more than a burst. BufWriter: the writer thread flushes
-    // whenever the queue is empty, so lines go out in few writes and none waits long.
+    // lossy: when the queue is full (stderr's reader stalled), a new line is dropped and
+    // counted rather than make the logging thread wait; `dropped_lines` says why that
+    // beats blocking. `LOG_QUEUE_LINES` (128,000 by default) is far more than a burst.
+    // BufWriter: the writer thread flushes whenever the queue is empty, so lines go out
+    // in few writes and none waits long.
     let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
+        .lossy(true)
+        .buffered_lines_limit(settings.queue_lines)
         .thread_name("log-writer")
         .finish(std::io::BufWriter::new(std::io::stderr()));
+    let dropped = writer.error_counter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
@@ -77,6 +83,7 @@ pub fn init(settings: &LogSettings, default_filter: &str) -> TelemetryGuard {
     // Err only means a subscriber is already installed (tests install their own).
     if result.is_ok() {
         *WRITER.lock().unwrap_or_else(PoisonError::into_inner) = Some(guard);
+        dropped_lines::watch(dropped);
     }
     TelemetryGuard(())
 }

@@ -15,9 +15,9 @@
 {%- endif %}
 
 use std::collections::BTreeMap;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::ItemName;
 {%- if cache %}
@@ -31,6 +31,11 @@ pub const CACHED_ITEMS: &str = "items:*";
 /// How many items the stand-in store accepts, so that a client looping over `PUT` cannot
 /// grow the process without limit. A database has its own limits; drop this with the map.
 pub const MAX_ITEMS: usize = 10_000;
+
+/// How many bytes of names and descriptions the stand-in store accepts, whatever the
+/// count: with the field limits, 10,000 items could otherwise hold 88 MB, and every
+/// `GET /items` answer is as large as the store.
+pub const MAX_STORED_BYTES: usize = 16 * 1024 * 1024;
 
 /// The example resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,37 +66,95 @@ pub enum RepositoryError {
         "the example store is full ({MAX_ITEMS} items): delete some, or replace it with a database"
     )]
     Full,
+    /// The write would take the store past [`MAX_STORED_BYTES`].
+    #[error(
+        "the example store is full ({MAX_STORED_BYTES} bytes of names and descriptions): delete some, or replace it with a database"
+    )]
+    FullBytes,
+}
+
+/// A listing: the items shared with the store, serialised as a JSON array.
+///
+/// Taking it holds the store's lock only to copy one pointer per item; turning it into
+/// JSON happens after the lock is released, so a large answer never blocks writers.
+#[derive(Debug, Clone, Default)]
+pub struct ItemList(Vec<Arc<Item>>);
+
+impl ItemList {
+    /// The items, sorted by id.
+    pub fn iter(&self) -> impl Iterator<Item = &Item> {
+        self.0.iter().map(|item| &**item)
+    }
+
+    /// How many items there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for ItemList {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+/// What the lock guards: the items and the bytes they hold.
+#[derive(Debug, Default)]
+struct Stored {
+    /// The items; a `BTreeMap` so listings come out sorted by id.
+    items: BTreeMap<u64, Arc<Item>>,
+    /// The bytes of every stored name and description, against [`MAX_STORED_BYTES`].
+    bytes: usize,
+}
+
+/// The bytes of `item` that count against [`MAX_STORED_BYTES`].
+fn stored_bytes(item: &Item) -> usize {
+    item.name.as_str().len() + item.description.as_ref().map_or(0, String::len)
 }
 
 /// Items by id, shared by every thread through the start-up context.
 #[derive(Debug, Default)]
 pub struct ItemRepository {
-    /// The items; a `BTreeMap` so listings come out sorted by id. The lock is never held
-    /// across an `.await`.
-    items: RwLock<BTreeMap<u64, Item>>,
+    /// The items and their size. The lock is never held across an `.await`, nor while
+    /// anything is serialised.
+    stored: RwLock<Stored>,
 }
 
 impl ItemRepository {
     /// The item with this id, if any.
     pub async fn get(&self, id: u64) -> Option<Item> {
-        self.read().get(&id).cloned()
+        self.read().items.get(&id).map(|item| Item::clone(item))
     }
 
     /// Every item, sorted by id.
-    pub async fn list(&self) -> Vec<Item> {
-        self.read().values().cloned().collect()
+    pub async fn list(&self) -> ItemList {
+        ItemList(self.read().items.values().cloned().collect())
     }
 
     /// Creates the item, or replaces the one with the same id.
     ///
     /// # Errors
-    /// [`RepositoryError::Full`] when a new id would exceed [`MAX_ITEMS`].
+    /// [`RepositoryError::Full`] when a new id would exceed [`MAX_ITEMS`], and
+    /// [`RepositoryError::FullBytes`] when the store would exceed [`MAX_STORED_BYTES`].
     pub async fn upsert(&self, item: Item) -> Result<Upserted, RepositoryError> {
-        let mut items = self.write();
-        if !items.contains_key(&item.id) && items.len() >= MAX_ITEMS {
+        let added = stored_bytes(&item);
+        let mut stored = self.write();
+        let replaced = stored.items.get(&item.id).map(|old| stored_bytes(old));
+        if replaced.is_none() && stored.items.len() >= MAX_ITEMS {
             return Err(RepositoryError::Full);
         }
-        Ok(match items.insert(item.id, item) {
+        let bytes = stored.bytes - replaced.unwrap_or(0) + added;
+        if bytes > MAX_STORED_BYTES {
+            return Err(RepositoryError::FullBytes);
+        }
+        stored.bytes = bytes;
+        stored.items.insert(item.id, Arc::new(item));
+        Ok(match replaced {
             Some(_) => Upserted::Replaced,
             None => Upserted::Created,
         })
@@ -99,7 +162,12 @@ impl ItemRepository {
 
     /// Removes the item; `false` if there was none.
     pub async fn delete(&self, id: u64) -> bool {
-        self.write().remove(&id).is_some()
+        let mut stored = self.write();
+        let Some(item) = stored.items.remove(&id) else {
+            return false;
+        };
+        stored.bytes -= stored_bytes(&item);
+        true
     }
 
 {%- if cache %}
@@ -132,13 +200,13 @@ impl ItemRepository {
     }
 {%- endif %}
 
-    // A panic while holding the lock cannot leave the map half-written (every change is
-    // one insert or remove), so a poisoned lock is still safe to use.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u64, Item>> {
-        self.items.read().unwrap_or_else(PoisonError::into_inner)
+    // Nothing that can panic runs between a change to the map and the matching change
+    // to the byte count, so a poisoned lock is still safe to use.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Stored> {
+        self.stored.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<u64, Item>> {
-        self.items.write().unwrap_or_else(PoisonError::into_inner)
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Stored> {
+        self.stored.write().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -28,7 +28,7 @@ pub mod listener;
 
 use std::sync::Arc;
 
-use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, IntCounter, IntGaugeVec, Opts, Registry, TextEncoder};
 {% if cache %}
 use service_cache::metrics::CacheCollector;
 
@@ -63,6 +63,9 @@ pub struct Metrics {
 struct Inner {
     /// Every series of this context.
     registry: Registry,
+    /// `log_lines_dropped_total`, brought up to the log writer's own count when scraped.
+    /// Two scrapes at once would both add the difference: they take turns.
+    log_lines_dropped: std::sync::Mutex<IntCounter>,
 {%- if web %}
     /// HTTP requests by method, status and route template.
     http: http::HttpMetrics,
@@ -93,8 +96,16 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")])
             .set(1);
         register(&registry, build_info);
+        let log_lines_dropped = IntCounter::new(
+            "log_lines_dropped_total",
+            "Log lines dropped because stderr was not read fast enough (LOG_QUEUE_LINES).",
+        )
+        .expect("a valid metric definition");
+        register(&registry, log_lines_dropped.clone());
+        let log_lines_dropped = std::sync::Mutex::new(log_lines_dropped);
 {%- if web or worker %}
         let inner = Inner {
+            log_lines_dropped,
 {%- if web %}
             http: http::HttpMetrics::new(&registry),
 {%- endif %}
@@ -104,7 +115,10 @@ impl Metrics {
             registry,
         };
 {%- else %}
-        let inner = Inner { registry };
+        let inner = Inner {
+            log_lines_dropped,
+            registry,
+        };
 {%- endif %}
         Self {
             inner: Some(Arc::new(inner)),
@@ -128,6 +142,16 @@ impl Metrics {
     /// Every series in the Prometheus text format; `None` when disabled.
     pub fn render(&self) -> Option<String> {
         let inner = self.inner.as_ref()?;
+        {
+            let counter = inner
+                .log_lines_dropped
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let dropped = crate::telemetry::dropped_lines();
+            if dropped > counter.get() {
+                counter.inc_by(dropped - counter.get());
+            }
+        }
         let mut text = Vec::new();
         // Writing to a Vec fails only on a malformed family, which the registry never
         // holds; the text so far is still served.

@@ -15,6 +15,16 @@ pub const DEFAULT_PORT: u16 = 8080;
 pub const DEFAULT_BODY_LIMIT_BYTES: u64 = 262_144;
 /// `APP_SHUTDOWN_TIMEOUT_MS` when unset.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_MS: u64 = 30_000;
+/// `APP_REQUEST_HEAD_TIMEOUT_MS` when unset (actix-web's own first-request default).
+pub const DEFAULT_REQUEST_HEAD_TIMEOUT_MS: u64 = 5_000;
+/// `APP_REQUEST_BODY_TIMEOUT_MS` when unset: a 256 KiB body at 26 KiB/s.
+pub const DEFAULT_REQUEST_BODY_TIMEOUT_MS: u64 = 10_000;
+/// `APP_KEEP_ALIVE_MS` when unset.
+pub const DEFAULT_KEEP_ALIVE_MS: u64 = 5_000;
+/// `APP_MAX_CONNECTIONS` when unset.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 10_000;
+/// `APP_READY_DETAILS` when unset: `/ready` says what is down in one word each.
+pub const DEFAULT_READY_DETAILS: bool = false;
 
 /// Where the web server listens and how it treats requests.
 #[derive(Debug, Clone)]
@@ -28,6 +38,19 @@ pub struct AppSettings {
     /// `APP_SHUTDOWN_TIMEOUT_MS`: how long in-flight requests may run after SIGTERM
     /// before the server stops anyway.
     pub shutdown_timeout: Duration,
+    /// `APP_REQUEST_HEAD_TIMEOUT_MS`: how long a client may take to send a request's
+    /// head, counted from its first byte, on every request of a connection.
+    pub request_head_timeout: Duration,
+    /// `APP_REQUEST_BODY_TIMEOUT_MS`: how long a request's body may take to arrive once
+    /// its head has (408 after that, and the connection is closed).
+    pub request_body_timeout: Duration,
+    /// `APP_KEEP_ALIVE_MS`: how long an idle connection is kept open for the next request.
+    pub keep_alive: Duration,
+    /// `APP_MAX_CONNECTIONS`: open connections at most; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// `APP_READY_DETAILS`: `true` puts addresses and error texts in `/ready`'s body
+    /// (they are always logged).
+    pub ready_details: bool,
 }
 
 /// `APP_*` as text, as envy reads it.
@@ -37,6 +60,11 @@ struct AppVars {
     port: Option<String>,
     body_limit_bytes: Option<String>,
     shutdown_timeout_ms: Option<String>,
+    request_head_timeout_ms: Option<String>,
+    request_body_timeout_ms: Option<String>,
+    keep_alive_ms: Option<String>,
+    max_connections: Option<String>,
+    ready_details: Option<String>,
 }
 
 impl AppSettings {
@@ -66,6 +94,30 @@ impl AppSettings {
                 vars.shutdown_timeout_ms,
                 Duration::from_millis(DEFAULT_SHUTDOWN_TIMEOUT_MS),
             ),
+            request_head_timeout: timeout(
+                env,
+                "APP_REQUEST_HEAD_TIMEOUT_MS",
+                vars.request_head_timeout_ms,
+                DEFAULT_REQUEST_HEAD_TIMEOUT_MS,
+            ),
+            request_body_timeout: timeout(
+                env,
+                "APP_REQUEST_BODY_TIMEOUT_MS",
+                vars.request_body_timeout_ms,
+                DEFAULT_REQUEST_BODY_TIMEOUT_MS,
+            ),
+            keep_alive: timeout(
+                env,
+                "APP_KEEP_ALIVE_MS",
+                vars.keep_alive_ms,
+                DEFAULT_KEEP_ALIVE_MS,
+            ),
+            max_connections: connection_count(env, vars.max_connections),
+            ready_details: env.bool(
+                "APP_READY_DETAILS",
+                vars.ready_details,
+                DEFAULT_READY_DETAILS,
+            ),
         }
     }
 
@@ -82,8 +134,59 @@ impl AppSettings {
                 "APP_SHUTDOWN_TIMEOUT_MS",
                 Some(self.shutdown_timeout.as_millis().to_string()),
             ),
+            (
+                "APP_REQUEST_HEAD_TIMEOUT_MS",
+                Some(self.request_head_timeout.as_millis().to_string()),
+            ),
+            (
+                "APP_REQUEST_BODY_TIMEOUT_MS",
+                Some(self.request_body_timeout.as_millis().to_string()),
+            ),
+            (
+                "APP_KEEP_ALIVE_MS",
+                Some(self.keep_alive.as_millis().to_string()),
+            ),
+            (
+                "APP_MAX_CONNECTIONS",
+                Some(self.max_connections.to_string()),
+            ),
+            ("APP_READY_DETAILS", Some(self.ready_details.to_string())),
         ]
     }
+}
+
+/// A connection timeout in milliseconds, from 1 ms to one hour: longer is no protection,
+/// and a deadline that far ahead would overflow the clock.
+fn timeout(env: &mut EnvReader, name: &'static str, raw: Option<String>, default: u64) -> Duration {
+    let ms = env.parse(
+        name,
+        raw,
+        default,
+        "a whole number of milliseconds from 1 to 3600000 (one hour)",
+        |raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=3_600_000).contains(ms))
+        },
+    );
+    Duration::from_millis(ms)
+}
+
+/// `APP_MAX_CONNECTIONS`: 1 to 1,000,000 (past that, the file-descriptor limit of any
+/// real host is the bound, and actix keeps per-connection state in memory).
+fn connection_count(env: &mut EnvReader, raw: Option<String>) -> usize {
+    let count = env.parse(
+        "APP_MAX_CONNECTIONS",
+        raw,
+        DEFAULT_MAX_CONNECTIONS,
+        "a whole number from 1 to 1000000, below the file-descriptor limit (ulimit -n)",
+        |raw| {
+            raw.parse::<u64>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+        },
+    );
+    usize::try_from(count).unwrap_or(usize::MAX)
 }
 
 /// Whether `raw` is an IP address or a syntactically valid host name. Whether the name
@@ -134,6 +237,11 @@ mod tests {
             ("APP_PORT", "http"),
             ("APP_BODY_LIMIT_BYTES", "0"),
             ("APP_SHUTDOWN_TIMEOUT_MS", "-1"),
+            ("APP_REQUEST_HEAD_TIMEOUT_MS", "0"),
+            ("APP_REQUEST_BODY_TIMEOUT_MS", "soon"),
+            ("APP_KEEP_ALIVE_MS", "5s"),
+            ("APP_MAX_CONNECTIONS", "0"),
+            ("APP_READY_DETAILS", "maybe"),
         ]);
         AppSettings::read(&mut env);
         let message = env.finish().unwrap_err().to_string();
@@ -141,6 +249,11 @@ mod tests {
             "APP_PORT",
             "APP_BODY_LIMIT_BYTES",
             "APP_SHUTDOWN_TIMEOUT_MS",
+            "APP_REQUEST_HEAD_TIMEOUT_MS",
+            "APP_REQUEST_BODY_TIMEOUT_MS",
+            "APP_KEEP_ALIVE_MS",
+            "APP_MAX_CONNECTIONS",
+            "APP_READY_DETAILS",
         ] {
             assert!(message.contains(name), "{name} missing from: {message}");
         }

@@ -34,6 +34,8 @@ impl LogFormat {
 
 /// `LOG_FORMAT` when unset.
 pub const DEFAULT_FORMAT: LogFormat = LogFormat::Pretty;
+/// `LOG_QUEUE_LINES` when unset: tracing-appender's own default.
+pub const DEFAULT_QUEUE_LINES: usize = 128_000;
 
 /// Logging configuration.
 #[derive(Debug, Clone)]
@@ -42,12 +44,16 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// `RUST_LOG`: an `EnvFilter` directive; `None` uses the mode's default level.
     pub filter: Option<String>,
+    /// `LOG_QUEUE_LINES`: lines waiting for stderr at most; past that, new lines are
+    /// dropped (and counted) rather than make the service wait for a stalled reader.
+    pub queue_lines: usize,
 }
 
 /// `LOG_*` as text, as envy reads it.
 #[derive(Debug, Default, Deserialize)]
 struct LogVars {
     format: Option<String>,
+    queue_lines: Option<String>,
 }
 
 /// `RUST_LOG`, read apart because it has the prefix the whole Rust ecosystem uses.
@@ -76,7 +82,18 @@ impl LogSettings {
         {
             env.reject("RUST_LOG", Some(directives.clone()), &expected);
         }
-        Self { format, filter }
+        let queue_lines = env.parse(
+            "LOG_QUEUE_LINES",
+            vars.queue_lines,
+            DEFAULT_QUEUE_LINES,
+            "a whole number of lines from 1 to 10000000",
+            |raw| raw.parse().ok().filter(|n| (1..=10_000_000).contains(n)),
+        );
+        Self {
+            format,
+            filter,
+            queue_lines,
+        }
     }
 
     /// `LOG_FORMAT` and `RUST_LOG` with the values in effect; `None`: unset.
@@ -84,6 +101,7 @@ impl LogSettings {
         vec![
             ("LOG_FORMAT", Some(self.format.as_str().to_owned())),
             ("RUST_LOG", self.filter.clone()),
+            ("LOG_QUEUE_LINES", Some(self.queue_lines.to_string())),
         ]
     }
 }
@@ -164,6 +182,15 @@ mod tests {
             "{message}"
         );
         assert!(read(&[("RUST_LOG", "my_service=loud")]).is_err());
+    }
+
+    #[test]
+    fn the_queue_is_bounded_and_not_empty() {
+        assert_eq!(read(&[]).unwrap().queue_lines, super::DEFAULT_QUEUE_LINES);
+        for bad in ["0", "-1", "lots", "10000001"] {
+            let message = read(&[("LOG_QUEUE_LINES", bad)]).unwrap_err();
+            assert!(message.contains("LOG_QUEUE_LINES"), "{message}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 {%- if worker %}
 
 use std::net::IpAddr;
+use std::time::Duration;
 {%- endif %}
 
 use serde::Deserialize;
@@ -15,6 +16,10 @@ pub const DEFAULT_ENABLED: bool = true;
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 /// `METRICS_PORT` when unset.
 pub const DEFAULT_PORT: u16 = 9464;
+/// `METRICS_MAX_CONNECTIONS` when unset: a scraper or two, with room to spare.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// `METRICS_TIMEOUT_MS` when unset.
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 {%- endif %}
 
 /// Whether `/metrics` is served, and where the worker serves it when it runs alone.
@@ -28,6 +33,12 @@ pub struct MetricsSettings {
     pub host: IpAddr,
     /// `METRICS_PORT`: that listener's port (`0`: any free port).
     pub port: u16,
+    /// `METRICS_MAX_CONNECTIONS`: that listener's open connections at most; more wait
+    /// in the listen backlog.
+    pub max_connections: usize,
+    /// `METRICS_TIMEOUT_MS`: how long that listener waits for a request head, idle
+    /// time between requests included, before it closes the connection.
+    pub timeout: Duration,
 {%- endif %}
 }
 
@@ -38,6 +49,8 @@ impl Default for MetricsSettings {
 {%- if worker %}
             host: IpAddr::from([127, 0, 0, 1]),
             port: DEFAULT_PORT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
 {%- endif %}
         }
     }
@@ -50,6 +63,8 @@ struct MetricsVars {
 {%- if worker %}
     host: Option<String>,
     port: Option<String>,
+    max_connections: Option<String>,
+    timeout_ms: Option<String>,
 {%- endif %}
 }
 
@@ -67,6 +82,20 @@ impl MetricsSettings {
                 |raw| raw.parse().ok(),
             ),
             port: env.port("METRICS_PORT", vars.port, DEFAULT_PORT, true),
+            max_connections: env.parse(
+                "METRICS_MAX_CONNECTIONS",
+                vars.max_connections,
+                DEFAULT_MAX_CONNECTIONS,
+                "a whole number from 1 to 10000",
+                |raw| raw.parse().ok().filter(|n| (1..=10_000).contains(n)),
+            ),
+            timeout: Duration::from_millis(env.parse(
+                "METRICS_TIMEOUT_MS",
+                vars.timeout_ms,
+                DEFAULT_TIMEOUT_MS,
+                "a whole number of milliseconds from 1 to 3600000 (one hour)",
+                |raw| raw.parse().ok().filter(|ms| (1..=3_600_000).contains(ms)),
+            )),
 {%- endif %}
         }
     }
@@ -79,6 +108,14 @@ impl MetricsSettings {
             enabled,
             ("METRICS_HOST", Some(self.host.to_string())),
             ("METRICS_PORT", Some(self.port.to_string())),
+            (
+                "METRICS_MAX_CONNECTIONS",
+                Some(self.max_connections.to_string()),
+            ),
+            (
+                "METRICS_TIMEOUT_MS",
+                Some(self.timeout.as_millis().to_string()),
+            ),
         ]
 {%- else %}
         vec![enabled]
@@ -109,6 +146,8 @@ mod tests {
             ("METRICS_ENABLED", "maybe"),
             ("METRICS_HOST", "metrics.example.com"),
             ("METRICS_PORT", "high"),
+            ("METRICS_MAX_CONNECTIONS", "0"),
+            ("METRICS_TIMEOUT_MS", "-5"),
         ]);
         MetricsSettings::read(&mut env);
         let message = env.finish().unwrap_err().to_string();
@@ -116,6 +155,8 @@ mod tests {
 {%- if worker %}
         assert!(message.contains("METRICS_HOST"), "{message}");
         assert!(message.contains("METRICS_PORT"), "{message}");
+        assert!(message.contains("METRICS_MAX_CONNECTIONS"), "{message}");
+        assert!(message.contains("METRICS_TIMEOUT_MS"), "{message}");
 {%- endif %}
     }
 }

@@ -5,18 +5,32 @@
 //! [`Application::port`] gives the real port before anything is served. The shutdown
 //! signal is a parameter rather than hard-wired: `web::run` passes SIGTERM/ctrl-c, tests
 //! pass a channel, and both get the same graceful stop.
+//!
+//! The server is assembled from actix's parts (`actix-server` accepts, `actix-http`
+//! speaks HTTP/1) rather than with `HttpServer`, whose builder offers no way to wrap
+//! the socket: every connection is a [`TimedStream`], so slow clients are bounded on
+//! every request ([`client_timeouts`](crate::web::client_timeouts)), and at most
+//! `APP_MAX_CONNECTIONS` are open at once. When accepting fails (out of file
+//! descriptors), actix-server stops accepting for about half a second rather than spin.
 
 use std::future::Future;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::rc::Rc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_http::{HttpService, KeepAlive, Protocol};
+use actix_service::{ServiceFactoryExt as _, fn_service, map_config};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::{Condition, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::rt::net::TcpStream;
+use actix_web::{App, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::context::AppContext;
+use crate::listen;
+use crate::web::client_timeouts::{self, ClientTimeouts, ConnectionClock, TimedStream};
 use crate::web::head_as_get::head_as_get;
 use crate::web::request_log::{RequestSpan, request_log};
 use crate::web::{errors, metrics, routes};
@@ -33,7 +47,7 @@ pub struct Application {
 
 impl Application {
     /// Binds `APP_HOST:APP_PORT` and assembles the service with every route of
-    /// [`routes::configure`].
+    /// [`routes::configure`]. Call it inside a Tokio runtime, which serves it.
     ///
     /// # Errors
     /// When the address cannot be bound (in use, not local, no permission).
@@ -52,7 +66,7 @@ impl Application {
         R: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
     {
         let app = &context.settings.app;
-        let listener = TcpListener::bind((app.host.as_str(), app.port)).with_context(|| {
+        let listener = listen::bind(&app.host, app.port).with_context(|| {
             format!(
                 "could not listen on {}:{}; set APP_HOST and APP_PORT to a free local address",
                 app.host, app.port
@@ -69,13 +83,14 @@ impl Application {
 {%- endif %}
         let body_limit = app.body_limit_bytes;
         let counted = context.metrics.clone();
-        let server = HttpServer::new(move || {
+        let make_app = move || {
             let counted = counted.clone();
             // Middleware runs outside in: the last `wrap` sees the request first. The
             // request span comes first so every later log line carries the request id;
             // the request log sits inside the JSON rewrite so it still sees the error;
             // HEAD becomes GET innermost, once the span has recorded the real method.
-            // Metrics are outermost, so a request's duration includes every middleware.
+            // Metrics are outermost but one, so a request's duration includes every
+            // middleware; outermost of all, the connection learns that the head arrived.
             App::new()
                 .wrap(from_fn(head_as_get))
                 .wrap(from_fn(request_log))
@@ -87,6 +102,7 @@ impl Application {
                         metrics::track_requests(counted.clone(), request, next)
                     }),
                 ))
+                .wrap(from_fn(client_timeouts::request_started))
                 .app_data(context.clone())
 {%- if cache %}
                 .app_data(caches.clone())
@@ -95,16 +111,54 @@ impl Application {
                 .configure(metrics::configure)
                 .configure(routes.clone())
                 .default_service(web::to(errors::not_found))
-        })
-        // Signals are handled by `run_until_stopped`'s caller, not by actix.
-        .disable_signals()
-        // actix counts whole seconds; run_until_stopped enforces the exact duration.
-        .shutdown_timeout(
-            app.shutdown_timeout.as_secs() + u64::from(app.shutdown_timeout.subsec_nanos() > 0),
-        )
-        .listen(listener)
-        .context("could not start the HTTP server")?
-        .run();
+        };
+        let timeouts = ClientTimeouts {
+            head: app.request_head_timeout,
+            body: app.request_body_timeout,
+            keep_alive: app.keep_alive,
+        };
+        // actix-server counts connections per worker thread.
+        let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let per_worker = app.max_connections.div_ceil(workers);
+        let builder = Server::build()
+            .workers(workers)
+            .max_concurrent_connections(per_worker)
+            // Signals are handled by `run_until_stopped`'s caller, not by actix.
+            .disable_signals()
+            // actix counts whole seconds; run_until_stopped enforces the exact duration.
+            .shutdown_timeout(
+                app.shutdown_timeout.as_secs() + u64::from(app.shutdown_timeout.subsec_nanos() > 0),
+            );
+        // Resolves when a graceful stop begins, so idle keep-alive connections close.
+        let stopping = builder.graceful_shutdown_signal();
+        let server = builder
+            .listen("web", listener, move || {
+                let stopping = stopping.clone();
+                let http = HttpService::<TimedStream, _, _>::build()
+                    .keep_alive(KeepAlive::Timeout(timeouts.keep_alive))
+                    // The first request's head; TimedStream covers every later one.
+                    .client_request_timeout(timeouts.head)
+                    // actix-web's default: how long a closing connection may linger.
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    .local_addr(address)
+                    .graceful_shutdown_signal(move || {
+                        let stopping = stopping.clone();
+                        async move { stopping.notified().await }
+                    })
+                    .on_connect_ext(|io: &TimedStream, data| {
+                        data.insert::<Rc<ConnectionClock>>(io.clock());
+                    })
+                    // The app's host and address are only a fallback for requests
+                    // without a `Host` header; routes here never build URLs from them.
+                    .finish(map_config(make_app(), move |()| AppConfig::default()));
+                fn_service(move |io: TcpStream| async move {
+                    let peer = io.peer_addr().ok();
+                    Ok((TimedStream::new(io, timeouts), Protocol::Http1, peer))
+                })
+                .and_then(http)
+            })
+            .context("could not start the HTTP server")?
+            .run();
         Ok(Self {
             address,
             server,

@@ -9,11 +9,13 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{InternalError, JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
+
+use crate::web::client_timeouts;
 
 /// The body of every error response.
 #[derive(Debug, Serialize)]
@@ -74,6 +76,18 @@ fn json_body_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error
             StatusCode::BAD_REQUEST,
             format!("the body is not valid JSON for this endpoint: {cause}"),
         ),
+        JsonPayloadError::Payload(cause) if client_timeouts::is_body_timeout(cause) => {
+            // The rest of the body may still be trickling in: close the connection
+            // rather than read it.
+            let mut response = json_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time (APP_REQUEST_BODY_TIMEOUT_MS)",
+            );
+            response
+                .head_mut()
+                .set_connection_type(ConnectionType::Close);
+            return InternalError::from_response(error, response).into();
+        }
         other => (
             other.status_code(),
             format!("the body could not be read: {other}"),

@@ -7,6 +7,7 @@
 //! [`run`] is what `<binary> web` calls after the shared start-up in `command.rs`.
 
 pub mod application;
+pub mod client_timeouts;
 pub mod errors;
 pub mod head_as_get;
 pub mod json;

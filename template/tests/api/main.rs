@@ -15,7 +15,9 @@ mod endpoint_cache;
 mod endpoint_freshness;
 {%- endif %}
 {%- if web %}
+mod item_memory;
 mod items;
+mod log_stall;
 mod metrics;
 {%- endif %}
 mod process;
@@ -29,6 +31,9 @@ mod scrape;
 {%- if web or worker or cache %}
 mod settings_limits;
 {%- endif %}
+{%- endif %}
+{%- if web %}
+mod slow_clients;
 {%- endif %}
 {%- if web %}
 mod test_app;

@@ -80,7 +80,12 @@ pub struct Process {
 impl Process {
     /// Starts the binary with `args` and `vars`.
     pub fn start(args: &[&str], vars: &[(&str, &str)]) -> Self {
-        let mut child = command(args, vars)
+        Self::spawn(command(args, vars))
+    }
+
+    /// Starts `command` (the binary, or a shell that execs it), reading its stderr.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -102,13 +107,10 @@ impl Process {
         }
     }
 
-{%- if worker and redis %}
-
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
-{%- endif %}
 
     /// Everything written to stderr so far.
     pub fn log(&mut self) -> String {

@@ -65,6 +65,35 @@ async fn ready_reports_redis_and_health_ignores_it() {
     // Liveness does not depend on Redis: a cache outage must not get the process restarted.
     assert_eq!(app.get("/health").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn ready_says_what_is_down_in_one_word_and_details_only_when_asked() {
+    let port = free_port().to_string();
+    let url = format!("redis://127.0.0.1:{port}");
+    let vars = [("CACHE_REDIS_URL", url.as_str())];
+    let app = spawn_app_with(&vars).await;
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = ready.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let persistent = &body["checks"]["persistent"];
+    assert_eq!(persistent["status"], "down", "{body}");
+    assert_eq!(persistent["reason"], "refused", "{body}");
+    // Anyone may ask /ready: it names no address (nor port) of the backend.
+    assert!(
+        !text.contains("127.0.0.1") && !text.contains(&port) && persistent.get("error").is_none(),
+        "{text}"
+    );
+
+    let mut detailed = vars.to_vec();
+    detailed.push(("APP_READY_DETAILS", "true"));
+    let app = spawn_app_with(&detailed).await;
+    let body: Value = app.get("/ready").await.json().await.unwrap();
+    let error = body["checks"]["persistent"]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(error.contains(&format!("127.0.0.1:{port}")), "{body}");
+}
 {%- endif %}
 
 #[tokio::test]
@@ -183,7 +212,7 @@ async fn a_request_slower_than_the_grace_period_does_not_hold_the_stop() {
 
 /// Starts `<binary> web <args>` on a free port, logging JSON at info with `vars` on
 /// top, and waits for its "listening" line; returns the process and its port.
-fn start_web(args: &[&str], vars: &[(&str, &str)]) -> (Process, u16) {
+pub fn start_web(args: &[&str], vars: &[(&str, &str)]) -> (Process, u16) {
     let mut command = vec!["web"];
     command.extend_from_slice(args);
     let mut env = vec![
@@ -434,7 +463,8 @@ fn a_failing_readiness_probe_is_a_warning() {
     let dead = format!("redis://127.0.0.1:{}", free_port());
     let (mut service, port) = start_web(&[], &[("CACHE_REDIS_URL", &dead)]);
     assert_eq!(status_of(&send(port, "GET /ready HTTP/1.1", "")), 503);
-    let line = service.wait_for_line(|line| line.contains("/ready"));
+    // The request's own line, with its status (the readiness check logs its cause too).
+    let line = service.wait_for_line(|line| line.contains("/ready") && line.contains("\"status\""));
     let json: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(json["level"], "WARN", "{line}");
     assert_eq!(json["status"], 503, "{line}");

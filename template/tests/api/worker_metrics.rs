@@ -184,3 +184,74 @@ fn web_with_worker_serves_one_metrics_with_the_jobs_in_it() {
     assert!(service.wait_for_exit().success(), "{}", service.log());
 }
 {%- endif %}
+
+/// The CPU time `pid` has used so far, from `/proc/<pid>/stat` (user plus system, in
+/// clock ticks of 10 ms: Linux reports them at 100 per second to user space).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    // The command name may hold spaces; the fields after it are space-separated.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("a stat line")
+        .1
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+#[test]
+fn idle_connections_past_the_file_limit_cost_no_cpu_and_scrapes_resume() {
+    // METRICS_MAX_CONNECTIONS at its default keeps the listener under the file limit;
+    // above the limit, accepting fails with EMFILE and the back-off must keep it calm.
+    for max_connections in ["64", "1000"] {
+        let port = {
+            let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            free.local_addr().expect("its address").port()
+        };
+        let mut shell = std::process::Command::new("sh");
+        shell
+            .arg("-c")
+            .arg(r#"ulimit -n 256 && exec "$0" worker"#)
+            .arg(env!("CARGO_BIN_EXE_{{project-name}}"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("METRICS_PORT", port.to_string())
+            .env("METRICS_MAX_CONNECTIONS", max_connections)
+            .env("WORKER_INTERVAL_MS", "60000")
+            .current_dir(std::env::temp_dir());
+        let mut worker = Process::spawn(shell);
+        let address = address_in(&wait_for_line(&mut worker, "serving metrics on"));
+        let idle: Vec<std::net::TcpStream> = (0..300)
+            .map(|_| std::net::TcpStream::connect(address).expect("connect"))
+            .collect();
+        // Let the listener take what it can, then measure what waiting costs it.
+        std::thread::sleep(Duration::from_millis(500));
+        let before = cpu_ticks(worker.pid());
+        let measuring = Instant::now();
+        std::thread::sleep(Duration::from_secs(2));
+        let used = (cpu_ticks(worker.pid()) - before) as f64 / 100.0;
+        let share = used / measuring.elapsed().as_secs_f64();
+        eprintln!(
+            "metrics listener, METRICS_MAX_CONNECTIONS={max_connections}, 300 idle connections, \
+             ulimit -n 256: {:.0}% of a core",
+            share * 100.0
+        );
+        // A spinning accept loop takes a whole core.
+        assert!(
+            share < 0.25,
+            "METRICS_MAX_CONNECTIONS={max_connections}: the worker used {:.0}% of a core while \
+             connections waited; log:\n{}",
+            share * 100.0,
+            worker.log()
+        );
+        drop(idle);
+        let scrape = scrape(address);
+        assert_eq!(
+            scrape.value("build_info", &[("version", env!("CARGO_PKG_VERSION"))]),
+            Some(1.0)
+        );
+        worker.signal("TERM");
+        assert!(worker.wait_for_exit().success(), "{}", worker.log());
+    }
+}

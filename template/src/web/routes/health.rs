@@ -3,10 +3,12 @@
 //! Liveness answers as long as the process can serve HTTP and never touches a
 //! dependency, so an outage elsewhere does not get healthy instances restarted.
 {%- if cache %}
-//! Readiness pings every cache alias and answers 503 naming the one that is down, with
-//! each alias's hit, miss and error counters. The service still answers while not ready
-//! (the cache fails open), only slower; whether to route traffic away is the platform's
-//! call.
+//! Readiness pings every cache alias and answers 503 naming the one that is down and
+//! why in one word (`refused`, `timeout`, `tls`, ...), with each alias's hit, miss and
+//! error counters. The probe needs no credentials, so its body names no address, node
+//! or certificate: the full error goes to the log, and into the body only with
+//! `APP_READY_DETAILS=true`. The service still answers while not ready (the cache fails
+//! open), only slower; whether to route traffic away is the platform's call.
 {%- endif %}
 {%- if cache %}
 
@@ -18,7 +20,7 @@ use serde::Serialize;
 {%- if cache %}
 
 use crate::context::AppContext;
-use crate::services::cache::{Alias, CacheStats};
+use crate::services::cache::{Alias, CacheError, CacheStats};
 {%- endif %}
 
 /// Mounts `/health` and `/ready`. As resources (not `cfg.route`), so that another
@@ -62,7 +64,10 @@ struct Check {
     status: &'static str,
     /// What the dependency runs on (for a cache alias: `memory`, `redis` or `disabled`).
     backend: String,
-    /// Why it is down; absent when it is up.
+    /// Why it is down, in one word ([`reason`]); absent when it is up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// The whole error, addresses included: only with `APP_READY_DETAILS=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     /// The alias's hit, miss and error counters since start-up.
@@ -71,17 +76,22 @@ struct Check {
 
 async fn ready(context: web::Data<AppContext>) -> HttpResponse {
     let mut checks = BTreeMap::new();
+    let details = context.settings.app.ready_details;
     // Each ping gives up within the backend's timeout (CACHE_REDIS_TIMEOUT_MS for Redis).
     // Add a check here for every other dependency the service needs (a database, …).
     for alias in Alias::ALL {
         let cache = context.caches.get(alias);
-        let (status, error) = match cache.ping().await {
-            Ok(()) => ("up", None),
-            Err(error) => ("down", Some(error.to_string())),
+        let (status, reason, error) = match cache.ping().await {
+            Ok(()) => ("up", None, None),
+            Err(error) => {
+                tracing::warn!(%alias, %error, "readiness: the {alias} cache is down");
+                ("down", Some(reason(&error)), details.then(|| error.to_string()))
+            }
         };
         let check = Check {
             status,
             backend: cache.backend().to_string(),
+            reason,
             error,
             stats: cache.stats(),
         };
@@ -97,6 +107,19 @@ async fn ready(context: web::Data<AppContext>) -> HttpResponse {
             status: "unavailable",
             checks,
         })
+    }
+}
+
+/// Why a cache is down, in one word that names no address, host or certificate.
+fn reason(error: &CacheError) -> &'static str {
+    match error {
+        CacheError::Refused(_) => "refused",
+        CacheError::Timeout(_) => "timeout",
+        CacheError::Tls(_) => "tls",
+        CacheError::AuthenticationFailed | CacheError::AuthenticationRequired => "auth",
+        CacheError::Unavailable(_) | CacheError::Backoff(_) => "unreachable",
+        CacheError::Backend(_) => "refusing",
+        _ => "error",
     }
 }
 {%- else %}

@@ -25,7 +25,10 @@ use service_cache::endpoint::EndpointCache;
 {%- endif %}
 
 use crate::context::AppContext;
-use crate::items::{InvalidItemName, Item, ItemName, RepositoryError, Upserted};
+use crate::items::{
+    DescriptionTooLong, InvalidItemName, Item, ItemName, RepositoryError, Upserted,
+    check_description,
+};
 use crate::web::errors::json_error;
 use crate::web::json::JsonObject;
 {%- if cache %}
@@ -74,7 +77,7 @@ pub struct ItemInput {
     pub id: Option<u64>,
     /// The item's name, checked by [`ItemName::parse`].
     pub name: String,
-    /// Optional free text.
+    /// Optional free text, checked by [`check_description`].
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -98,6 +101,9 @@ pub enum ItemError {
     /// The name is empty, blank or too long.
     #[error(transparent)]
     InvalidName(#[from] InvalidItemName),
+    /// The description is too long.
+    #[error(transparent)]
+    DescriptionTooLong(#[from] DescriptionTooLong),
     /// The store refused the write.
     #[error(transparent)]
     Repository(#[from] RepositoryError),
@@ -107,8 +113,12 @@ impl ResponseError for ItemError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::IdMismatch { .. } | Self::InvalidName(_) => StatusCode::BAD_REQUEST,
-            Self::Repository(RepositoryError::Full) => StatusCode::INSUFFICIENT_STORAGE,
+            Self::IdMismatch { .. } | Self::InvalidName(_) | Self::DescriptionTooLong(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Repository(RepositoryError::Full | RepositoryError::FullBytes) => {
+                StatusCode::INSUFFICIENT_STORAGE
+            }
         }
     }
 
@@ -125,6 +135,9 @@ impl ItemInput {
         {
             return Err(ItemError::IdMismatch { path: id, body });
         }
+        if let Some(description) = &self.description {
+            check_description(description)?;
+        }
         Ok(Item {
             id,
             name: ItemName::parse(self.name)?,
@@ -134,6 +147,7 @@ impl ItemInput {
 }
 
 async fn list_items(context: web::Data<AppContext>) -> HttpResponse {
+    // The listing shares the stored items; it is serialised here, with no lock held.
     HttpResponse::Ok().json(context.items.list().await)
 }
 
@@ -208,6 +222,15 @@ mod tests {
             );
         }
         assert!(parse(r#"{"name":"pen","colour":"red"}"#).is_err());
+    }
+
+    #[test]
+    fn an_overlong_description_is_refused_naming_the_field_and_the_limit() {
+        let mut long = input(None, "pen");
+        long.description = Some("x".repeat(crate::items::MAX_DESCRIPTION_CHARS + 1));
+        let error = long.into_item(1).unwrap_err();
+        assert!(matches!(error, ItemError::DescriptionTooLong(_)));
+        assert!(error.to_string().contains("description must be at most 2000 characters"));
     }
 
     #[test]
