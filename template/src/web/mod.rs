@@ -16,6 +16,10 @@ pub mod request_log;
 pub mod routes;
 
 use std::future::Future;
+{%- if cache %}
+use std::sync::Arc;
+use std::time::Duration;
+{%- endif %}
 
 pub use application::Application;
 
@@ -33,11 +37,23 @@ pub async fn run(context: AppContext, shutdown: impl Future<Output = ()>) -> any
 }
 {%- if cache %}
 
+/// How long start-up waits for [`before_serving`]'s clean-up before it serves anyway:
+/// on a large shared Redis its SCAN can outlast a readiness probe's patience.
+const CLEAN_UP_WAIT: Duration = Duration::from_secs(2);
+
 /// Start-up work between binding and serving: the example's repository starts empty,
 /// so the answers an earlier run cached for it are dropped (remove this with the
-/// stand-in repository).
+/// stand-in repository). Bounded by [`CLEAN_UP_WAIT`]; past it the clean-up goes on in
+/// the background while the service serves.
 async fn before_serving(context: &AppContext) {
-    context.items.forget_cached(&context.caches).await;
+    let (items, caches) = (Arc::clone(&context.items), context.caches.clone());
+    let clean_up = tokio::spawn(async move { items.forget_cached(&caches).await });
+    if tokio::time::timeout(CLEAN_UP_WAIT, clean_up).await.is_err() {
+        tracing::warn!(
+            "dropping the cached items of an earlier run takes longer than {} s; serving meanwhile, it goes on in the background",
+            CLEAN_UP_WAIT.as_secs()
+        );
+    }
 }
 {%- else %}
 

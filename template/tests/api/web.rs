@@ -62,6 +62,12 @@ async fn ready_reports_redis_and_health_ignores_it() {
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["checks"]["persistent"]["status"], "down", "{body}");
+    assert_eq!(body["checks"]["persistent"]["pending_invalidations"], 0, "{body}");
+    // A write while Redis is down: its invalidations (items:1 and items:list) wait, and
+    // readiness says so.
+    assert_eq!(app.delete("/items/1").await.status(), StatusCode::NOT_FOUND);
+    let body: Value = app.get("/ready").await.json().await.unwrap();
+    assert_eq!(body["checks"]["persistent"]["pending_invalidations"], 2, "{body}");
     // Liveness does not depend on Redis: a cache outage must not get the process restarted.
     assert_eq!(app.get("/health").await.status(), StatusCode::OK);
 }
@@ -498,6 +504,39 @@ fn after_a_restart_no_item_is_served_that_the_repository_does_not_have() {
     assert!(listing.ends_with("[]"), "{listing}");
     second.signal("TERM");
     assert!(second.wait_for_exit().success(), "{}", second.log());
+}
+
+#[test]
+fn a_slow_clean_up_at_start_up_does_not_hold_back_serving() {
+    let redis = RedisServer::start();
+    // Redis answers nothing for 10 s and each command may wait 8 s: the start-up clean-up
+    // of an earlier run's cached items takes that long (as a SCAN of a large shared
+    // Redis would).
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(10_000)
+        .arg("ALL")
+        .query::<()>(&mut redis.client())
+        .unwrap();
+    let url = redis.url();
+    let started = Instant::now();
+    let (mut service, port) = start_web(
+        &[],
+        &[
+            ("CACHE_REDIS_URL", url.as_str()),
+            ("CACHE_REDIS_TIMEOUT_MS", "8000"),
+        ],
+    );
+    let health = send(port, "GET /health HTTP/1.1", "");
+    assert_eq!(status_of(&health), 200, "{health}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "first answer after {:?}",
+        started.elapsed()
+    );
+    service.wait_for_line(|line| line.contains("goes on in the background"));
+    service.signal("TERM");
+    assert!(service.wait_for_exit().success(), "{}", service.log());
 }
 {%- endif %}
 

@@ -72,6 +72,8 @@ struct Check {
     error: Option<String>,
     /// The alias's hit, miss and error counters since start-up.
     stats: CacheStats,
+    /// Invalidations Redis has not taken yet (sent as soon as it answers).
+    pending_invalidations: usize,
 }
 
 async fn ready(context: web::Data<AppContext>) -> HttpResponse {
@@ -94,6 +96,7 @@ async fn ready(context: web::Data<AppContext>) -> HttpResponse {
             reason,
             error,
             stats: cache.stats(),
+            pending_invalidations: cache.pending_invalidations(),
         };
         checks.insert(alias.to_string(), check);
     }
@@ -113,6 +116,7 @@ async fn ready(context: web::Data<AppContext>) -> HttpResponse {
 /// Why a cache is down, in one word that names no address, host or certificate.
 fn reason(error: &CacheError) -> &'static str {
     match error {
+        CacheError::Queued(cause) => reason(cause),
         CacheError::Refused(_) => "refused",
         CacheError::Timeout(_) => "timeout",
         CacheError::Tls(_) => "tls",
