@@ -5,13 +5,15 @@
 //! 2 invalid input, 69 backend failure, as for `cache get`).
 
 use std::io::Write as _;
-use std::process::Stdio;
 {% if redis -%}
 use std::process::Output;
+{% endif -%}
+use std::process::Stdio;
+{%- if redis %}
 
 use service_cache::test_support::RedisServer;
+{%- endif %}
 
-{% endif -%}
 use crate::process::{assert_exit, command, run, stderr, stdout};
 
 #[test]
@@ -32,17 +34,30 @@ fn set_reads_a_value_beyond_the_argument_limit_from_standard_input() {
         .expect("write the value");
     let output = child.wait_with_output().expect("the CLI ends");
     assert_exit(&output, 0);
-    assert!(stdout(&output).contains("stored \"big\""), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("stored \"big\""),
+        "{}",
+        stdout(&output)
+    );
 
     let mut child = command(&["cache", "set", "bad", "-"], &[])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the service's CLI");
-    child.stdin.take().expect("a pipe").write_all(b"{oops").unwrap();
+    child
+        .stdin
+        .take()
+        .expect("a pipe")
+        .write_all(b"{oops")
+        .unwrap();
     let output = child.wait_with_output().expect("the CLI ends");
     assert_exit(&output, 2);
-    assert!(stderr(&output).contains("not valid JSON"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not valid JSON"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -96,25 +111,40 @@ fn ttl_expire_and_get_many_work_across_processes() {
     let server = RedisServer::start();
     let p = ["--alias", "persistent"];
     for (key, value) in [("a", "1"), ("c", "{\"n\":3}")] {
-        let output = run_on(&server, &[&["cache", "set", key, value, "--ttl", "60"][..], &p].concat());
+        let output = run_on(
+            &server,
+            &[&["cache", "set", key, value, "--ttl", "60"][..], &p].concat(),
+        );
         assert_exit(&output, 0);
     }
-    let output = run_on(&server, &[&["cache", "get-many", "c", "b", "a"][..], &p].concat());
+    let output = run_on(
+        &server,
+        &[&["cache", "get-many", "c", "b", "a"][..], &p].concat(),
+    );
     assert_exit(&output, 1);
     assert_eq!(stdout(&output), "{\"c\":{\"n\":3},\"b\":null,\"a\":1}\n");
-    let output = run_on(&server, &[&["cache", "get-many", "a", "c"][..], &p].concat());
+    let output = run_on(
+        &server,
+        &[&["cache", "get-many", "a", "c"][..], &p].concat(),
+    );
     assert_exit(&output, 0);
 
     let output = run_on(&server, &[&["cache", "ttl", "a"][..], &p].concat());
     assert_exit(&output, 0);
     let left: f64 = stdout(&output).trim().parse().expect("seconds");
     assert!(left > 50.0 && left <= 60.0, "{left}");
-    let output = run_on(&server, &[&["cache", "expire", "a", "3600"][..], &p].concat());
+    let output = run_on(
+        &server,
+        &[&["cache", "expire", "a", "3600"][..], &p].concat(),
+    );
     assert_exit(&output, 0);
     let output = run_on(&server, &[&["cache", "ttl", "a"][..], &p].concat());
     let left: f64 = stdout(&output).trim().parse().expect("seconds");
     assert!(left > 3500.0, "{left}");
-    for args in [["cache", "ttl", "b"].as_slice(), &["cache", "expire", "b", "5"]] {
+    for args in [
+        ["cache", "ttl", "b"].as_slice(),
+        &["cache", "expire", "b", "5"],
+    ] {
         let output = run_on(&server, &[args, &p].concat());
         assert_exit(&output, 1);
         assert!(stderr(&output).contains("miss"), "{}", stderr(&output));

@@ -62,12 +62,18 @@ async fn ready_reports_redis_and_health_ignores_it() {
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["checks"]["persistent"]["status"], "down", "{body}");
-    assert_eq!(body["checks"]["persistent"]["pending_invalidations"], 0, "{body}");
+    assert_eq!(
+        body["checks"]["persistent"]["pending_invalidations"], 0,
+        "{body}"
+    );
     // A write while Redis is down: its invalidations (items:1 and items:list) wait, and
     // readiness says so.
     assert_eq!(app.delete("/items/1").await.status(), StatusCode::NOT_FOUND);
     let body: Value = app.get("/ready").await.json().await.unwrap();
-    assert_eq!(body["checks"]["persistent"]["pending_invalidations"], 2, "{body}");
+    assert_eq!(
+        body["checks"]["persistent"]["pending_invalidations"], 2,
+        "{body}"
+    );
     // Liveness does not depend on Redis: a cache outage must not get the process restarted.
     assert_eq!(app.get("/health").await.status(), StatusCode::OK);
 }
