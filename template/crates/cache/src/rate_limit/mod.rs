@@ -10,16 +10,23 @@
 //!   proxy reports (`Forwarded`/`X-Forwarded-For`) only when [`RateLimit::trust_proxy`]
 //!   says so, since any client can send those headers; or a request header such as an
 //!   API key ([`RateLimit::key_header`]).
-//! - Answers: `RateLimit-Policy`, `RateLimit-Limit`, `RateLimit-Remaining` and
-//!   `RateLimit-Reset` (the IETF httpapi draft's fields) on every answer, and
-//!   `Retry-After` on a `429`.
+//! - Answers: `RateLimit-Policy: "name";q=limit;w=seconds` and
+//!   `RateLimit: "name";r=remaining;t=seconds-to-reset` (the IETF httpapi draft's two
+//!   fields, draft 09) on every answer, and `Retry-After` on a `429`.
 //! - Fails open: when the cache cannot count (Redis down), requests pass and the error
 //!   is logged; a rate limit is a guard against abuse, not a reason to refuse everyone.
 //!   With `CACHE_ENABLED=false` nothing is counted and nothing is limited.
+//! - Without Redis (the persistent alias in process) the counts live in the middleware's
+//!   own [`local`] counters rather than in cache entries, so a request pays a hash and a
+//!   short lock.
+
+mod local;
 
 use std::future::{Future, Ready, ready};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -28,8 +35,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::{Error, HttpResponse, web};
 
+#[cfg(feature = "redis")]
 use crate::cache::log_swallowed;
 use crate::{Alias, Backend, Caches};
+use local::{Client, LocalCounters};
 
 /// Middleware factory: at most `limit` requests per client per `window`.
 ///
@@ -46,7 +55,8 @@ use crate::{Alias, Backend, Caches};
 /// ```
 #[derive(Debug, Clone)]
 pub struct RateLimit {
-    /// Names this limit's counters, so two limits never share a budget.
+    /// Names this limit in its answers and its counters on Redis, so two limits never
+    /// share a budget (in process each limit has counters of its own).
     name: String,
     limit: u64,
     window: Duration,
@@ -55,15 +65,30 @@ pub struct RateLimit {
     key_header: Option<HeaderName>,
     /// Whether to believe `Forwarded`/`X-Forwarded-For` about the client's address.
     trust_proxy: bool,
+    /// `RateLimit-Policy`, the same on every answer.
+    policy: HeaderValue,
+    /// The start of every `RateLimit` field: `"name";r=`.
+    state_prefix: String,
+    /// The counts of this process, when the persistent alias is in process; shared by
+    /// every worker's copy of the middleware.
+    local: Arc<LocalCounters>,
 }
 
 impl RateLimit {
     /// At most `limit` requests per client per `window`, counted under `name`.
     ///
     /// # Panics
-    /// If `limit` or `window` is zero: a mistake in the code, found when the routes are
-    /// built.
+    /// If `limit` or `window` is zero, or `name` is not printable ASCII without quotes
+    /// and backslashes (it is sent as a header's quoted string): a mistake in the code,
+    /// found when the routes are built.
     pub fn new(name: &str, limit: u64, window: Duration) -> Self {
+        assert!(
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|byte| (b' '..=b'~').contains(&byte) && byte != b'"' && byte != b'\\'),
+            "a rate limit's name must be printable ASCII without quotes or backslashes: {name:?}"
+        );
         assert!(
             limit > 0,
             "a rate limit of zero requests refuses everything"
@@ -72,6 +97,7 @@ impl RateLimit {
             window >= Duration::from_millis(1),
             "a rate limit's window must be at least 1 ms"
         );
+        let policy = format!("\"{name}\";q={limit};w={}", window.as_secs().max(1));
         Self {
             name: name.to_owned(),
             limit,
@@ -79,6 +105,10 @@ impl RateLimit {
             sliding: false,
             key_header: None,
             trust_proxy: false,
+            state_prefix: format!("\"{name}\";r="),
+            policy: HeaderValue::from_str(&policy)
+                .expect("digits and `;w=` make a valid header value"),
+            local: Arc::default(),
         }
     }
 
@@ -120,30 +150,29 @@ impl RateLimit {
     }
 
     /// Who sent `request`.
-    fn client(&self, request: &ServiceRequest) -> String {
+    fn client(&self, request: &ServiceRequest) -> Client {
         if let Some(value) = self
             .key_header
             .as_ref()
             .and_then(|header| request.headers().get(header))
             .and_then(|value| value.to_str().ok())
         {
-            return format!("key:{value}");
+            return Client::Key(value.to_owned());
         }
-        let info = request.connection_info();
         let address = if self.trust_proxy {
-            info.realip_remote_addr()
+            let info = request.connection_info();
+            // With or without a port, IPv6 in brackets or not.
+            info.realip_remote_addr().and_then(|address| {
+                address
+                    .parse::<std::net::SocketAddr>()
+                    .map(|socket| socket.ip())
+                    .or_else(|_| address.trim_matches(['[', ']']).parse::<IpAddr>())
+                    .ok()
+            })
         } else {
-            info.peer_addr()
+            request.peer_addr().map(|socket| socket.ip())
         };
-        // The address without its port: one client, however many connections.
-        let host = address.map_or("unknown", |address| {
-            address
-                .parse::<std::net::SocketAddr>()
-                .map_or(address, |_| {
-                    address.rsplit_once(':').map_or(address, |(host, _)| host)
-                })
-        });
-        format!("ip:{host}")
+        address.map_or(Client::Unknown, Client::Address)
     }
 }
 
@@ -155,12 +184,9 @@ struct Verdict {
 }
 
 impl RateLimit {
-    /// Counts `client`'s request in `caches`; `None` when it could not be counted.
-    async fn count(&self, caches: &Caches, client: &str) -> Option<Verdict> {
+    /// Counts `client`'s request; `None` when it could not be counted.
+    async fn count(&self, caches: &Caches, client: &Client) -> Option<Verdict> {
         let cache = caches.get(Alias::Persistent);
-        if cache.backend() == Backend::Disabled {
-            return None;
-        }
         let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
         let now_ms = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -169,22 +195,30 @@ impl RateLimit {
             });
         let index = now_ms / window_ms;
         let into = now_ms % window_ms;
-        let key = |index: u64| format!("ratelimit:{}:{client}:{index}", self.name);
-        // Kept two windows, so a sliding window can still read the previous one.
-        let current = match cache.incr(&key(index), 1, Some(self.window * 2)).await {
-            Ok(count) => u64::try_from(count).unwrap_or(0),
-            Err(error) => {
-                log_swallowed(Alias::Persistent, "rate limit", &key(index), &error);
-                return None;
+        let (current, previous) = match cache.backend() {
+            Backend::Disabled => return None,
+            Backend::Memory => self.local.count(client, index),
+            #[cfg(feature = "redis")]
+            Backend::Redis => {
+                let key = |index: u64| format!("ratelimit:{}:{client}:{index}", self.name);
+                // Kept two windows, so a sliding window can still read the previous one.
+                let current = match cache.incr(&key(index), 1, Some(self.window * 2)).await {
+                    Ok(count) => u64::try_from(count).unwrap_or(0),
+                    Err(error) => {
+                        log_swallowed(Alias::Persistent, "rate limit", &key(index), &error);
+                        return None;
+                    }
+                };
+                let previous = if self.sliding {
+                    let key = key(index.saturating_sub(1));
+                    cache.get::<u64>(&key).await.ok().flatten().unwrap_or(0)
+                } else {
+                    0
+                };
+                (current, previous)
             }
         };
         let used = if self.sliding {
-            let previous = cache
-                .get::<u64>(&key(index.saturating_sub(1)))
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or(0);
             let still_covered = (window_ms - into) as f64 / window_ms as f64;
             current + (previous as f64 * still_covered) as u64
         } else {
@@ -197,37 +231,44 @@ impl RateLimit {
         })
     }
 
-    /// The `RateLimit-*` fields for `verdict`, and `Retry-After` when refused.
-    fn headers(&self, verdict: &Verdict) -> Vec<(HeaderName, HeaderValue)> {
+    /// The draft's fields for `verdict`, and `Retry-After` when refused.
+    fn headers(&self, verdict: &Verdict) -> [Option<(HeaderName, HeaderValue)>; 3] {
         let reset = verdict.reset.as_secs() + u64::from(verdict.reset.subsec_nanos() > 0);
-        let mut headers = vec![
-            (
+        // Built by hand: `format!` cost more than the rest of the limiter.
+        let mut state = String::with_capacity(self.state_prefix.len() + 24);
+        state.push_str(&self.state_prefix);
+        push_number(&mut state, verdict.remaining);
+        state.push_str(";t=");
+        push_number(&mut state, reset);
+        [
+            Some((
                 HeaderName::from_static("ratelimit-policy"),
-                HeaderValue::from_str(&format!(
-                    "{};w={}",
-                    self.limit,
-                    self.window.as_secs().max(1)
-                ))
-                .expect("digits and `;w=` make a valid header value"),
-            ),
-            (
-                HeaderName::from_static("ratelimit-limit"),
-                HeaderValue::from(self.limit),
-            ),
-            (
-                HeaderName::from_static("ratelimit-remaining"),
-                HeaderValue::from(verdict.remaining),
-            ),
-            (
-                HeaderName::from_static("ratelimit-reset"),
-                HeaderValue::from(reset),
-            ),
-        ];
-        if !verdict.allowed {
-            headers.push((RETRY_AFTER, HeaderValue::from(reset.max(1))));
-        }
-        headers
+                self.policy.clone(),
+            )),
+            HeaderValue::from_str(&state)
+                .ok()
+                .map(|state| (HeaderName::from_static("ratelimit"), state)),
+            (!verdict.allowed).then(|| (RETRY_AFTER, HeaderValue::from(reset.max(1)))),
+        ]
     }
+}
+
+/// Appends `number` in decimal.
+fn push_number(text: &mut String, number: u64) {
+    let mut digits = [0_u8; 20];
+    let mut at = digits.len();
+    let mut rest = number;
+    loop {
+        at -= 1;
+        // A digit: below 10, so it fits a u8.
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    text.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 impl<S, B> Transform<S, ServiceRequest> for RateLimit
@@ -296,10 +337,24 @@ where
                 request.into_response(refused)
             };
             let headers = response.headers_mut();
-            for (name, value) in limit.headers(&verdict) {
+            for (name, value) in limit.headers(&verdict).into_iter().flatten() {
                 headers.insert(name, value);
             }
             Ok(response)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_number;
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for number in [0, 7, 10, 4_096, u64::MAX] {
+            let mut text = String::from("r=");
+            push_number(&mut text, number);
+            assert_eq!(text, format!("r={number}"));
+        }
     }
 }
