@@ -674,4 +674,41 @@ mod tests {
         );
         assert_eq!(caches.persistent().stale_stats().stale_if_error, 1);
     }
+    #[actix_web::test]
+    async fn a_request_that_says_no_cache_reaches_the_handler_and_its_answer_is_stored() {
+        let (caches, source) = (
+            Caches::from_settings(&CacheSettings::default()),
+            Source::new(),
+        );
+        let app = test::init_service(app(&caches, EndpointCache::new("items:{id}"), &source)).await;
+        assert_eq!(get!(&app, "/items/1").await.1, "miss");
+        let no_cache = test::TestRequest::get()
+            .uri("/items/1")
+            .insert_header((CACHE_CONTROL, "no-cache"))
+            .to_request();
+        let response = test::call_service(&app, no_cache).await;
+        assert_eq!(response.headers().get(X_CACHE).unwrap(), "miss");
+        assert!(response.headers().contains_key(ETAG));
+        assert_eq!(source.calls.get(), 2, "the handler ran again");
+        assert_eq!(
+            get!(&app, "/items/1").await,
+            (StatusCode::OK, "hit".into(), json!({ "call": 2 })),
+            "its answer was stored"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_declined_answer_is_not_handed_to_requests_waiting_on_its_key() {
+        let (caches, source) = (
+            Caches::from_settings(&CacheSettings::default()),
+            Source::new(),
+        );
+        let cache = EndpointCache::new("items:{id}").store_if(|json| json.get() != r#"{"call":1}"#);
+        let app = test::init_service(app(&caches, cache, &source)).await;
+        let (a, b) = tokio::join!(get!(&app, "/items/1"), get!(&app, "/items/1"));
+        assert_eq!((a.1.as_str(), b.1.as_str()), ("miss", "miss"));
+        assert_ne!(a.2, b.2, "each ran the handler for itself");
+        assert_eq!(source.calls.get(), 2);
+        assert_eq!(get!(&app, "/items/1").await.1, "hit", "call 2 was stored");
+    }
 }

@@ -453,3 +453,34 @@ impl EndpointCache {
         Ok((rendered, wildcard.get()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::EndpointCache;
+
+    #[test]
+    #[should_panic(expected = "no placeholder for it")]
+    fn a_query_parameter_the_key_does_not_hold_is_caught_at_start_up() {
+        let _ = EndpointCache::new("items:list").query_param::<u32>("page", 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "no placeholder for it")]
+    fn a_header_the_key_does_not_hold_is_caught_at_start_up() {
+        let _ = EndpointCache::new("greeting").vary_on("Accept-Language");
+    }
+
+    #[test]
+    #[should_panic(expected = "declared twice")]
+    fn a_parameter_declared_twice_is_caught_at_start_up() {
+        let _ = EndpointCache::new("items:{page}")
+            .query("page", "1")
+            .query_param::<u32>("page", 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "not a header name")]
+    fn a_header_name_that_is_none_is_caught_at_start_up() {
+        let _ = EndpointCache::new("greeting:{accept language}").vary_on("accept language");
+    }
+}
