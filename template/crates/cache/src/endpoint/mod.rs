@@ -49,16 +49,30 @@
 //! - It fails open: when the cache backend errors (Redis down), the request is served by
 //!   the handler as if nothing were cached and the error is logged.
 //!
-//! The key comes from the path alone: wrap only resources whose `GET` answer does not
-//! depend on the query string, on headers or on who is asking (a per-user answer cached
-//! this way would be served to everyone). The cached value is the response body's JSON
-//! text, so the direct cache API (`Cache::get::<Item>("items:42")`) and the CLI read the
-//! same entry.
+//! - Keys beyond the path: a placeholder may name a query parameter the route declares
+//!   ([`EndpointCache::query_param`], [`EndpointCache::query`]: defaults filled in,
+//!   typed ones canonical, undeclared ones ignored) or a request header
+//!   ([`EndpointCache::vary_on`]: normalised, and answers that `Vary` on it stored).
+//!   Their values are escaped (`%XX`), so no client can write key or pattern syntax. On
+//!   a write such a placeholder stands for every value: the route's key is removed as a
+//!   pattern, every page of it.
+//! - A request's `Cache-Control: no-cache` runs the handler and stores its answer,
+//!   `no-store` runs it and stores nothing ([`EndpointCache::honour_request_no_cache`]);
+//!   [`EndpointCache::store_if`] and [`EndpointCache::ttl_from`] let the route decide
+//!   which answers are stored, and for how long.
+//!
+//! The key holds the path parameters and what the route declares, nothing else: wrap
+//! only resources whose `GET` answer depends on nothing more, and never on who is asking
+//! (a per-user answer cached this way would be served to everyone). The cached value is
+//! the response body's JSON text, so the direct cache API
+//! (`Cache::get::<Item>("items:42")`) and the CLI read the same entry.
 //!
 //! [`EndpointCache`] (this file) is the builder a route declares; `middleware` runs it on
 //! each request and reads through on `GET`, `invalidation` removes what a write
 //! changed, `shareable` tells which answers may be stored for everyone, `key_template`
-//! turns `items:{id}` into `items:42`, and `validators` makes the `ETag` and answers
+//! turns `items:{id}` into `items:42`, `key_inputs` reads the declared query parameters
+//! and headers, `request_directives` a request's `no-cache`/`no-store`, `store_rules`
+//! holds `store_if` and `ttl_from`, and `validators` makes the `ETag` and answers
 //! `If-None-Match`.
 
 mod invalidation;
@@ -154,7 +168,9 @@ enum Values<'a> {
 
 impl EndpointCache {
     /// Caches under `key`, a template whose `{name}` parts are replaced by the route's
-    /// path parameters: `"items:{id}"` on `/items/{id}` gives `items:42`.
+    /// path parameters: `"items:{id}"` on `/items/{id}` gives `items:42`; and by the
+    /// query parameters and headers declared with [`EndpointCache::query_param`],
+    /// [`EndpointCache::query`] and [`EndpointCache::vary_on`].
     ///
     /// # Panics
     /// If the template has an unclosed `{`, a stray `}` or an empty `{}`: a mistake in
