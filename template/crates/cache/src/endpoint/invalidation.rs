@@ -361,6 +361,55 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn a_write_drops_the_answers_for_every_header_value_and_path_value_stays_literal() {
+        let caches = caches();
+        let app = test::init_service(
+            App::new().app_data(web::Data::new(caches.clone())).service(
+                web::resource("/greetings/{id}")
+                    .wrap(
+                        EndpointCache::new("greetings:{id}:{accept-language}")
+                            .vary_on("accept-language")
+                            .tag("lang:{accept-language}")
+                            .invalidates_tag("lang:{accept-language}"),
+                    )
+                    .route(web::get().to(get_item))
+                    .route(web::put().to(HttpResponse::NoContent)),
+            ),
+        )
+        .await;
+        let get = |id: &str, language: &str| {
+            let request = test::TestRequest::get()
+                .uri(&format!("/greetings/{id}"))
+                .insert_header(("accept-language", language))
+                .to_request();
+            let app = &app;
+            async move {
+                let response = test::call_service(app, request).await;
+                response
+                    .headers()
+                    .get(X_CACHE)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        for (id, language) in [("1", "fr"), ("1", "en"), ("2", "fr")] {
+            assert_eq!(get(id, language).await, "miss");
+            assert_eq!(get(id, language).await, "hit");
+        }
+        // Item 1's answers in every language go, item 2's stay; the tag, which a write
+        // cannot fill in, is skipped (logged) without stopping the rest.
+        assert_eq!(status!(&app, put, "/greetings/1"), StatusCode::NO_CONTENT);
+        assert_eq!(get("1", "fr").await, "miss");
+        assert_eq!(get("1", "en").await, "miss");
+        assert_eq!(get("2", "fr").await, "hit");
+        // A path value with a glob does not widen the pattern the key became.
+        assert_eq!(status!(&app, put, "/greetings/*"), StatusCode::NO_CONTENT);
+        assert_eq!(get("2", "fr").await, "hit");
+    }
+
+    #[actix_web::test]
     async fn a_handlers_own_404_still_invalidates() {
         let caches = caches();
         let app = test::init_service(
