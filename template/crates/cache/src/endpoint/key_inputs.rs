@@ -13,6 +13,8 @@
 //!   `:` that separates a key's parts, nor the `*` or `?` of an invalidation pattern:
 //!   `?lang=en:page:*` is the key part `en%3Apage%3A%2A`, which no other request's key
 //!   or pattern can be made from.
+//! - A value longer than [`MAX_PART`] once escaped skips the cache: a client sending
+//!   kilobytes of header cannot make keys (and entries) of that size.
 
 use std::fmt::Write;
 
@@ -21,6 +23,11 @@ use actix_web::web;
 
 use super::Canonicalize;
 use super::key_template::KeyError;
+
+/// The longest key part, in bytes, a query parameter or header may give (escaped); a
+/// longer one is served uncached. Room for any real page size, sort field or language
+/// list; far below the kilobytes a client may send.
+pub(super) const MAX_PART: usize = 256;
 
 /// A query parameter a route declared with `EndpointCache::query` or `query_param`.
 #[derive(Debug, Clone)]
@@ -62,18 +69,30 @@ impl Query {
         if given.next().is_some() {
             return Err(KeyError::RepeatedQuery(param.name.clone()));
         }
-        match param.canonicalize {
+        let part = match param.canonicalize {
             Some(canonicalize) => canonicalize(raw)
                 .map(|value| escape(value.as_bytes()))
-                .ok_or_else(|| KeyError::Unparsable(param.name.clone())),
-            None => Ok(escape(raw.as_bytes())),
-        }
+                .ok_or_else(|| KeyError::Unparsable(param.name.clone()))?,
+            None => escape(raw.as_bytes()),
+        };
+        bounded(part, &param.name)
     }
+}
+
+/// `part`, unless it is longer than [`MAX_PART`].
+fn bounded(part: String, name: &str) -> Result<String, KeyError> {
+    if part.len() > MAX_PART {
+        return Err(KeyError::TooLong(name.to_owned()));
+    }
+    Ok(part)
 }
 
 /// The key part of the request header `name`: its items over all its lines, trimmed,
 /// lowercased and joined with `,`, escaped; empty when the header is absent.
-pub(super) fn header_part(headers: &HeaderMap, name: &HeaderName) -> String {
+///
+/// # Errors
+/// When it is longer than [`MAX_PART`]: the request is served uncached.
+pub(super) fn header_part(headers: &HeaderMap, name: &HeaderName) -> Result<String, KeyError> {
     let mut normalised = Vec::new();
     let items = headers
         .get_all(name)
@@ -86,7 +105,7 @@ pub(super) fn header_part(headers: &HeaderMap, name: &HeaderName) -> String {
         }
         normalised.extend(item.iter().map(u8::to_ascii_lowercase));
     }
-    escape(&normalised)
+    bounded(escape(&normalised), name.as_str())
 }
 
 /// `bytes` with every byte outside the URL unreserved set written as `%XX` (see the
@@ -108,7 +127,7 @@ pub(super) fn escape(bytes: &[u8]) -> String {
 mod tests {
     use actix_web::http::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderValue};
 
-    use super::{Query, QueryParam, escape, header_part};
+    use super::{MAX_PART, Query, QueryParam, escape, header_part};
     use crate::endpoint::key_template::KeyError;
 
     fn page() -> QueryParam {
@@ -142,6 +161,9 @@ mod tests {
         assert!(
             matches!(part("page=two", &page()), Err(KeyError::Unparsable(name)) if name == "page")
         );
+        let long = format!("sort={}", "a".repeat(MAX_PART + 1));
+        assert!(matches!(part(&long, &sort()), Err(KeyError::TooLong(name)) if name == "sort"));
+        assert!(part(&format!("sort={}", "a".repeat(MAX_PART)), &sort()).is_ok());
         assert!(matches!(
             part("page=1&page=2", &page()),
             Err(KeyError::RepeatedQuery(name)) if name == "page"
@@ -159,15 +181,25 @@ mod tests {
     #[test]
     fn a_header_is_one_normalised_list() {
         let mut headers = HeaderMap::new();
-        assert_eq!(header_part(&headers, &ACCEPT_LANGUAGE), "", "absent");
+        assert_eq!(
+            header_part(&headers, &ACCEPT_LANGUAGE).unwrap(),
+            "",
+            "absent"
+        );
         headers.append(
             ACCEPT_LANGUAGE,
             HeaderValue::from_static(" FR-ch , fr;q=0.9"),
         );
         headers.append(ACCEPT_LANGUAGE, HeaderValue::from_static("en,"));
         assert_eq!(
-            header_part(&headers, &ACCEPT_LANGUAGE),
+            header_part(&headers, &ACCEPT_LANGUAGE).unwrap(),
             "fr-ch%2Cfr%3Bq%3D0.9%2Cen"
         );
+        let long = HeaderValue::from_str(&"x".repeat(super::MAX_PART + 1)).unwrap();
+        headers.insert(ACCEPT_LANGUAGE, long);
+        assert!(matches!(
+            header_part(&headers, &ACCEPT_LANGUAGE),
+            Err(KeyError::TooLong(name)) if name == "accept-language"
+        ));
     }
 }

@@ -18,6 +18,8 @@ pub(super) enum KeyError {
     RepeatedQuery(String),
     /// The query string does not decode.
     MalformedQuery,
+    /// A query parameter's or header's value is too long for a key.
+    TooLong(String),
     /// A write's tag names a query parameter or header, which a write does not have.
     RequestDependent(String),
 }
@@ -34,6 +36,9 @@ impl KeyError {
             }
             Self::RepeatedQuery(name) => {
                 tracing::debug!(template = %template, "query parameter {name} is given more than once; the cache is skipped")
+            }
+            Self::TooLong(name) => {
+                tracing::debug!(template = %template, "{name} is too long for a cache key; the cache is skipped")
             }
             Self::MalformedQuery => {
                 tracing::debug!(template = %template, "the query string does not decode; the cache is skipped")

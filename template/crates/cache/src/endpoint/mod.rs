@@ -443,7 +443,7 @@ impl EndpointCache {
             let path = match (values, declared_query, declared_header) {
                 (Values::Read { query, .. }, Some(param), _) => return query.key_part(param),
                 (Values::Read { headers, .. }, None, Some(header)) => {
-                    return Ok(key_inputs::header_part(headers, header));
+                    return key_inputs::header_part(headers, header);
                 }
                 (Values::Write { .. }, Some(_), _) | (Values::Write { .. }, None, Some(_)) => {
                     wildcard.set(true);
