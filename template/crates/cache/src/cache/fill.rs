@@ -51,6 +51,30 @@ impl Cache {
         Ok((value, loaded_here))
     }
 
+    /// `loader`'s value for `key`, stored under `policy` unless a write voided its lease,
+    /// without reading the key first and without joining another caller's load: the
+    /// endpoint cache's answer to a request that says `Cache-Control: no-cache`, which
+    /// asks for a value made after it was sent.
+    ///
+    /// # Errors
+    /// Only the loader's error.
+    pub(crate) async fn reload<V, F, Fut, E>(
+        &self,
+        key: &str,
+        policy: &Policy,
+        loader: F,
+    ) -> Result<V, E>
+    where
+        V: CachedValue,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let lease = self.lease(key, policy).await;
+        let value = loader().await?;
+        self.store_loaded(lease, key, &value, policy).await;
+        Ok(value)
+    }
+
     /// The lease a load of `key` under `policy` takes before it starts.
     pub(super) async fn lease(&self, key: &str, policy: &Policy) -> FillLease {
         let ttl = self.stored_ttl(policy).unwrap_or(self.inner.default_ttl);
@@ -67,7 +91,14 @@ impl Cache {
         value: &V,
         policy: &Policy,
     ) -> bool {
-        let result = match (value.encode(), self.stored_ttl(policy)) {
+        let ttl = match value.fresh_for() {
+            // The value's own fresh period, with the policy's stale windows after it.
+            Some(fresh) => self
+                .effective_ttl(Some(fresh))
+                .map(|fresh| policy.stored_for(fresh).min(MAX_TTL)),
+            None => self.stored_ttl(policy),
+        };
+        let result = match (value.encode(), ttl) {
             (Ok(json), Ok(ttl)) => {
                 self.inner
                     .store

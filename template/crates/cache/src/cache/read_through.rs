@@ -20,6 +20,7 @@ use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -45,6 +46,13 @@ pub(crate) trait CachedValue: Clone + Send + Sync + 'static {
     /// # Errors
     /// When the value cannot be JSON.
     fn encode(&self) -> Result<Cow<'_, str>, serde_json::Error>;
+
+    /// The fresh period this value chose for itself, overriding its policy's TTL when it
+    /// is stored; `None` (every value but an endpoint answer with a TTL of its own)
+    /// keeps the policy's.
+    fn fresh_for(&self) -> Option<Duration> {
+        None
+    }
 }
 
 impl<T> CachedValue for T
@@ -62,22 +70,28 @@ where
 
 /// Stored JSON text, neither decoded when read nor checked when written: every store
 /// hands out JSON only, and a loader makes it from a `RawValue`, JSON by construction.
+/// A loader may give it a fresh period of its own (the endpoint cache's per-answer TTL);
+/// a value read back has none.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct JsonText(pub(crate) Arc<str>);
+pub(crate) struct JsonText(pub(crate) Arc<str>, pub(crate) Option<Duration>);
 
 impl CachedValue for JsonText {
     fn decode(json: &Arc<str>) -> Result<Self, serde_json::Error> {
-        Ok(Self(Arc::clone(json)))
+        Ok(Self(Arc::clone(json), None))
     }
 
     fn encode(&self) -> Result<Cow<'_, str>, serde_json::Error> {
         Ok(Cow::Borrowed(&self.0))
     }
+
+    fn fresh_for(&self) -> Option<Duration> {
+        self.1
+    }
 }
 
 impl From<Box<RawValue>> for JsonText {
     fn from(json: Box<RawValue>) -> Self {
-        Self(Arc::from(json.get()))
+        Self(Arc::from(json.get()), None)
     }
 }
 

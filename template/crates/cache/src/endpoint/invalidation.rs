@@ -29,8 +29,8 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{Error, HttpRequest};
 
-use super::EndpointCache;
 use super::key_template::{KeyError, KeyTemplate};
+use super::{EndpointCache, Values};
 use crate::{Cache, CacheError};
 
 /// Runs a write's handler, then removes what the write may have changed, unless routing
@@ -111,17 +111,17 @@ impl PendingInvalidation {
     /// The route's key, extra keys, patterns and tags to remove, filled in from
     /// `request`'s path parameters.
     fn new(config: &EndpointCache, cache: &Cache, request: &ServiceRequest) -> Self {
-        let path = request.match_info();
+        let values = Values::Write {
+            path: request.match_info(),
+        };
         let targets = std::iter::once(&config.key)
             .chain(&config.extra_keys)
             .map(|template| (Removal::Key, template))
             .chain(config.patterns.iter().map(|t| (Removal::Pattern, t)))
             .chain(config.invalidated_tags.iter().map(|t| (Removal::Tag, t)))
             .map(|(removal, template)| {
-                let for_pattern = matches!(removal, Removal::Pattern);
-                let rendered = config
-                    .render(template, path, for_pattern)
-                    .map_err(|error| (template.clone(), error));
+                let (removal, rendered) = render(config, &values, removal, template);
+                let rendered = rendered.map_err(|error| (template.clone(), error));
                 Target { removal, rendered }
             })
             .collect();
@@ -223,6 +223,35 @@ async fn remove(cache: &Cache, targets: &[Target]) {
                 tracing::warn!(kind, target, %error, "cache invalidation failed; what it names lives until its TTL");
             }
         }
+    }
+}
+
+/// `template` rendered for a write as `removal`: a key with a placeholder for a query
+/// parameter or header (which stands for every value) is removed as a pattern, every
+/// page and header value of it; a tag cannot stand for many, so it is an error.
+fn render(
+    config: &EndpointCache,
+    values: &Values<'_>,
+    removal: Removal,
+    template: &KeyTemplate,
+) -> (Removal, Result<String, KeyError>) {
+    let for_pattern = matches!(removal, Removal::Pattern);
+    match (config.render(template, values, for_pattern), removal) {
+        (Ok((rendered, false)), _) | (Ok((rendered, true)), Removal::Pattern) => {
+            (removal, Ok(rendered))
+        }
+        // Rendered again as a pattern, so a path value holding `*` cannot widen it.
+        (Ok((_, true)), Removal::Key) => (
+            Removal::Pattern,
+            config
+                .render(template, values, true)
+                .map(|(pattern, _)| pattern),
+        ),
+        (Ok((_, true)), Removal::Tag) => (
+            removal,
+            Err(KeyError::RequestDependent(template.to_string())),
+        ),
+        (Err(error), _) => (removal, Err(error)),
     }
 }
 
@@ -329,6 +358,55 @@ mod tests {
             "hit",
             "routing's 405 left the entry"
         );
+    }
+
+    #[actix_web::test]
+    async fn a_write_drops_the_answers_for_every_header_value_and_path_value_stays_literal() {
+        let caches = caches();
+        let app = test::init_service(
+            App::new().app_data(web::Data::new(caches.clone())).service(
+                web::resource("/greetings/{id}")
+                    .wrap(
+                        EndpointCache::new("greetings:{id}:{accept-language}")
+                            .vary_on("accept-language")
+                            .tag("lang:{accept-language}")
+                            .invalidates_tag("lang:{accept-language}"),
+                    )
+                    .route(web::get().to(get_item))
+                    .route(web::put().to(HttpResponse::NoContent)),
+            ),
+        )
+        .await;
+        let get = |id: &str, language: &str| {
+            let request = test::TestRequest::get()
+                .uri(&format!("/greetings/{id}"))
+                .insert_header(("accept-language", language))
+                .to_request();
+            let app = &app;
+            async move {
+                let response = test::call_service(app, request).await;
+                response
+                    .headers()
+                    .get(X_CACHE)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        for (id, language) in [("1", "fr"), ("1", "en"), ("2", "fr")] {
+            assert_eq!(get(id, language).await, "miss");
+            assert_eq!(get(id, language).await, "hit");
+        }
+        // Item 1's answers in every language go, item 2's stay; the tag, which a write
+        // cannot fill in, is skipped (logged) without stopping the rest.
+        assert_eq!(status!(&app, put, "/greetings/1"), StatusCode::NO_CONTENT);
+        assert_eq!(get("1", "fr").await, "miss");
+        assert_eq!(get("1", "en").await, "miss");
+        assert_eq!(get("2", "fr").await, "hit");
+        // A path value with a glob does not widen the pattern the key became.
+        assert_eq!(status!(&app, put, "/greetings/*"), StatusCode::NO_CONTENT);
+        assert_eq!(get("2", "fr").await, "hit");
     }
 
     #[actix_web::test]

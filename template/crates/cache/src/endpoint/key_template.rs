@@ -1,5 +1,6 @@
 //! Key templates such as `items:{id}`: parsed once when the route is built, filled in
-//! with path parameters on every request.
+//! on every request with path parameters, and the query parameters and request headers
+//! the route declares.
 
 use std::fmt;
 
@@ -8,10 +9,19 @@ use std::fmt;
 pub(super) enum KeyError {
     /// The template names a parameter the route does not have: a bug in the route set-up.
     UnknownParam(String),
-    /// A parameter declared with [`EndpointCache::param`](super::EndpointCache::param) did not parse.
+    /// A parameter declared with [`EndpointCache::param`](super::EndpointCache::param)
+    /// or [`EndpointCache::query_param`](super::EndpointCache::query_param) did not parse.
     Unparsable(String),
     /// A value meant for a pattern contains glob characters.
     GlobInValue(String),
+    /// A declared query parameter appears more than once.
+    RepeatedQuery(String),
+    /// The query string does not decode.
+    MalformedQuery,
+    /// A query parameter's or header's value is too long for a key.
+    TooLong(String),
+    /// A write's tag names a query parameter or header, which a write does not have.
+    RequestDependent(String),
 }
 
 impl KeyError {
@@ -22,8 +32,21 @@ impl KeyError {
                 "EndpointCache key template uses {name}, which is not a path parameter of this route; the cache is skipped"
             ),
             Self::Unparsable(name) => {
-                tracing::debug!(template = %template, "path parameter {name} does not parse; the cache is skipped")
+                tracing::debug!(template = %template, "parameter {name} does not parse; the cache is skipped")
             }
+            Self::RepeatedQuery(name) => {
+                tracing::debug!(template = %template, "query parameter {name} is given more than once; the cache is skipped")
+            }
+            Self::TooLong(name) => {
+                tracing::debug!(template = %template, "{name} is too long for a cache key; the cache is skipped")
+            }
+            Self::MalformedQuery => {
+                tracing::debug!(template = %template, "the query string does not decode; the cache is skipped")
+            }
+            Self::RequestDependent(name) => tracing::error!(
+                template = %template,
+                "EndpointCache tag template uses {name}, a query parameter or header, which a write does not have; this tag was not invalidated"
+            ),
             Self::GlobInValue(name) => tracing::warn!(
                 template = %template,
                 "path parameter {name} contains glob characters, so this pattern was not used for invalidation"
@@ -76,6 +99,13 @@ impl KeyTemplate {
             text: text.to_owned(),
             parts,
         }
+    }
+
+    /// Whether a placeholder names `name`.
+    pub(super) fn uses(&self, name: &str) -> bool {
+        self.parts
+            .iter()
+            .any(|part| matches!(part, Part::Param(param) if param == name))
     }
 
     pub(super) fn render(

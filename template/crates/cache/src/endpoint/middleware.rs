@@ -9,12 +9,19 @@ use std::rc::Rc;
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH};
+use actix_web::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_NONE_MATCH, VARY,
+};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde_json::value::RawValue;
 
-use super::{APPLICATION_JSON, EndpointCache, X_CACHE, invalidation, shareable, validators};
+use super::key_inputs::Query;
+use super::request_directives::{self, Bypass};
+use super::store_rules::Verdict;
+use super::{
+    APPLICATION_JSON, EndpointCache, Values, X_CACHE, invalidation, shareable, validators,
+};
 use crate::cache::{Answer, JsonText};
 use crate::{Backend, Cache, Caches};
 
@@ -91,7 +98,7 @@ where
 /// answer, shared with requests that miss the key at the same moment), marked `x-cache`.
 async fn read_through<S, B>(
     service: &Rc<S>,
-    config: &EndpointCache,
+    config: &Rc<EndpointCache>,
     cache: &Cache,
     request: ServiceRequest,
 ) -> Result<ServiceResponse<BoxBody>, Error>
@@ -107,10 +114,34 @@ where
             .insert(X_CACHE, HeaderValue::from_static("miss"));
         return Ok(response);
     }
-    let rendered = config
-        .render(&config.key, request.match_info(), false)
+    let bypass = if config.honour_request_no_cache {
+        request_directives::bypass(request.headers())
+    } else {
+        Bypass::None
+    };
+    if bypass == Bypass::ReadAndWrite {
+        tracing::debug!(
+            "the request says Cache-Control: no-store; the cache is neither read nor written"
+        );
+        let mut response = service.call(request).await?.map_into_boxed_body();
+        response
+            .headers_mut()
+            .insert(X_CACHE, HeaderValue::from_static("miss"));
+        return Ok(response);
+    }
+    let rendered = Query::parse(request.query_string(), &config.query)
         .map_err(|error| (&config.key, error))
-        .and_then(|key| Ok((key, config.policy(request.match_info())?)));
+        .and_then(|query| {
+            let values = Values::Read {
+                path: request.match_info(),
+                query: &query,
+                headers: request.headers(),
+            };
+            let (key, _) = config
+                .render(&config.key, &values, false)
+                .map_err(|error| (&config.key, error))?;
+            Ok((key, config.policy(&values)?))
+        });
     let (key, policy) = match rendered {
         Ok(rendered) => rendered,
         Err((template, error)) => {
@@ -141,13 +172,28 @@ where
     // hitting the handler); for a stale answer, in the background once it has gone out.
     let load = {
         let (service, handled) = (Rc::clone(service), Rc::clone(&handled));
+        let config = Rc::clone(config);
         move || async move {
             let response = service.call(request).await.map_err(Uncached::Failed)?;
-            let (response, json) = cacheable_body(response).await?;
+            let (response, json) = cacheable_body(response, &config.vary).await?;
+            let fresh_for = match config.store_rules.verdict(&json) {
+                Verdict::Store(fresh_for) => fresh_for,
+                Verdict::Skip => return Err(Uncached::Declined(response)),
+            };
             *handled.borrow_mut() = Some(response);
-            Ok::<_, Uncached>(JsonText::from(json))
+            Ok::<_, Uncached>(JsonText(JsonText::from(json).0, fresh_for))
         }
     };
+    if bypass == Bypass::Read {
+        // No read and no joining a load that may have begun before this request.
+        return match cache.reload(&key, &policy, load).await {
+            Ok(json) => {
+                tracing::debug!(key, "endpoint cache skipped for Cache-Control: no-cache");
+                Ok(answer(handled.take(), &json, "miss"))
+            }
+            Err(uncached) => uncached.into_response(&key),
+        };
+    }
     // A handler's failure (not a 404 or a 400) may be covered by a stale answer.
     match cache
         .read_through(&key, &policy, load, Uncached::is_failure)
@@ -174,21 +220,7 @@ where
             Ok(answer(None, &json, "hit"))
         }
         Ok(Answer::StaleOnError(json)) => Ok(answer(None, &json, "stale")),
-        Err(Uncached::Response(mut response)) => {
-            tracing::debug!(key, "endpoint cache miss, not cacheable");
-            response
-                .headers_mut()
-                .insert(X_CACHE, HeaderValue::from_static("miss"));
-            Ok(response)
-        }
-        Err(Uncached::Unshareable(mut response, refusal)) => {
-            tracing::debug!(key, %refusal, "endpoint cache miss, not stored: the answer is for its own client only");
-            response
-                .headers_mut()
-                .insert(X_CACHE, HeaderValue::from_static("miss"));
-            Ok(response)
-        }
-        Err(Uncached::Failed(error)) => Err(error),
+        Err(uncached) => uncached.into_response(&key),
     }
 }
 
@@ -226,6 +258,19 @@ fn respond(
     if let Some(cache_control) = &config.cache_control {
         headers.insert(CACHE_CONTROL, cache_control.clone());
     }
+    // Clients and proxies must key on the same headers as this cache: every answer
+    // names them, a handler's own `Vary` lines are kept.
+    if let Some(vary) = &config.vary_header {
+        let listed = shareable::list_items(headers, &VARY).collect::<Vec<_>>();
+        let all_listed = config.vary.iter().all(|name| {
+            listed
+                .iter()
+                .any(|item| item.eq_ignore_ascii_case(name.as_str().as_bytes()))
+        });
+        if !all_listed {
+            headers.append(VARY, vary.clone());
+        }
+    }
     response
 }
 
@@ -237,6 +282,9 @@ enum Uncached {
     /// `no-store`, `Vary`): passed on as it is, never stored nor handed to requests
     /// waiting on the same key (they run the handler for themselves).
     Unshareable(ServiceResponse<BoxBody>, shareable::Refusal),
+    /// A `200` JSON answer the route's `store_if` declined (or its `ttl_from` gave a
+    /// zero TTL): passed on as it is, neither stored nor handed to waiting requests.
+    Declined(ServiceResponse<BoxBody>),
     /// The handler's service failed outright.
     Failed(Error),
 }
@@ -247,9 +295,35 @@ impl Uncached {
     fn is_failure(&self) -> bool {
         match self {
             Uncached::Response(response) => response.status().is_server_error(),
-            Uncached::Unshareable(..) => false,
+            Uncached::Unshareable(..) | Uncached::Declined(_) => false,
             Uncached::Failed(_) => true,
         }
+    }
+
+    /// The response to send for a `GET` under `key` whose answer was not cached.
+    fn into_response(self, key: &str) -> Result<ServiceResponse<BoxBody>, Error> {
+        let mut response = match self {
+            Uncached::Response(response) => {
+                tracing::debug!(key, "endpoint cache miss, not cacheable");
+                response
+            }
+            Uncached::Unshareable(response, refusal) => {
+                tracing::debug!(key, %refusal, "endpoint cache miss, not stored: the answer is for its own client only");
+                response
+            }
+            Uncached::Declined(response) => {
+                tracing::debug!(
+                    key,
+                    "endpoint cache miss, not stored: the route's store_if or ttl_from declined it"
+                );
+                response
+            }
+            Uncached::Failed(error) => return Err(error),
+        };
+        response
+            .headers_mut()
+            .insert(X_CACHE, HeaderValue::from_static("miss"));
+        Ok(response)
     }
 }
 
@@ -262,6 +336,7 @@ impl fmt::Display for Uncached {
             Uncached::Unshareable(_, refusal) => {
                 write!(f, "the answer is not stored: {refusal}")
             }
+            Uncached::Declined(_) => f.write_str("the route declined to store the answer"),
             Uncached::Failed(error) => write!(f, "the handler failed: {error}"),
         }
     }
@@ -271,6 +346,7 @@ impl fmt::Display for Uncached {
 /// (body intact) and its JSON for the cache.
 async fn cacheable_body<B: MessageBody + 'static>(
     response: ServiceResponse<B>,
+    keyed: &[HeaderName],
 ) -> Result<(ServiceResponse<BoxBody>, Box<RawValue>), Uncached> {
     // A streamed body would have to be held in memory in full; it is served uncached.
     let sized = matches!(response.response().body().size(), BodySize::Sized(_));
@@ -280,9 +356,9 @@ async fn cacheable_body<B: MessageBody + 'static>(
     {
         return Err(Uncached::Response(response.map_into_boxed_body()));
     }
-    // The key holds no request header yet, so a `Vary` on any (but `Accept-Encoding`)
-    // keeps the answer out.
-    if let Some(refusal) = shareable::refusal(response.headers(), &[]) {
+    // A `Vary` on a header the key does not hold (but `Accept-Encoding`) keeps the
+    // answer out.
+    if let Some(refusal) = shareable::refusal(response.headers(), keyed) {
         return Err(Uncached::Unshareable(
             response.map_into_boxed_body(),
             refusal,
@@ -597,5 +673,42 @@ mod tests {
             (StatusCode::OK, "miss".into(), json!({ "call": 4 }))
         );
         assert_eq!(caches.persistent().stale_stats().stale_if_error, 1);
+    }
+    #[actix_web::test]
+    async fn a_request_that_says_no_cache_reaches_the_handler_and_its_answer_is_stored() {
+        let (caches, source) = (
+            Caches::from_settings(&CacheSettings::default()),
+            Source::new(),
+        );
+        let app = test::init_service(app(&caches, EndpointCache::new("items:{id}"), &source)).await;
+        assert_eq!(get!(&app, "/items/1").await.1, "miss");
+        let no_cache = test::TestRequest::get()
+            .uri("/items/1")
+            .insert_header((CACHE_CONTROL, "no-cache"))
+            .to_request();
+        let response = test::call_service(&app, no_cache).await;
+        assert_eq!(response.headers().get(X_CACHE).unwrap(), "miss");
+        assert!(response.headers().contains_key(ETAG));
+        assert_eq!(source.calls.get(), 2, "the handler ran again");
+        assert_eq!(
+            get!(&app, "/items/1").await,
+            (StatusCode::OK, "hit".into(), json!({ "call": 2 })),
+            "its answer was stored"
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_declined_answer_is_not_handed_to_requests_waiting_on_its_key() {
+        let (caches, source) = (
+            Caches::from_settings(&CacheSettings::default()),
+            Source::new(),
+        );
+        let cache = EndpointCache::new("items:{id}").store_if(|json| json.get() != r#"{"call":1}"#);
+        let app = test::init_service(app(&caches, cache, &source)).await;
+        let (a, b) = tokio::join!(get!(&app, "/items/1"), get!(&app, "/items/1"));
+        assert_eq!((a.1.as_str(), b.1.as_str()), ("miss", "miss"));
+        assert_ne!(a.2, b.2, "each ran the handler for itself");
+        assert_eq!(source.calls.get(), 2);
+        assert_eq!(get!(&app, "/items/1").await.1, "hit", "call 2 was stored");
     }
 }

@@ -49,35 +49,57 @@
 //! - It fails open: when the cache backend errors (Redis down), the request is served by
 //!   the handler as if nothing were cached and the error is logged.
 //!
-//! The key comes from the path alone: wrap only resources whose `GET` answer does not
-//! depend on the query string, on headers or on who is asking (a per-user answer cached
-//! this way would be served to everyone). The cached value is the response body's JSON
-//! text, so the direct cache API (`Cache::get::<Item>("items:42")`) and the CLI read the
-//! same entry.
+//! - Keys beyond the path: a placeholder may name a query parameter the route declares
+//!   ([`EndpointCache::query_param`], [`EndpointCache::query`]: defaults filled in,
+//!   typed ones canonical, undeclared ones ignored) or a request header
+//!   ([`EndpointCache::vary_on`]: normalised, and answers that `Vary` on it stored).
+//!   Their values are escaped (`%XX`), so no client can write key or pattern syntax. On
+//!   a write such a placeholder stands for every value: the route's key is removed as a
+//!   pattern, every page of it.
+//! - A request's `Cache-Control: no-cache` runs the handler and stores its answer,
+//!   `no-store` runs it and stores nothing ([`EndpointCache::honour_request_no_cache`]);
+//!   [`EndpointCache::store_if`] and [`EndpointCache::ttl_from`] let the route decide
+//!   which answers are stored, and for how long.
+//!
+//! The key holds the path parameters and what the route declares, nothing else: wrap
+//! only resources whose `GET` answer depends on nothing more, and never on who is asking
+//! (a per-user answer cached this way would be served to everyone). The cached value is
+//! the response body's JSON text, so the direct cache API
+//! (`Cache::get::<Item>("items:42")`) and the CLI read the same entry.
 //!
 //! [`EndpointCache`] (this file) is the builder a route declares; `middleware` runs it on
 //! each request and reads through on `GET`, `invalidation` removes what a write
 //! changed, `shareable` tells which answers may be stored for everyone, `key_template`
-//! turns `items:{id}` into `items:42`, and `validators` makes the `ETag` and answers
+//! turns `items:{id}` into `items:42`, `key_inputs` reads the declared query parameters
+//! and headers, `request_directives` a request's `no-cache`/`no-store`, `store_rules`
+//! holds `store_if` and `ttl_from`, and `validators` makes the `ETag` and answers
 //! `If-None-Match`.
 
 mod invalidation;
+mod key_inputs;
 mod key_template;
 mod middleware;
+mod request_directives;
 mod shareable;
+mod store_rules;
 mod validators;
 
+use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Path, Url};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::value::RawValue;
 
 pub use middleware::EndpointCacheMiddleware;
 
 use crate::{Alias, Policy};
+use key_inputs::{Query, QueryParam};
 use key_template::{KeyError, KeyTemplate};
+use store_rules::StoreRules;
 
 /// The response header that tells whether a `GET` was answered from the cache.
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -118,11 +140,37 @@ pub struct EndpointCache {
     tags: Vec<KeyTemplate>,
     /// Tags removed after every write (templates).
     invalidated_tags: Vec<KeyTemplate>,
+    /// Query parameters that are part of the key, in declared order.
+    query: Vec<QueryParam>,
+    /// Request headers that are part of the key, in declared order.
+    vary: Vec<HeaderName>,
+    /// `Vary` naming them, sent with every answer; `None` when there are none.
+    vary_header: Option<HeaderValue>,
+    /// Whether a request's `Cache-Control: no-cache` or `no-store` bypasses the cache.
+    honour_request_no_cache: bool,
+    /// Which answers are stored, and for how long.
+    store_rules: StoreRules,
+}
+
+/// Where the values of a template's placeholders come from.
+enum Values<'a> {
+    /// A `GET`: its path, query and headers.
+    Read {
+        path: &'a Path<Url>,
+        query: &'a Query,
+        headers: &'a HeaderMap,
+    },
+    /// A write: its path only. A placeholder naming a declared query parameter or header
+    /// stands for every value, `*`, so the route's own key becomes a pattern that drops
+    /// the answers for every page and every header value.
+    Write { path: &'a Path<Url> },
 }
 
 impl EndpointCache {
     /// Caches under `key`, a template whose `{name}` parts are replaced by the route's
-    /// path parameters: `"items:{id}"` on `/items/{id}` gives `items:42`.
+    /// path parameters: `"items:{id}"` on `/items/{id}` gives `items:42`; and by the
+    /// query parameters and headers declared with [`EndpointCache::query_param`],
+    /// [`EndpointCache::query`] and [`EndpointCache::vary_on`].
     ///
     /// # Panics
     /// If the template has an unclosed `{`, a stray `}` or an empty `{}`: a mistake in
@@ -141,7 +189,141 @@ impl EndpointCache {
             stale_if_error: Duration::ZERO,
             tags: Vec::new(),
             invalidated_tags: Vec::new(),
+            query: Vec::new(),
+            vary: Vec::new(),
+            vary_header: None,
+            honour_request_no_cache: true,
+            store_rules: StoreRules::default(),
         }
+    }
+
+    /// Makes the query parameter `name` part of the key, `default` when a request does
+    /// not give it: `"items:list:{sort}"` with `.query("sort", "name")` caches
+    /// `/items?sort=id` and `/items?sort=name` apart and `/items` with the latter. Its
+    /// value goes into the key escaped (see [`EndpointCache::query_param`]). Query
+    /// parameters not declared never reach a key: declare every one the handler reads.
+    ///
+    /// # Panics
+    /// If the key template has no `{name}`, or `name` is declared twice: a mistake in the
+    /// code, caught when the routes are built.
+    #[must_use]
+    pub fn query(self, name: &str, default: &str) -> Self {
+        self.declare_query(name, key_inputs::escape(default.as_bytes()), None)
+    }
+
+    /// Makes the query parameter `name` part of the key, parsed as a `T`, `default` when
+    /// a request does not give it: with `"items:page:{page}:{per_page}"`,
+    /// `.query_param::<u32>("page", 1).query_param::<u32>("per_page", 20)` caches each
+    /// page apart, and `/items`, `/items?page=1` and `/items?per_page=20&page=01` share
+    /// one entry, `items:page:1:20`. A request whose value does not parse, or that gives
+    /// the parameter twice, skips the cache: the handler answers it (typically `400`).
+    ///
+    /// Every value from the query string is escaped before it goes into a key: bytes
+    /// outside `A-Z a-z 0-9 - . _ ~` become `%XX`, so no value holds the `:` between a
+    /// key's parts nor the `*` or `?` of an invalidation pattern.
+    ///
+    /// # Panics
+    /// As [`EndpointCache::query`].
+    #[must_use]
+    pub fn query_param<T: FromStr + fmt::Display>(self, name: &str, default: T) -> Self {
+        let default = key_inputs::escape(default.to_string().as_bytes());
+        self.declare_query(
+            name,
+            default,
+            Some(|raw| raw.parse::<T>().ok().map(|value| value.to_string())),
+        )
+    }
+
+    fn declare_query(
+        mut self,
+        name: &str,
+        default: String,
+        canonicalize: Option<Canonicalize>,
+    ) -> Self {
+        self.assert_declarable(name, "query parameter");
+        self.query.push(QueryParam {
+            name: name.to_owned(),
+            default,
+            canonicalize,
+        });
+        self
+    }
+
+    /// Makes the request header `name` part of the key: `"greeting:{accept-language}"`
+    /// with `.vary_on("accept-language")` caches one answer per language list. The value
+    /// is normalised (its items over all lines, trimmed, lowercased, joined with `,`;
+    /// empty when absent) and escaped like a query value. Answers that say
+    /// `Vary: Accept-Language` are then stored, and every answer says it.
+    ///
+    /// Each distinct value is an entry of its own: key on headers with few values.
+    ///
+    /// # Panics
+    /// If `name` is not a header name, the key template has no `{name}` (in lower
+    /// case), or `name` is declared twice: mistakes in the code, caught when the routes
+    /// are built.
+    #[must_use]
+    pub fn vary_on(mut self, name: &str) -> Self {
+        let header = HeaderName::from_bytes(name.as_bytes()).unwrap_or_else(|_| {
+            panic!("EndpointCache::vary_on({name:?}): not a header name; write one like \"accept-language\"")
+        });
+        self.assert_declarable(header.as_str(), "header");
+        self.vary.push(header);
+        let names: Vec<&str> = self.vary.iter().map(HeaderName::as_str).collect();
+        self.vary_header = HeaderValue::from_str(&names.join(", ")).ok();
+        self
+    }
+
+    /// Panics unless `name` is a placeholder of the key template not declared yet.
+    fn assert_declarable(&self, name: &str, kind: &str) {
+        assert!(
+            self.key.uses(name),
+            "EndpointCache {}: the {kind} {name} is declared but the key template has no placeholder for it; add `:` and {name} in braces to the key, or the answers for all its values would share one entry",
+            self.key
+        );
+        assert!(
+            !self.query.iter().any(|param| param.name == name)
+                && !self.vary.iter().any(|header| header.as_str() == name),
+            "EndpointCache {}: {name} is declared twice; declare each query parameter or header once",
+            self.key
+        );
+    }
+
+    /// Whether a request's `Cache-Control: no-cache` (or `Pragma: no-cache`) makes the
+    /// handler answer it, storing the answer, and its `no-store` makes the handler answer
+    /// it with nothing read or stored. On by default (RFC 9111): any client can already
+    /// make the handler run by asking for an id that does not exist, so a rate limit,
+    /// not the cache, is what bounds that; turn it off for a route whose handler is too
+    /// dear to run on a client's say.
+    #[must_use]
+    pub fn honour_request_no_cache(mut self, honour: bool) -> Self {
+        self.honour_request_no_cache = honour;
+        self
+    }
+
+    /// Stores only the answers `store_if` accepts (given the answer's JSON text); the
+    /// others go to their client (`x-cache: miss`) and are not stored, nor handed to
+    /// requests waiting for the same key. E.g. not an empty page:
+    /// `.store_if(|json| json.get() != "[]")`.
+    #[must_use]
+    pub fn store_if(
+        mut self,
+        store_if: impl Fn(&RawValue) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.store_rules.store_if = Some(Arc::new(store_if));
+        self
+    }
+
+    /// Stores each answer fresh for the TTL `ttl_from` reads from its JSON text instead
+    /// of the route's ([`EndpointCache::ttl`] or the alias default), which stays for
+    /// answers it gives `None`; a zero TTL stores nothing. The stale windows follow the
+    /// answer's own TTL. E.g. an offer cached until it ends, read from the body.
+    #[must_use]
+    pub fn ttl_from(
+        mut self,
+        ttl_from: impl Fn(&RawValue) -> Option<Duration> + Send + Sync + 'static,
+    ) -> Self {
+        self.store_rules.ttl_from = Some(Arc::new(ttl_from));
+        self
     }
 
     /// Keeps answers for `ttl` instead of the alias's default TTL.
@@ -231,28 +413,44 @@ impl EndpointCache {
         self
     }
 
-    /// The policy of this request's answer: the route's TTL and windows, and its tags
-    /// filled in from the path.
-    fn policy(&self, path: &Path<Url>) -> Result<Policy, (&KeyTemplate, KeyError)> {
+    /// The policy of a `GET`'s answer: the route's TTL and windows, and its tags filled
+    /// in from the request.
+    fn policy(&self, values: &Values<'_>) -> Result<Policy, (&KeyTemplate, KeyError)> {
         let mut policy = Policy::from(self.ttl)
             .stale_while_revalidate(self.stale_while_revalidate)
             .stale_if_error(self.stale_if_error);
         for template in &self.tags {
-            let tag = self
-                .render(template, path, false)
+            let (tag, _) = self
+                .render(template, values, false)
                 .map_err(|error| (template, error))?;
             policy = policy.tag(tag);
         }
         Ok(policy)
     }
 
+    /// `template` filled in from `values`; with whether a placeholder stood for every
+    /// value (`*`, a write's query parameter or header), which makes the result a pattern.
     fn render(
         &self,
         template: &KeyTemplate,
-        path: &Path<Url>,
+        values: &Values<'_>,
         for_pattern: bool,
-    ) -> Result<String, KeyError> {
-        template.render(|name| {
+    ) -> Result<(String, bool), KeyError> {
+        let wildcard = Cell::new(false);
+        let rendered = template.render(|name| {
+            let declared_query = self.query.iter().find(|param| param.name == name);
+            let declared_header = self.vary.iter().find(|header| header.as_str() == name);
+            let path = match (values, declared_query, declared_header) {
+                (Values::Read { query, .. }, Some(param), _) => return query.key_part(param),
+                (Values::Read { headers, .. }, None, Some(header)) => {
+                    return key_inputs::header_part(headers, header);
+                }
+                (Values::Write { .. }, Some(_), _) | (Values::Write { .. }, None, Some(_)) => {
+                    wildcard.set(true);
+                    return Ok("*".to_owned());
+                }
+                (Values::Read { path, .. } | Values::Write { path }, None, None) => path,
+            };
             let raw = path
                 .get(name)
                 .ok_or_else(|| KeyError::UnknownParam(name.to_owned()))?;
@@ -267,6 +465,38 @@ impl EndpointCache {
                 return Err(KeyError::GlobInValue(name.to_owned()));
             }
             Ok(value)
-        })
+        })?;
+        Ok((rendered, wildcard.get()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EndpointCache;
+
+    #[test]
+    #[should_panic(expected = "no placeholder for it")]
+    fn a_query_parameter_the_key_does_not_hold_is_caught_at_start_up() {
+        let _ = EndpointCache::new("items:list").query_param::<u32>("page", 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "no placeholder for it")]
+    fn a_header_the_key_does_not_hold_is_caught_at_start_up() {
+        let _ = EndpointCache::new("greeting").vary_on("Accept-Language");
+    }
+
+    #[test]
+    #[should_panic(expected = "declared twice")]
+    fn a_parameter_declared_twice_is_caught_at_start_up() {
+        let _ = EndpointCache::new("items:{page}")
+            .query("page", "1")
+            .query_param::<u32>("page", 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "not a header name")]
+    fn a_header_name_that_is_none_is_caught_at_start_up() {
+        let _ = EndpointCache::new("greeting:{accept language}").vary_on("accept language");
     }
 }

@@ -70,7 +70,10 @@ pub(super) fn refusal(headers: &HeaderMap, keyed: &[HeaderName]) -> Option<Refus
 /// The items of a comma-separated header over all its lines, trimmed, empty ones
 /// skipped. Bytes, not text: a value with a non-ASCII byte is still read, so it cannot
 /// hide a `private` from the check.
-fn list_items<'a>(headers: &'a HeaderMap, name: &HeaderName) -> impl Iterator<Item = &'a [u8]> {
+pub(super) fn list_items<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> impl Iterator<Item = &'a [u8]> {
     headers
         .get_all(name)
         .flat_map(|value| value.as_bytes().split(|byte| *byte == b','))

@@ -12,6 +12,8 @@ mod cache_faults;
 mod cache_ops;
 mod coherent_writes;
 #[cfg(feature = "actix")]
+mod endpoint_keys;
+#[cfg(feature = "actix")]
 mod endpoint_races;
 mod freshness;
 #[cfg(feature = "actix")]
