@@ -8,10 +8,12 @@
 
 mod description;
 mod name;
+mod page;
 mod repository;
 
 pub use description::{DescriptionTooLong, MAX_DESCRIPTION_CHARS, check_description};
 pub use name::{InvalidItemName, ItemName, MAX_NAME_CHARS};
+pub use page::{DEFAULT_PER_PAGE, InvalidPage, MAX_PER_PAGE, Page};
 {%- if cache %}
 pub use repository::CACHED_ITEMS;
 {%- endif %}

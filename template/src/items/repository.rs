@@ -19,7 +19,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::ItemName;
+use super::{ItemName, Page};
 {%- if cache %}
 use crate::services::cache::Caches;
 
@@ -134,6 +134,20 @@ impl ItemRepository {
     /// Every item, sorted by id.
     pub async fn list(&self) -> ItemList {
         ItemList(self.read().items.values().cloned().collect())
+    }
+
+    /// The items of `page`, sorted by id (empty past the last one).
+    pub async fn list_page(&self, page: Page) -> ItemList {
+        let stored = self.read();
+        ItemList(
+            stored
+                .items
+                .values()
+                .skip(page.skip())
+                .take(page.size())
+                .cloned()
+                .collect(),
+        )
     }
 
     /// Creates the item, or replaces the one with the same id.

@@ -131,6 +131,74 @@ async fn writes_to_an_item_also_refresh_the_cached_listing() {
 }
 
 #[tokio::test]
+async fn each_page_of_the_listing_is_its_own_entry_and_writes_drop_them_all() {
+    let app = spawn_app().await;
+    for id in 1..=5 {
+        app.put_json(
+            &format!("/items/{id}"),
+            &json!({ "name": format!("item {id}") }),
+        )
+        .await;
+    }
+    let ids = |listing: &Value| -> Vec<u64> {
+        listing
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_u64().unwrap())
+            .collect()
+    };
+    let (status, cache, first) = get_json(&app, "/items?page=1&per_page=2").await;
+    assert_eq!((status, cache.as_deref()), (StatusCode::OK, Some("miss")));
+    assert_eq!(ids(&first), [1, 2]);
+    let (_, cache, second) = get_json(&app, "/items?page=2&per_page=2").await;
+    assert_eq!(
+        cache.as_deref(),
+        Some("miss"),
+        "another page, another entry"
+    );
+    assert_eq!(ids(&second), [3, 4]);
+    // Another order, a leading zero and an undeclared parameter: the same entry.
+    let (_, cache, again) = get_json(&app, "/items?per_page=02&utm=x&page=2").await;
+    assert_eq!(cache.as_deref(), Some("hit"));
+    assert_eq!(again, second);
+    // A client asking for a fresh answer reaches the handler.
+    let fresh = app
+        .client
+        .get(app.url("/items?page=2&per_page=2"))
+        .header("cache-control", "no-cache")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x_cache(&fresh).as_deref(), Some("miss"));
+
+    app.delete("/items/3").await;
+    let (_, cache, second) = get_json(&app, "/items?page=2&per_page=2").await;
+    assert_eq!(cache.as_deref(), Some("miss"), "a write drops every page");
+    assert_eq!(ids(&second), [4, 5]);
+    let (_, cache, _) = get_json(&app, "/items?page=1&per_page=2").await;
+    assert_eq!(cache.as_deref(), Some("miss"));
+}
+
+#[tokio::test]
+async fn a_page_out_of_its_bounds_is_a_400_naming_the_parameter() {
+    let app = spawn_app().await;
+    for (query, name) in [
+        ("page=0", "page"),
+        ("per_page=101", "per_page"),
+        ("page=x", "page"),
+    ] {
+        let (status, _, body) = get_json(&app, &format!("/items?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        let message = body["message"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            message.starts_with(&format!("{name} must be a whole number from 1 to")),
+            "{query}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn different_spellings_of_one_id_share_one_entry() {
     let app = spawn_app().await;
     app.put_json("/items/42", &json!({ "name": "old" })).await;

@@ -90,12 +90,21 @@ async fn maximal_writes_and_concurrent_listings_stay_within_a_memory_bound() {
 
     let listings = (0..4).map(|_| {
         let client = client.clone();
-        let url = format!("{base}/items");
+        let base = base.clone();
+        // Every page of the largest size, as a client reading the whole listing would.
         tokio::spawn(async move {
-            let response = client.get(&url).send().await.expect("GET /items");
-            assert_eq!(response.status(), StatusCode::OK);
-            let items: Vec<Value> = response.json().await.expect("a JSON array");
-            items.len()
+            let mut listed = 0;
+            for page in 1.. {
+                let url = format!("{base}/items?page={page}&per_page=100");
+                let response = client.get(&url).send().await.expect("GET /items");
+                assert_eq!(response.status(), StatusCode::OK);
+                let items: Vec<Value> = response.json().await.expect("a JSON array");
+                if items.is_empty() {
+                    break;
+                }
+                listed += items.len();
+            }
+            listed
         })
     });
     let mut listed = Vec::new();

@@ -2,7 +2,7 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `GET /items` | every item, sorted by id |
+//! | `GET /items?page=1&per_page=50` | a page of the items, sorted by id (`page` from 1, `per_page` from 1 to 100; both optional) |
 //! | `GET /items/{id}` | the item, or 404 |
 //! | `PUT /items/{id}` with `{"name": "...", "description": "..."}` | 201 created or 200 replaced, with the item |
 //! | `DELETE /items/{id}` | 204, or 404 |
@@ -12,8 +12,10 @@
 {%- if cache %}
 //! Caching is declared next to the routes with an [`EndpointCache`]: `GET` answers are
 //! read through the `persistent` alias (header `x-cache: hit` or `miss`) under
-//! `items:{id}` and `items:list`, and every `PUT` or `DELETE` drops both keys before it
-//! answers (even a `404`), so the next `GET` sees the change.
+//! `items:{id}` and, one entry per page, `items:list:{page}:{per_page}` (tagged
+//! `items:list`; other query parameters never reach the key), and every `PUT` or
+//! `DELETE` drops the item's key and every page before it answers (even a `404`), so the
+//! next `GET` sees the change.
 {%- endif %}
 
 use actix_web::http::StatusCode;
@@ -26,8 +28,8 @@ use service_cache::endpoint::EndpointCache;
 
 use crate::context::AppContext;
 use crate::items::{
-    DescriptionTooLong, InvalidItemName, Item, ItemName, RepositoryError, Upserted,
-    check_description,
+    DEFAULT_PER_PAGE, DescriptionTooLong, InvalidItemName, InvalidPage, Item, ItemName, Page,
+    RepositoryError, Upserted, check_description,
 };
 use crate::web::errors::json_error;
 use crate::web::json::JsonObject;
@@ -37,7 +39,12 @@ use crate::web::json::JsonObject;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         super::resource("/items")
-            .wrap(EndpointCache::new("items:list"))
+            .wrap(
+                EndpointCache::new("items:list:{page}:{per_page}")
+                    .query_param::<u32>("page", 1)
+                    .query_param::<u32>("per_page", DEFAULT_PER_PAGE)
+                    .tag("items:list"),
+            )
             .route(web::get().to(list_items)),
     )
     .service(
@@ -47,7 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(
                 EndpointCache::new("items:{id}")
                     .param::<u64>("id")
-                    .invalidates("items:list"),
+                    .invalidates_tag("items:list"),
             )
             .route(web::get().to(get_item))
             .route(web::put().to(put_item))
@@ -104,6 +111,9 @@ pub enum ItemError {
     /// The description is too long.
     #[error(transparent)]
     DescriptionTooLong(#[from] DescriptionTooLong),
+    /// `page` or `per_page` is out of its range.
+    #[error(transparent)]
+    InvalidPage(#[from] InvalidPage),
     /// The store refused the write.
     #[error(transparent)]
     Repository(#[from] RepositoryError),
@@ -113,9 +123,10 @@ impl ResponseError for ItemError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::IdMismatch { .. } | Self::InvalidName(_) | Self::DescriptionTooLong(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::IdMismatch { .. }
+            | Self::InvalidName(_)
+            | Self::DescriptionTooLong(_)
+            | Self::InvalidPage(_) => StatusCode::BAD_REQUEST,
             Self::Repository(RepositoryError::Full | RepositoryError::FullBytes) => {
                 StatusCode::INSUFFICIENT_STORAGE
             }
@@ -146,9 +157,20 @@ impl ItemInput {
     }
 }
 
-async fn list_items(context: web::Data<AppContext>) -> HttpResponse {
-    // The listing shares the stored items; it is serialised here, with no lock held.
-    HttpResponse::Ok().json(context.items.list().await)
+/// The query of `GET /items`: other parameters are ignored (and never reach a cache key).
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+async fn list_items(
+    query: web::Query<PageQuery>,
+    context: web::Data<AppContext>,
+) -> Result<HttpResponse, ItemError> {
+    let page = Page::parse(query.page.as_deref(), query.per_page.as_deref())?;
+    // The page shares the stored items; it is serialised here, with no lock held.
+    Ok(HttpResponse::Ok().json(context.items.list_page(page).await))
 }
 
 async fn get_item(
