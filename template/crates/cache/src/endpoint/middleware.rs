@@ -6,6 +6,7 @@ use std::fmt;
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
@@ -13,6 +14,7 @@ use actix_web::http::header::{
     CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_NONE_MATCH, VARY,
 };
 use actix_web::http::{Method, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{Error, HttpRequest, HttpResponse, web};
 use serde_json::value::RawValue;
 
@@ -155,7 +157,7 @@ where
     // A hit answers without the handler, so it needs its own handle on the request.
     let http_request = request.request().clone();
     let if_none_match = request.headers().get(IF_NONE_MATCH).cloned();
-    let answer = |response, json: &str, outcome| {
+    let answer = |response, json: &JsonText, outcome| {
         respond(
             config,
             http_request.clone(),
@@ -224,6 +226,16 @@ where
     }
 }
 
+/// A cached body as actix sends it: the bytes stay in the cache's `Arc`, so a hit sends
+/// them without a copy.
+struct SharedBody(Arc<str>);
+
+impl AsRef<[u8]> for SharedBody {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 /// The answer for a cached body: the handler's own `response` when this request ran
 /// it, else one built from `json`; `304` with no body when `If-None-Match` names its
 /// `ETag`. Marked with `x-cache: {outcome}`, the `ETag` and the route's `Cache-Control`.
@@ -232,7 +244,7 @@ fn respond(
     http_request: HttpRequest,
     if_none_match: Option<&HeaderValue>,
     response: Option<ServiceResponse<BoxBody>>,
-    json: &str,
+    json: &JsonText,
     outcome: &'static str,
 ) -> ServiceResponse<BoxBody> {
     let etag = validators::etag(json);
@@ -245,7 +257,9 @@ fn respond(
         ),
         Some(response) => response,
         None => {
-            let mut response = HttpResponse::with_body(StatusCode::OK, json.as_bytes().to_vec());
+            // The body is the cache's own copy, shared, not copied.
+            let body = Bytes::from_owner(SharedBody(Arc::clone(&json.0)));
+            let mut response = HttpResponse::with_body(StatusCode::OK, body);
             response
                 .headers_mut()
                 .insert(CONTENT_TYPE, APPLICATION_JSON);
@@ -395,7 +409,7 @@ mod tests {
     use std::rc::Rc;
     use std::time::Duration;
 
-    use actix_web::body::BoxBody;
+    use actix_web::body::{BoxBody, MessageBody};
     use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
     use actix_web::http::StatusCode;
     use actix_web::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH, SET_COOKIE, VARY};
@@ -474,6 +488,31 @@ mod tests {
                 (status, x_cache, body)
             }
         };
+    }
+
+    #[actix_web::test]
+    async fn a_hit_sends_the_cached_bytes_without_copying_them() {
+        let (caches, source) = (
+            Caches::from_settings(&CacheSettings::default()),
+            Source::new(),
+        );
+        let app = test::init_service(app(&caches, EndpointCache::new("items:{id}"), &source)).await;
+        assert_eq!(get!(&app, "/items/1").await.1, "miss");
+        let hit =
+            test::call_service(&app, test::TestRequest::get().uri("/items/1").to_request()).await;
+        assert_eq!(hit.headers().get(X_CACHE).unwrap(), "hit");
+        let body = MessageBody::try_into_bytes(hit.into_body()).expect("a body in one piece");
+        let cached = caches
+            .persistent()
+            .get_json("items:1")
+            .await
+            .unwrap()
+            .expect("cached");
+        assert_eq!(
+            body.as_ptr(),
+            cached.as_ptr(),
+            "the answer's body is the cache's copy itself"
+        );
     }
 
     #[actix_web::test]
