@@ -58,6 +58,7 @@ impl Cache {
     ///
     /// # Errors
     /// Only the loader's error.
+    #[cfg(feature = "actix")]
     pub(crate) async fn reload<V, F, Fut, E>(
         &self,
         key: &str,

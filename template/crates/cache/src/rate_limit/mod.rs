@@ -55,8 +55,9 @@ use local::{Client, LocalCounters};
 /// ```
 #[derive(Debug, Clone)]
 pub struct RateLimit {
-    /// Names this limit in its answers and its counters on Redis, so two limits never
-    /// share a budget (in process each limit has counters of its own).
+    /// Names this limit's counters on Redis, so two limits never share a budget (in
+    /// process each limit has counters of its own).
+    #[cfg(feature = "redis")]
     name: String,
     limit: u64,
     window: Duration,
@@ -99,6 +100,7 @@ impl RateLimit {
         );
         let policy = format!("\"{name}\";q={limit};w={}", window.as_secs().max(1));
         Self {
+            #[cfg(feature = "redis")]
             name: name.to_owned(),
             limit,
             window,
