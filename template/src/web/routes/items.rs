@@ -27,9 +27,12 @@ use service_cache::endpoint::EndpointCache;
 {%- endif %}
 
 use crate::context::AppContext;
+{%- if cache %}
+use crate::items::DEFAULT_PER_PAGE;
+{%- endif %}
 use crate::items::{
-    DEFAULT_PER_PAGE, DescriptionTooLong, InvalidItemName, InvalidPage, Item, ItemName, Page,
-    RepositoryError, Upserted, check_description,
+    DescriptionTooLong, InvalidItemName, InvalidPage, Item, ItemName, Page, RepositoryError,
+    Upserted, check_description,
 };
 use crate::web::errors::json_error;
 use crate::web::json::JsonObject;
@@ -157,7 +160,7 @@ impl ItemInput {
     }
 }
 
-/// The query of `GET /items`: other parameters are ignored (and never reach a cache key).
+/// The query of `GET /items`: other parameters are ignored.
 #[derive(Debug, Deserialize)]
 struct PageQuery {
     page: Option<String>,
