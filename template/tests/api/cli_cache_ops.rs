@@ -16,11 +16,9 @@ use service_cache::test_support::RedisServer;
 
 use crate::process::{assert_exit, command, run, stderr, stdout};
 
-#[test]
-fn set_reads_a_value_beyond_the_argument_limit_from_standard_input() {
-    // Past the kernel's 128 KiB per argument, which `cache set KEY JSON` cannot pass.
-    let big = format!("\"{}\"", "x".repeat(200 * 1024));
-    let mut child = command(&["cache", "set", "big", "-"], &[])
+/// Runs `args` with `input` on its standard input.
+fn run_with_input(args: &[&str], input: &[u8]) -> std::process::Output {
+    let mut child = command(args, &[])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -30,9 +28,16 @@ fn set_reads_a_value_beyond_the_argument_limit_from_standard_input() {
         .stdin
         .take()
         .expect("a pipe")
-        .write_all(big.as_bytes())
-        .expect("write the value");
-    let output = child.wait_with_output().expect("the CLI ends");
+        .write_all(input)
+        .expect("write the input");
+    child.wait_with_output().expect("the CLI ends")
+}
+
+#[test]
+fn set_reads_a_value_beyond_the_argument_limit_from_standard_input() {
+    // Past the kernel's 128 KiB per argument, which `cache set KEY JSON` cannot pass.
+    let big = format!("\"{}\"", "x".repeat(200 * 1024));
+    let output = run_with_input(&["cache", "set", "big", "-"], big.as_bytes());
     assert_exit(&output, 0);
     assert!(
         stdout(&output).contains("stored \"big\""),
@@ -40,18 +45,7 @@ fn set_reads_a_value_beyond_the_argument_limit_from_standard_input() {
         stdout(&output)
     );
 
-    let mut child = command(&["cache", "set", "bad", "-"], &[])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the service's CLI");
-    child
-        .stdin
-        .take()
-        .expect("a pipe")
-        .write_all(b"{oops")
-        .unwrap();
-    let output = child.wait_with_output().expect("the CLI ends");
+    let output = run_with_input(&["cache", "set", "bad", "-"], b"{oops");
     assert_exit(&output, 2);
     assert!(
         stderr(&output).contains("not valid JSON"),
