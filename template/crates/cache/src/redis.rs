@@ -207,8 +207,7 @@ impl RedisStore {
     ) -> Result<Option<(Arc<str>, Option<Duration>)>, CacheError> {
         let snapshot = match &self.l1 {
             Some(l1) => {
-                if let Some(copy) = l1.get(key) {
-                    self.l1_hits.fetch_add(1, Ordering::Relaxed);
+                if let Some(copy) = self.l1_copy(key) {
                     return Ok(Some(copy));
                 }
                 self.start_tracking(l1);
@@ -603,11 +602,11 @@ impl RedisStore {
         outcome
     }
 
-    /// The L1's copy of `key`, counted as an L1 hit.
-    fn l1_copy(&self, key: &str) -> Option<Arc<str>> {
-        let (json, _) = self.l1.as_ref()?.get(key)?;
+    /// The L1's copy of `key` and the time it had left in Redis, counted as an L1 hit.
+    fn l1_copy(&self, key: &str) -> Option<(Arc<str>, Option<Duration>)> {
+        let copy = self.l1.as_ref()?.get(key)?;
         self.l1_hits.fetch_add(1, Ordering::Relaxed);
-        Some(json)
+        Some(copy)
     }
 
     /// Drops the L1 copies of `keys`.

@@ -18,6 +18,17 @@ use super::{RedisStore, millis};
 use crate::CacheError;
 
 impl RedisStore {
+    /// Unlinks the fill leases of `keys`, then `keys` (a load storing in between finds its
+    /// lease gone); how many keys held a value.
+    pub(super) async fn unlink_with_leases(&self, keys: &[&str]) -> Result<u64, CacheError> {
+        let leases: Vec<String> = keys.iter().filter_map(|key| self.lease_key(key)).collect();
+        if !leases.is_empty() {
+            self.query::<u64>(redis::cmd("UNLINK").arg(&leases)).await?;
+        }
+        let full: Vec<String> = keys.iter().map(|key| self.key(key)).collect();
+        self.query::<u64>(redis::cmd("UNLINK").arg(&full)).await
+    }
+
     /// The JSON under each of `keys`, in their order.
     pub(crate) async fn get_many(
         &self,
@@ -27,7 +38,7 @@ impl RedisStore {
         let mut asked = Vec::with_capacity(keys.len());
         for (index, key) in keys.iter().enumerate() {
             match self.l1_copy(key) {
-                Some(json) => values[index] = Some(json),
+                Some((json, _)) => values[index] = Some(json),
                 None => asked.push(index),
             }
         }
@@ -67,44 +78,47 @@ impl RedisStore {
         if entries.is_empty() {
             return Ok(());
         }
-        // One pipeline per slot: a Cluster refuses a pipeline that crosses slots (a
-        // value and its lease share one). On one server they all go as one.
-        let mut by_slot: HashMap<Slot, redis::Pipeline> = HashMap::new();
-        let mut single = redis::pipe();
+        // One pipeline, each SET after its lease's UNLINK. A Cluster refuses a pipeline
+        // that crosses slots, so there it is split by slot (a value and its lease share
+        // one) and the parts are sent at once.
+        let mut pipeline = redis::pipe();
+        let mut slots = Vec::with_capacity(entries.len() * 2);
         for (key, json) in entries {
             let full = self.key(key);
-            let mut group = redis::pipe();
+            let slot = Slot::for_key(&full);
             if let Some(lease_key) = self.lease_key(key) {
-                group.cmd("UNLINK").arg(lease_key).ignore();
+                pipeline.cmd("UNLINK").arg(lease_key).ignore();
+                slots.push(slot);
             }
-            group
+            pipeline
                 .cmd("SET")
                 .arg(&full)
                 .arg(&*self.compression.encode(json))
                 .arg("PX")
                 .arg(millis(ttl))
                 .ignore();
-            for pipeline in [
-                by_slot.entry(Slot::for_key(&full)).or_default(),
-                &mut single,
-            ] {
-                for command in group.cmd_iter() {
-                    pipeline.add_command(command.clone()).ignore();
-                }
-            }
+            slots.push(slot);
         }
         self.drop_l1_copies(entries.iter().map(|(key, _)| *key));
         let outcome = self
             .run_admitted(|connection| {
-                let (by_slot, single) = (&by_slot, &single);
+                let (pipeline, slots) = (&pipeline, &slots);
                 async move {
                     if !connection.is_cluster() {
                         let mut connection = connection;
-                        return single.query_async::<()>(&mut connection).await;
+                        return pipeline.query_async::<()>(&mut connection).await;
                     }
-                    try_join_all(by_slot.values().map(|pipeline| {
+                    let mut by_slot: HashMap<Slot, redis::Pipeline> = HashMap::new();
+                    for (command, slot) in pipeline.cmd_iter().zip(slots) {
+                        by_slot
+                            .entry(*slot)
+                            .or_default()
+                            .add_command(command.clone())
+                            .ignore();
+                    }
+                    try_join_all(by_slot.values().map(|part| {
                         let mut connection = connection.clone();
-                        async move { pipeline.query_async::<()>(&mut connection).await }
+                        async move { part.query_async::<()>(&mut connection).await }
                     }))
                     .await
                     .map(drop)
@@ -122,15 +136,7 @@ impl RedisStore {
             return Ok(0);
         }
         self.drop_l1_copies(keys.iter().copied());
-        let outcome = async {
-            let leases: Vec<String> = keys.iter().filter_map(|key| self.lease_key(key)).collect();
-            if !leases.is_empty() {
-                self.query::<u64>(redis::cmd("UNLINK").arg(&leases)).await?;
-            }
-            let full: Vec<String> = keys.iter().map(|key| self.key(key)).collect();
-            self.query::<u64>(redis::cmd("UNLINK").arg(&full)).await
-        }
-        .await;
+        let outcome = self.unlink_with_leases(keys).await;
         self.drop_l1_copies(keys.iter().copied());
         self.keep_keys(keys.iter().copied(), outcome)
     }

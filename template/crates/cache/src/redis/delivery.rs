@@ -129,7 +129,7 @@ impl RedisStore {
         key: &str,
         outcome: Result<T, CacheError>,
     ) -> Result<T, CacheError> {
-        self.keep(outcome, || Invalidation::Key(key.to_owned()))
+        self.keep(outcome, || [Invalidation::Key(key.to_owned())])
     }
 
     /// Keeps the invalidations of `keys` that `outcome` failed to deliver.
@@ -138,13 +138,9 @@ impl RedisStore {
         keys: impl Iterator<Item = &'a str>,
         outcome: Result<T, CacheError>,
     ) -> Result<T, CacheError> {
-        if outcome.is_ok() || Self::delivering() {
-            return outcome;
-        }
-        for key in keys {
-            self.pending.push(Invalidation::Key(key.to_owned()));
-        }
-        outcome.map_err(|error| CacheError::Queued(Box::new(error)))
+        self.keep(outcome, || {
+            keys.map(|key| Invalidation::Key(key.to_owned()))
+        })
     }
 
     /// Keeps the pattern delete that `outcome` failed to deliver.
@@ -153,7 +149,7 @@ impl RedisStore {
         pattern: &str,
         outcome: Result<T, CacheError>,
     ) -> Result<T, CacheError> {
-        self.keep(outcome, || Invalidation::Pattern(pattern.to_owned()))
+        self.keep(outcome, || [Invalidation::Pattern(pattern.to_owned())])
     }
 
     /// Keeps the tag invalidation that `outcome` failed to deliver; the L1 is emptied,
@@ -166,25 +162,28 @@ impl RedisStore {
         if outcome.is_err() {
             self.flush_l1();
         }
-        self.keep(outcome, || Invalidation::Tag(tag.to_owned()))
+        self.keep(outcome, || [Invalidation::Tag(tag.to_owned())])
     }
 
     /// Keeps the clear that `outcome` failed to deliver.
     pub(super) fn keep_clear<T>(&self, outcome: Result<T, CacheError>) -> Result<T, CacheError> {
-        self.keep(outcome, || Invalidation::Version)
+        self.keep(outcome, || [Invalidation::Version])
     }
 
-    fn keep<T>(
+    /// Keeps what `invalidations` names when `outcome` failed, and says so in its error.
+    fn keep<T, I: IntoIterator<Item = Invalidation>>(
         &self,
         outcome: Result<T, CacheError>,
-        invalidation: impl FnOnce() -> Invalidation,
+        invalidations: impl FnOnce() -> I,
     ) -> Result<T, CacheError> {
         // Delivery's own failures leave its entry where it is.
         if Self::delivering() {
             return outcome;
         }
         outcome.map_err(|error| {
-            self.pending.push(invalidation());
+            for invalidation in invalidations() {
+                self.pending.push(invalidation);
+            }
             CacheError::Queued(Box::new(error))
         })
     }
@@ -237,12 +236,8 @@ impl RedisStore {
     /// commands; how many were sent.
     async fn deliver_keys(&self) -> Result<usize, CacheError> {
         let keys = self.pending.front_keys();
-        let leases: Vec<String> = keys.iter().filter_map(|key| self.lease_key(key)).collect();
-        if !leases.is_empty() {
-            self.query::<u64>(redis::cmd("UNLINK").arg(&leases)).await?;
-        }
-        let full: Vec<String> = keys.iter().map(|key| self.key(key)).collect();
-        self.query::<u64>(redis::cmd("UNLINK").arg(&full)).await?;
+        let asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.unlink_with_leases(&asked).await?;
         Ok(keys.len())
     }
 
