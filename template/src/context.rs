@@ -2,11 +2,15 @@
 //! to every mode: web handlers through `web::Data<AppContext>`, jobs and commands as the
 //! argument of their `run`.
 //!
-//! Adding a shared resource (a database pool, an HTTP client) is one field below and one
-//! line in [`AppContext::new`] where it is built; every mode then has it.
+//! Adding a shared resource (an HTTP client, a second pool) is one field below and one
+//! line in [`AppContext::new`] where it is built; every mode then has it{% if database != "none" %}, as the
+//! `database` field shows{% endif %}.
 
 use std::sync::Arc;
-{% if web %}
+{% if database != "none" %}
+use crate::database::Database;
+{%- endif %}
+{%- if web %}
 use crate::items::ItemRepository;
 {%- endif %}
 use crate::metrics::Metrics;
@@ -26,8 +30,16 @@ pub struct AppContext {
     /// Both cache aliases, configured from `CACHE_*`.
     pub caches: Caches,
 {%- endif %}
+{%- if database != "none" %}
+    /// The database pool (`DATABASE_*`), connected on first use.
+    pub database: Database,
+{%- endif %}
 {%- if web %}
+{%- if database == "none" %}
     /// The items store: where the example's database goes.
+{%- else %}
+    /// The items store, on `database`.
+{%- endif %}
     pub items: Arc<ItemRepository>,
 {%- endif %}
 }
@@ -62,8 +74,13 @@ impl AppContext {
     /// ```
     ///
     /// # Errors
+{%- if database != "none" %}
+    /// When a shared resource cannot be built (nothing here fails yet: the database pool
+    /// connects on first use, so a context is built while the database is down).
+{%- else %}
     /// When a shared resource cannot be built (nothing here fails yet; a database pool
-    /// that cannot connect would).
+    /// that connects at once would).
+{%- endif %}
     pub async fn new(settings: Settings) -> anyhow::Result<Self> {
 {%- if cache %}
         let caches = Caches::from_settings(&settings.cache);
@@ -72,12 +89,19 @@ impl AppContext {
 {%- if cache %}
         metrics.watch_caches(&caches);
 {%- endif %}
+{%- if database != "none" %}
+        let database = Database::new(&settings.database, metrics.database());
+        metrics.watch_database(&database);
+{%- endif %}
         Ok(Self {
             metrics,
 {%- if cache %}
             caches,
 {%- endif %}
-{%- if web %}
+{%- if database != "none" %}
+            items: Arc::new(ItemRepository::new(database.clone())),
+            database,
+{%- elsif web %}
             items: Arc::new(ItemRepository::default()),
 {%- endif %}
             settings: Arc::new(settings),

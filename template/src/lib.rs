@@ -8,6 +8,9 @@ pub mod cli;
 {%- endif %}
 pub mod command;
 pub mod context;
+{%- if database != "none" %}
+pub mod database;
+{%- endif %}
 {%- if web %}
 pub mod items;
 {%- endif %}

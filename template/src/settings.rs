@@ -12,6 +12,9 @@
 {% if web %}
 pub mod app;
 {%- endif %}
+{%- if database != "none" %}
+pub mod database;
+{%- endif %}
 pub mod log;
 pub mod metrics;
 {%- if worker %}
@@ -19,6 +22,9 @@ pub mod worker;
 {%- endif %}
 {% if web %}
 pub use app::AppSettings;
+{%- endif %}
+{%- if database != "none" %}
+pub use database::DatabaseSettings;
 {%- endif %}
 pub use log::{LogFormat, LogSettings};
 pub use metrics::MetricsSettings;
@@ -41,6 +47,10 @@ pub struct Settings {
 {%- if web %}
     /// HTTP server (`APP_*`).
     pub app: AppSettings,
+{%- endif %}
+{%- if database != "none" %}
+    /// The example resource's database (`DATABASE_*`).
+    pub database: DatabaseSettings,
 {%- endif %}
 {%- if cache %}
     /// Cache aliases and their backends (`CACHE_*`).
@@ -92,6 +102,9 @@ impl Settings {
 {%- if web %}
             app: AppSettings::read(reader),
 {%- endif %}
+{%- if database != "none" %}
+            database: DatabaseSettings::read(reader),
+{%- endif %}
 {%- if cache %}
             cache: CacheSettings::read(reader, env!("CARGO_PKG_NAME")),
 {%- endif %}
@@ -132,6 +145,9 @@ impl Settings {
 {%- if web %}
             ("Web server", self.app.vars()),
 {%- endif %}
+{%- if database != "none" %}
+            ("Database", self.database.vars()),
+{%- endif %}
 {%- if worker %}
             ("Worker", self.worker.vars()),
 {%- endif %}
@@ -157,6 +173,13 @@ mod tests {
             .vars()
             .into_iter()
             .flat_map(|(_, vars)| vars)
+{%- if database == "postgres" %}
+            // `config check` redacts the password; the documented default is the URL.
+            .map(|(name, value)| match name {
+                "DATABASE_URL" => (name, Some(super::database::DEFAULT_URL.to_owned())),
+                _ => (name, value),
+            })
+{%- endif %}
             .collect()
     }
 

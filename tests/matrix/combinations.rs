@@ -2,11 +2,13 @@
 //!
 //! A combination answers some options explicitly and leaves the rest to their defaults,
 //! which for a conditional placeholder depend on other answers (`redis` defaults to the
-//! `cache` answer). An option no declaration asks for is not passed to cargo-generate and
-//! counts as off. [`all`] enumerates every distinct set of answers a user can give;
-//! [`REFUSALS`] says which of them the pre hook must refuse, and with what words.
+//! `cache` answer, `database` to `sqlite` with web and `none` without). An answer is a
+//! [`Value`]: a bool, or one of a string option's choices. An option no declaration asks
+//! for is not passed to cargo-generate and counts as off. [`all`] enumerates every
+//! distinct set of answers a user can give; [`REFUSALS`] says which of them the pre hook
+//! must refuse, and with what words.
 
-use crate::options::{self, TemplateOption};
+use crate::options::{self, Kind, TemplateOption, Value};
 
 /// The entrypoint options: a project needs at least one.
 pub const ENTRYPOINTS: [&str; 3] = ["web", "worker", "cli"];
@@ -14,6 +16,13 @@ pub const ENTRYPOINTS: [&str; 3] = ["web", "worker", "cli"];
 /// Options that change no Rust code (only Docker and CI files), so building every
 /// combination of them would compile the same crate again.
 pub const NON_RUST: [&str; 2] = ["docker", "github_actions"];
+
+/// The value of each string option in [`Combination::everything_on`]: the choice that
+/// brings the most with it (for `database`, a server of its own in compose and CI).
+pub const EVERYTHING_ON_CHOICES: [(&str, &str); 1] = [("database", "postgres")];
+
+/// The choice of a string option that adds nothing, left out of package names.
+const NOTHING: &str = "none";
 
 /// An impossible set of answers and the words of the pre hook's refusal
 /// (`hooks/pre.rhai`) that tell the user what to do.
@@ -25,7 +34,7 @@ pub struct Refusal {
 }
 
 /// The pre hook's rules, in the order it checks them.
-pub const REFUSALS: [Refusal; 2] = [
+pub const REFUSALS: [Refusal; 3] = [
     Refusal {
         applies: |c| !ENTRYPOINTS.iter().any(|entrypoint| c.is_on(entrypoint)),
         message: "enable at least one of web, worker or cli",
@@ -34,13 +43,17 @@ pub const REFUSALS: [Refusal; 2] = [
         applies: |c| c.is_on("redis") && !c.is_on("cache"),
         message: "redis=true needs cache=true",
     },
+    Refusal {
+        applies: |c| !c.is("database", NOTHING) && !c.is_on("web"),
+        message: "needs web=true",
+    },
 ];
 
 /// One set of answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Combination {
     /// Per option, in declaration order: the explicit answer, or `None` for the default.
-    answers: Vec<(&'static TemplateOption, Option<bool>)>,
+    answers: Vec<(&'static TemplateOption, Option<Value>)>,
 }
 
 impl Combination {
@@ -51,38 +64,77 @@ impl Combination {
         }
     }
 
-    /// Every option on.
+    /// Every bool on, and each string option at its [`EVERYTHING_ON_CHOICES`] value.
     pub fn everything_on() -> Self {
+        let answer = |option: &TemplateOption| match &option.kind {
+            Kind::Bool => Value::Bool(true),
+            Kind::Choice(_) => EVERYTHING_ON_CHOICES
+                .iter()
+                .find(|(name, _)| *name == option.name)
+                .map(|(_, choice)| Value::from(*choice))
+                .unwrap_or_else(|| {
+                    panic!("EVERYTHING_ON_CHOICES has no value for `{}`", option.name)
+                }),
+        };
         Self {
             answers: options::all()
                 .iter()
-                .map(|option| (option, Some(true)))
+                .map(|option| (option, Some(answer(option))))
                 .collect(),
         }
     }
 
-    /// This combination with `name` answered `value`; panics on an unknown option.
-    pub fn with(mut self, name: &str, value: bool) -> Self {
+    /// This combination with `name` answered `value` (`true`, or a choice such as
+    /// `"postgres"`); panics on an unknown option or a value it does not take.
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
         let option = options::get(name);
+        let value = value.into();
+        assert!(option.takes(&value), "`{name}` never is {value}");
         for (candidate, answer) in &mut self.answers {
             if *candidate == option {
-                *answer = Some(value);
+                *answer = Some(value.clone());
             }
         }
         self
     }
 
-    /// Whether `name` is asked for this combination (one of its conditions holds).
-    pub fn is_asked(&self, name: &str) -> bool {
-        self.declaration_default(options::get(name)).is_some()
-    }
-
-    /// Whether `name` is on: asked and answered (or defaulted to) `true`.
+    /// Whether the bool option `name` is on: asked and answered (or defaulted to) `true`.
     pub fn is_on(&self, name: &str) -> bool {
         let option = options::get(name);
-        match self.declaration_default(option) {
-            None => false,
-            Some(default) => self.answer(option).unwrap_or(default),
+        assert_eq!(
+            option.kind,
+            Kind::Bool,
+            "`{name}` is not a bool; ask for its value"
+        );
+        self.value(name) == Some(Value::Bool(true))
+    }
+
+    /// The effective answer to `name`; `None` when it is not asked.
+    pub fn value(&self, name: &str) -> Option<Value> {
+        let option = options::get(name);
+        self.declaration_default(option)
+            .map(|default| self.answer(option).cloned().unwrap_or(default))
+    }
+
+    /// Whether the string option `name` is asked and is `choice`; panics on a choice the
+    /// option does not have, so a misspelling cannot pass for "no".
+    pub fn is(&self, name: &str, choice: &str) -> bool {
+        let choice = Value::from(choice);
+        assert!(
+            options::get(name).takes(&choice),
+            "`{name}` has no choice {choice}"
+        );
+        self.value(name) == Some(choice)
+    }
+
+    /// Whether `condition` (from `cargo-generate.toml`) holds for these answers; an
+    /// option that is not asked holds no value.
+    pub fn satisfies(&self, condition: &options::Condition) -> bool {
+        let value = self.value(&condition.option);
+        match &condition.value {
+            // Unasked counts as off, as everywhere else.
+            Value::Bool(_) => condition.holds(&value.unwrap_or(Value::Bool(false))),
+            Value::Choice(_) => value.is_some_and(|value| condition.holds(&value)),
         }
     }
 
@@ -104,29 +156,38 @@ impl Combination {
             .collect()
     }
 
-    /// The package name of the generated project: the Rust options that are on, e.g.
-    /// `web-cache` (web and the cache without redis, whatever docker and CI say). Short,
-    /// like a real service's name, and unique among the crates the matrix builds.
+    /// The package name of the generated project: the Rust options that are on and the
+    /// choices that add something, e.g. `web-cache-sqlite` (web and the cache without
+    /// redis, a SQLite database, whatever docker and CI say). Short, like a real
+    /// service's name, and unique among the crates the matrix builds.
     pub fn package_name(&self) -> String {
-        let on: Vec<String> = self
+        let parts: Vec<String> = self
             .resolved()
-            .filter(|(option, value)| *value && !NON_RUST.contains(&option.name.as_str()))
-            .map(|(option, _)| option.name.replace('_', "-"))
+            .filter(|(option, _)| !NON_RUST.contains(&option.name.as_str()))
+            .filter_map(|(option, value)| match value {
+                Value::Bool(true) => Some(option.name.replace('_', "-")),
+                Value::Bool(false) => None,
+                Value::Choice(choice) => (choice != NOTHING).then_some(choice),
+            })
             .collect();
-        if on.is_empty() {
+        if parts.is_empty() {
             "bare".to_owned()
         } else {
-            on.join("-")
+            parts.join("-")
         }
     }
 
-    /// Every answer spelled out, e.g. `web-noworker-cli-cache-docker-...-noredis`: how
+    /// Every answer spelled out, e.g. `web-noworker-...-noredis-database-sqlite`: how
     /// failures name the combination.
     pub fn label(&self) -> String {
         self.resolved()
             .map(|(option, value)| {
                 let name = option.name.replace('_', "-");
-                if value { name } else { format!("no{name}") }
+                match value {
+                    Value::Bool(true) => name,
+                    Value::Bool(false) => format!("no{name}"),
+                    Value::Choice(choice) => format!("{name}-{choice}"),
+                }
             })
             .collect::<Vec<_>>()
             .join("-")
@@ -134,7 +195,7 @@ impl Combination {
 
     /// The answers that can change Rust code: two combinations with the same key
     /// generate the same crate apart from Docker and CI files.
-    pub fn rust_key(&self) -> Vec<(String, bool)> {
+    pub fn rust_key(&self) -> Vec<(String, Value)> {
         self.resolved()
             .filter(|(option, _)| !NON_RUST.contains(&option.name.as_str()))
             .map(|(option, value)| (option.name.clone(), value))
@@ -142,23 +203,23 @@ impl Combination {
     }
 
     /// Every asked option with its effective value.
-    fn resolved(&self) -> impl Iterator<Item = (&'static TemplateOption, bool)> + '_ {
+    fn resolved(&self) -> impl Iterator<Item = (&'static TemplateOption, Value)> + '_ {
         self.answers.iter().filter_map(|(option, answer)| {
             self.declaration_default(option)
-                .map(|default| (*option, answer.unwrap_or(default)))
+                .map(|default| (*option, answer.clone().unwrap_or(default)))
         })
     }
 
-    fn answer(&self, option: &TemplateOption) -> Option<bool> {
+    fn answer(&self, option: &TemplateOption) -> Option<&Value> {
         self.answers
             .iter()
             .find(|(candidate, _)| *candidate == option)
-            .and_then(|(_, answer)| *answer)
+            .and_then(|(_, answer)| answer.as_ref())
     }
 
     /// The default of the first declaration whose condition holds; `None` when no
     /// declaration asks for the option. Conditions only read unconditional options.
-    fn declaration_default(&self, option: &TemplateOption) -> Option<bool> {
+    fn declaration_default(&self, option: &TemplateOption) -> Option<Value> {
         option
             .declarations
             .iter()
@@ -166,13 +227,12 @@ impl Combination {
                 None => true,
                 Some(condition) => {
                     let other = options::get(&condition.option);
-                    let value = self
-                        .answer(other)
-                        .or_else(|| other.declarations.first().map(|d| d.default));
-                    value == Some(condition.expected)
+                    self.answer(other)
+                        .or_else(|| other.declarations.first().map(|d| &d.default))
+                        .is_some_and(|value| condition.holds(value))
                 }
             })
-            .map(|declaration| declaration.default)
+            .map(|declaration| declaration.default.clone())
     }
 }
 
@@ -182,17 +242,17 @@ impl std::fmt::Display for Combination {
     }
 }
 
-/// Every distinct set of answers, valid or refused, each once and explicit.
+/// Every distinct set of answers, valid or refused, each once and explicit: every value
+/// of every option against every value of the others.
 pub fn all() -> Vec<Combination> {
-    let options = options::all();
     let mut combinations: Vec<Combination> = Vec::new();
     let mut names = std::collections::HashSet::new();
-    for bits in 0..(1u64 << options.len()) {
+    for answers in every_answer(options::all()) {
         let mut combination = Combination {
-            answers: options
+            answers: options::all()
                 .iter()
-                .enumerate()
-                .map(|(index, option)| (option, Some(bits & (1 << index) != 0)))
+                .zip(answers)
+                .map(|(option, value)| (option, Some(value)))
                 .collect(),
         };
         // An unasked option's answer is never seen; dropping it makes duplicates equal.
@@ -209,20 +269,39 @@ pub fn all() -> Vec<Combination> {
     combinations
 }
 
+/// The cartesian product of the options' values, the first option varying fastest.
+fn every_answer(options: &[TemplateOption]) -> Vec<Vec<Value>> {
+    options
+        .iter()
+        .rev()
+        .fold(vec![Vec::new()], |tails, option| {
+            tails
+                .iter()
+                .flat_map(|tail| {
+                    option.values().into_iter().map(move |value| {
+                        let mut answers = vec![value];
+                        answers.extend(tail.iter().cloned());
+                        answers
+                    })
+                })
+                .collect()
+        })
+}
+
 /// Every combination the pre hook accepts.
 pub fn valid() -> Vec<Combination> {
     all().into_iter().filter(Combination::is_valid).collect()
 }
 
 #[test]
-fn the_matrix_covers_each_option_both_ways_and_names_are_unique() {
+fn the_matrix_covers_each_value_of_each_option_and_names_are_unique() {
     let valid = valid();
     for option in options::all() {
-        for value in [false, true] {
+        for value in option.values() {
             assert!(
                 valid
                     .iter()
-                    .any(|c| c.is_asked(&option.name) && c.is_on(&option.name) == value),
+                    .any(|c| c.value(&option.name).as_ref() == Some(&value)),
                 "no valid combination has {}={value}",
                 option.name
             );
@@ -233,6 +312,16 @@ fn the_matrix_covers_each_option_both_ways_and_names_are_unique() {
     labels.sort();
     labels.dedup();
     assert_eq!(labels.len(), count, "two combinations share a label");
+    // One package name per crate: combinations differing only in Docker or CI share it.
+    let mut crates: Vec<(String, Vec<(String, Value)>)> = valid
+        .iter()
+        .map(|c| (c.package_name(), c.rust_key()))
+        .collect();
+    crates.sort();
+    crates.dedup();
+    let mut names: Vec<&String> = crates.iter().map(|(name, _)| name).collect();
+    names.dedup();
+    assert_eq!(names.len(), crates.len(), "two crates share a package name");
     for refusal in &REFUSALS {
         assert!(
             all()
@@ -263,4 +352,47 @@ fn defaults_follow_the_answers_they_depend_on() {
         refused.refusal().map(|r| r.message),
         Some("redis=true needs cache=true")
     );
+    // database is declared under `web` (default sqlite) and `!web` (default none).
+    assert!(Combination::defaults().is("database", "sqlite"));
+    let without_web = Combination::defaults().with("web", false);
+    assert!(without_web.is("database", "none") && without_web.is_valid());
+    let refused = without_web.with("database", "postgres");
+    assert_eq!(refused.refusal().map(|r| r.message), Some("needs web=true"));
+}
+
+#[test]
+fn choices_are_spelt_out_in_labels_defines_and_package_names() {
+    let quick_start = Combination::defaults();
+    assert!(
+        quick_start.label().ends_with("-database-sqlite"),
+        "{quick_start}"
+    );
+    assert!(
+        quick_start
+            .defines()
+            .contains(&"database=sqlite".to_owned())
+    );
+    assert_eq!(quick_start.package_name(), "web-cli-cache-redis-sqlite");
+    let everything = Combination::everything_on();
+    assert!(everything.is("database", "postgres"));
+    assert!(everything.package_name().ends_with("-postgres"));
+    let in_memory = quick_start.with("database", "none");
+    assert_eq!(in_memory.package_name(), "web-cli-cache-redis");
+    assert!(in_memory.label().ends_with("-database-none"), "{in_memory}");
+    assert_eq!(in_memory.value("database"), Some(Value::from("none")));
+}
+
+#[test]
+fn every_string_option_has_an_everything_on_choice() {
+    for option in options::all() {
+        if let Kind::Choice(_) = option.kind {
+            let choice = Combination::everything_on().value(&option.name);
+            assert!(
+                choice.is_some_and(|choice| option.takes(&choice)),
+                "EVERYTHING_ON_CHOICES: no valid value for `{}`",
+                option.name
+            );
+        }
+    }
+    assert!(Combination::everything_on().is_valid());
 }

@@ -3,7 +3,8 @@
 //! [`problems`] reads both files for any combination with docker on: every `COPY` source
 //! exists and is not `.dockerignore`d, the runtime stage copies the binary the builder
 //! produced under the package's name and runs it, and compose runs the right subcommands
-//! with Redis wired in exactly when redis is on.
+//! with Redis wired in exactly when redis is on (and PostgreSQL exactly when it is the
+//! database).
 //!
 //! The test below runs the builder stage's steps as plain shell commands in a fresh
 //! copy of the everything-on project (files copied as `COPY` would, timestamps kept, so
@@ -395,7 +396,7 @@ fn compose_problems(root: &Path, package: &str, combination: &Combination) -> Ve
                 "compose.yaml: service `{name}` sets CACHE_REDIS_HOST although redis is off"
             )),
         }
-        if redis && !depends_on_redis(definition) {
+        if redis && !depends_on(definition, "redis") {
             problems.push(format!(
                 "compose.yaml: service `{name}` does not depend on redis"
             ));
@@ -440,6 +441,36 @@ fn compose_problems(root: &Path, package: &str, combination: &Combination) -> Ve
             if redis { "on" } else { "off" }
         ));
     }
+    problems.extend(compose_postgres_problems(services, combination));
+    problems
+}
+
+/// With PostgreSQL, a `postgres` service runs a postgres image and `web` waits for it;
+/// with any other database there is no such service.
+fn compose_postgres_problems(
+    services: &serde_yaml::Mapping,
+    combination: &Combination,
+) -> Vec<String> {
+    let service = |name: &str| services.get(name);
+    let postgres = combination.is("database", "postgres");
+    let postgres_image = service("postgres")
+        .and_then(|s| s.get("image"))
+        .and_then(Value::as_str)
+        .is_some_and(|image| image.starts_with("postgres"));
+    let mut problems = Vec::new();
+    if postgres != postgres_image {
+        problems.push(format!(
+            "compose.yaml: a postgres service {} although database is {}",
+            if postgres { "is missing" } else { "is present" },
+            combination
+                .value("database")
+                .map(|value| value.to_string())
+                .unwrap_or_default()
+        ));
+    }
+    if postgres && service("web").is_some_and(|web| !depends_on(web, "postgres")) {
+        problems.push("compose.yaml: service `web` does not depend on postgres".to_owned());
+    }
     problems
 }
 
@@ -449,13 +480,13 @@ fn runs_this_project(definition: &Value, package: &str) -> bool {
         || definition.get("image").and_then(Value::as_str) == Some(package)
 }
 
-/// Whether a compose service waits for the `redis` service.
-fn depends_on_redis(definition: &Value) -> bool {
+/// Whether a compose service waits for the service called `other`.
+fn depends_on(definition: &Value, other: &str) -> bool {
     let depends = definition.get("depends_on");
-    depends.and_then(|d| d.get("redis")).is_some()
+    depends.and_then(|d| d.get(other)).is_some()
         || depends
             .and_then(Value::as_sequence)
-            .is_some_and(|list| list.iter().any(|d| d.as_str() == Some("redis")))
+            .is_some_and(|list| list.iter().any(|d| d.as_str() == Some(other)))
 }
 
 /// The `command` of every compose service that runs this project (the cli service has

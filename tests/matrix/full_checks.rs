@@ -1,21 +1,23 @@
 //! Generated projects that must build, lint and pass their own tests.
 //!
 //! Six combinations get every step (`cargo build`, `cargo clippy --all-targets -- -D
-//! warnings`, `cargo fmt --check`, `cargo test`): everything on, each entrypoint alone,
-//! and web with the cache without Redis and without the cache at all. Every other valid
-//! combination of the options that change Rust code gets clippy (which type-checks every
-//! target) and rustfmt; the Docker and CI options change no Rust, so they are varied
-//! along instead of multiplying the builds.
+//! warnings`, `cargo fmt --check`, `cargo test`): everything on (PostgreSQL), the quick
+//! start's defaults (SQLite), the worker alone, the CLI alone, and web with the cache
+//! without Redis (SQLite) and without the cache or a database. Every other valid
+//! combination of the options that change Rust code, every database included, gets
+//! clippy (which type-checks every target) and rustfmt; the Docker and CI options change
+//! no Rust, so they are varied along instead of multiplying the builds.
 //!
 //! Every checked project must build without a warning and resolve only versions the
 //! shipped lock holds ([`lock::drift`]).
 
 use crate::cargo::{self, Step};
 use crate::combinations::{self, Combination};
-use crate::{generate, lock};
+use crate::options::{self, Value};
+use crate::{generate, lock, postgres};
 
 /// The Rust-relevant answers of a combination ([`Combination::rust_key`]).
-type RustKey = Vec<(String, bool)>;
+type RustKey = Vec<(String, Value)>;
 
 /// The combinations that get every step.
 fn fully_checked() -> Vec<Combination> {
@@ -28,12 +30,30 @@ fn fully_checked() -> Vec<Combination> {
     };
     vec![
         Combination::everything_on(),
-        only("web"),
+        Combination::defaults(),
         only("worker"),
         only("cli"),
         only("web").with("cache", true).with("redis", false),
-        only("web").with("cache", false),
+        only("web").with("cache", false).with("database", "none"),
     ]
+}
+
+/// The valid combinations grouped by the crate they generate (their [`RustKey`]), in
+/// matrix order, without the crates of [`fully_checked`]: what gets clippy and rustfmt.
+fn other_crates() -> Vec<(RustKey, Vec<Combination>)> {
+    let full: Vec<_> = fully_checked().iter().map(Combination::rust_key).collect();
+    let mut groups: Vec<(RustKey, Vec<Combination>)> = Vec::new();
+    for combination in combinations::valid() {
+        let key = combination.rust_key();
+        if full.contains(&key) {
+            continue;
+        }
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, group)) => group.push(combination),
+            None => groups.push((key, vec![combination])),
+        }
+    }
+    groups
 }
 
 /// Generates `combination` and runs `steps` in order; the first failure ends it.
@@ -43,6 +63,9 @@ fn check(combination: &Combination, steps: &[Step]) -> Result<(), String> {
     for step in steps {
         if *step == Step::Test && combination.is_on("redis") {
             redis_server_is_installed()?;
+        }
+        if *step == Step::Test && combination.is("database", "postgres") {
+            postgres::binaries()?;
         }
         let outcome =
             cargo::run(&combination.label(), &project.path, *step).and_then(
@@ -111,7 +134,7 @@ fn everything_on_builds_lints_and_passes_its_tests() {
 }
 
 #[test]
-fn web_only_builds_lints_and_passes_its_tests() {
+fn quick_start_defaults_build_lint_and_pass_their_tests() {
     full(1);
 }
 
@@ -131,25 +154,16 @@ fn web_with_cache_without_redis_builds_lints_and_passes_its_tests() {
 }
 
 #[test]
-fn web_without_cache_builds_lints_and_passes_its_tests() {
+fn web_without_cache_or_database_builds_lints_and_passes_its_tests() {
     full(5);
 }
 
 #[test]
 fn every_other_combination_is_clippy_and_rustfmt_clean() {
-    let full: Vec<_> = fully_checked().iter().map(Combination::rust_key).collect();
-    // Group the valid combinations by the crate they generate, in matrix order.
-    let mut groups: Vec<(RustKey, Vec<Combination>)> = Vec::new();
-    for combination in combinations::valid() {
-        let key = combination.rust_key();
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, group)) => group.push(combination),
-            None => groups.push((key, vec![combination])),
-        }
-    }
+    let others = other_crates();
     let mut failures = Vec::new();
     let mut checked = 0;
-    for (key, group) in groups.iter().filter(|(key, _)| !full.contains(key)) {
+    for (key, group) in &others {
         // A different Docker/CI variant for each crate, so those files vary along.
         let combination = &group[checked % group.len()];
         debug_assert_eq!(&combination.rust_key(), key);
@@ -170,6 +184,30 @@ fn every_other_combination_is_clippy_and_rustfmt_clean() {
 }
 
 #[test]
+fn the_other_crates_hold_every_value_of_every_rust_option() {
+    let others = other_crates();
+    // Each value of each option that changes Rust code, every database included.
+    for option in options::all() {
+        if combinations::NON_RUST.contains(&option.name.as_str()) {
+            continue;
+        }
+        for value in option.values() {
+            assert!(
+                others
+                    .iter()
+                    .any(|(_, group)| group[0].value(&option.name).as_ref() == Some(&value)),
+                "no other combination has {}={value}",
+                option.name
+            );
+        }
+    }
+    cargo::progress(&format!(
+        "{} other crates get clippy and rustfmt",
+        others.len()
+    ));
+}
+
+#[test]
 fn the_fully_checked_combinations_are_valid_and_distinct() {
     let combinations = fully_checked();
     let mut keys: Vec<_> = combinations.iter().map(Combination::rust_key).collect();
@@ -181,4 +219,14 @@ fn the_fully_checked_combinations_are_valid_and_distinct() {
         "two full checks build the same crate"
     );
     assert!(combinations.iter().all(Combination::is_valid));
+    // The quick start is what a user runs first; every database gets a full check.
+    assert!(combinations.contains(&Combination::defaults()));
+    for choice in options::get("database").values() {
+        assert!(
+            combinations
+                .iter()
+                .any(|c| c.value("database").as_ref() == Some(&choice)),
+            "no fully checked combination has database={choice}"
+        );
+    }
 }

@@ -1,18 +1,20 @@
 //! The shipped lock file: `template/Cargo.lock` holds the dependency versions the
 //! harness tests, and every generated project starts from it.
 //!
-//! It is resolved for every option on. A project with fewer options prunes it on its first
-//! cargo command; pruning drops packages and never picks new versions, so every
-//! combination builds with versions from this one file. The root package's name is
-//! `{{project-name}}`, rendered like any other template file.
+//! It is resolved for every option on, and every choice of the string options at once
+//! ([`lock_root`]: the everything-on project, whose manifest also gets the dependencies
+//! of the other choices, SQLite's driver beside PostgreSQL's). A project with fewer
+//! options prunes it on its first cargo command; pruning drops packages and never picks
+//! new versions, so every combination builds with versions from this one file. The root
+//! package's name is `{{project-name}}`, rendered like any other template file.
 //!
 //! - [`drift`]: what a generated project's own lock has that the shipped one lacks (the
 //!   full checks call it after clippy, for every combination they build).
 //! - The test below fails when the lock is not current for the template's manifests,
 //!   and names the command that fixes it.
 //! - `update_the_shipped_lock` (ignored; `ci/update-lock` runs it) moves the lock
-//!   forward on purpose: `cargo update` in a generated everything-on project, written
-//!   back with the root's name as the placeholder again.
+//!   forward on purpose: `cargo update` in the lock root, written back with the root's
+//!   name as the placeholder again.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -20,7 +22,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::combinations::Combination;
-use crate::options::repo_root;
+use crate::generate::Project;
+use crate::options::{self, Kind, repo_root};
 use crate::{cargo, generate};
 
 /// Where the shipped lock lives, relative to the repository.
@@ -111,6 +114,97 @@ pub fn drift(project: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The manifest tables whose entries [`lock_root`] merges.
+const DEPENDENCY_TABLES: [&str; 3] = ["dependencies", "dev-dependencies", "build-dependencies"];
+
+/// Generates, under `name`, the project the shipped lock is resolved for: everything on,
+/// its manifest holding the dependencies of every other valid choice of each string
+/// option too (features unioned), since no one combination has them all. Only its
+/// manifest is changed; nothing builds it.
+pub fn lock_root(name: &str) -> Result<Project, String> {
+    let everything = Combination::everything_on();
+    let project = generate::generate(name, &everything.defines())
+        .map_err(|failed| format!("everything on: generation failed: {failed}"))?;
+    let path = project.path.join("Cargo.toml");
+    let mut manifest = manifest(&path)?;
+    for option in options::all() {
+        if !matches!(option.kind, Kind::Choice(_)) {
+            continue;
+        }
+        for value in option.values() {
+            let variant = everything.clone().with(&option.name, value);
+            if variant == everything || !variant.is_valid() {
+                continue;
+            }
+            let other = generate::generate(name, &variant.defines())
+                .map_err(|failed| format!("{variant}: generation failed: {failed}"))?;
+            merge_dependencies(
+                &mut manifest,
+                &self::manifest(&other.path.join("Cargo.toml"))?,
+            );
+        }
+    }
+    let text = toml::to_string(&manifest)
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    std::fs::write(&path, text).map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(project)
+}
+
+fn manifest(path: &Path) -> Result<toml::Table, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    toml::from_str(&text).map_err(|error| format!("{}: not valid TOML: {error}", path.display()))
+}
+
+/// Adds `other`'s dependencies to `manifest`'s: the ones it lacks whole, and the
+/// features of the ones both have.
+fn merge_dependencies(manifest: &mut toml::Table, other: &toml::Table) {
+    for section in DEPENDENCY_TABLES {
+        let Some(theirs) = other.get(section).and_then(|t| t.as_table()) else {
+            continue;
+        };
+        let ours = manifest
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let Some(ours) = ours.as_table_mut() else {
+            continue;
+        };
+        for (name, spec) in theirs {
+            match ours.get_mut(name) {
+                None => {
+                    ours.insert(name.clone(), spec.clone());
+                }
+                Some(mine) => merge_features(mine, spec),
+            }
+        }
+    }
+}
+
+/// `mine` with the features of `theirs` too (a bare version becomes a table).
+fn merge_features(mine: &mut toml::Value, theirs: &toml::Value) {
+    let Some(extra) = theirs.get("features").and_then(|f| f.as_array()) else {
+        return;
+    };
+    if let toml::Value::String(version) = mine {
+        let mut table = toml::Table::new();
+        table.insert("version".to_owned(), toml::Value::String(version.clone()));
+        *mine = toml::Value::Table(table);
+    }
+    let Some(table) = mine.as_table_mut() else {
+        return;
+    };
+    let features = table
+        .entry("features")
+        .or_insert_with(|| toml::Value::Array(Vec::new()));
+    if let Some(features) = features.as_array_mut() {
+        for feature in extra {
+            if !features.contains(feature) {
+                features.push(feature.clone());
+            }
+        }
+    }
+}
+
 /// The sentence every lock failure ends with.
 pub fn fix() -> &'static str {
     "the shipped lock is out of date for the template's manifests: run ci/update-lock \
@@ -120,8 +214,7 @@ pub fn fix() -> &'static str {
 #[test]
 fn the_shipped_lock_is_current_for_the_template_manifests() {
     let before = shipped().unwrap_or_else(|error| panic!("{error}"));
-    let project = generate::combination(&Combination::everything_on())
-        .unwrap_or_else(|failed| panic!("everything on: generation failed: {failed}"));
+    let project = lock_root("lock-check-root").unwrap_or_else(|error| panic!("{error}"));
     // With --locked cargo compares the resolution it needs with the lock as a graph
     // (the root's place in the file does not matter) and refuses any difference: a
     // dependency added, dropped or given other features in a manifest.
@@ -209,6 +302,33 @@ fn compatible(version: &str) -> String {
 }
 
 #[test]
+fn merging_manifests_adds_dependencies_and_unions_features() {
+    let mut ours: toml::Table = toml::from_str(
+        "[dependencies]\nserde = \"1\"\nsqlx = { version = \"0.8\", features = [\"postgres\", \"macros\"] }\n",
+    )
+    .expect("valid TOML");
+    let theirs: toml::Table = toml::from_str(
+        "[dependencies]\nserde = { version = \"1\", features = [\"derive\"] }\n\
+         sqlx = { version = \"0.8\", features = [\"sqlite\", \"macros\"] }\n\
+         [dev-dependencies]\ntempfile = \"3\"\n",
+    )
+    .expect("valid TOML");
+    merge_dependencies(&mut ours, &theirs);
+    let features = |name: &str| -> Vec<String> {
+        ours["dependencies"][name]["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .filter_map(|f| f.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(features("sqlx"), ["postgres", "macros", "sqlite"]);
+    assert_eq!(features("serde"), ["derive"]);
+    assert_eq!(ours["dependencies"]["serde"]["version"].as_str(), Some("1"));
+    assert_eq!(ours["dev-dependencies"]["tempfile"].as_str(), Some("3"));
+}
+
+#[test]
 fn drift_names_new_and_moved_packages() {
     let shipped = shipped().unwrap_or_else(|error| panic!("{error}"));
     let tested = shipped
@@ -242,14 +362,13 @@ fn drift_names_new_and_moved_packages() {
 }
 
 /// Moves the shipped lock forward: `cargo update` (with the words of
-/// `TEMPLATE_LOCK_UPDATE` as arguments, e.g. `-p serde`) in a generated everything-on
-/// project, whose lock then replaces `template/Cargo.lock`. Run by `ci/update-lock`.
+/// `TEMPLATE_LOCK_UPDATE` as arguments, e.g. `-p serde`) in the [`lock_root`], whose
+/// lock then replaces `template/Cargo.lock`. Run by `ci/update-lock`.
 #[test]
 #[ignore = "rewrites template/Cargo.lock; ci/update-lock runs it"]
 fn update_the_shipped_lock() {
     let before = shipped().unwrap_or_default();
-    let project = generate::generate(UPDATE_ROOT, &Combination::everything_on().defines())
-        .unwrap_or_else(|failed| panic!("everything on: generation failed: {failed}"));
+    let project = lock_root(UPDATE_ROOT).unwrap_or_else(|error| panic!("{error}"));
     let arguments = std::env::var("TEMPLATE_LOCK_UPDATE").unwrap_or_default();
     let mut command = Command::new("cargo");
     command.arg("update").args(arguments.split_whitespace());

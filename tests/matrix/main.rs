@@ -11,6 +11,7 @@
 //! - [`liquid`]: Liquid in the template's Rust sources stays at item level.
 //! - [`lock`]: the shipped `Cargo.lock` is current, and generated projects keep to it.
 //! - [`prometheus`]: `promtool` and a real Prometheus read a generated service's metrics.
+//! - [`postgres`]: PostgreSQL's programs, and a throwaway server for a generated service.
 //! - [`growing`]: the README's "Growing the service", applied as written, builds and works.
 //!
 //! Run it with `ci/test` (or `cargo test --locked` here); `cargo test -- static` or
@@ -25,6 +26,7 @@ mod growing;
 mod liquid;
 mod lock;
 mod options;
+mod postgres;
 mod prometheus;
 mod refusals;
 mod static_checks;

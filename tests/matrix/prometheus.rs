@@ -5,7 +5,8 @@
 //!
 //! Debian's `prometheus` package provides both binaries (`ci/prerequisites` installs
 //! it); the service runs with its persistent alias on a `redis-server` started here, so
-//! the Redis series are in the scrape too. Every process is stopped by its pid.
+//! the Redis series are in the scrape too, and its database on a PostgreSQL server
+//! started here when that is its database. Every process is stopped by its pid.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::cargo;
 use crate::combinations::Combination;
-use crate::generate;
+use crate::{generate, postgres};
 
 /// Cache hits the test makes through `GET /items/1`.
 const HITS: usize = 7;
@@ -138,6 +139,10 @@ fn prometheus_reads_the_everything_on_service_and_counts_its_cache_hits() {
     );
     let redis = SocketAddr::from(([127, 0, 0, 1], redis_port));
     wait_until("redis-server", || answers(redis));
+    // The example resource lives in the database, which the service migrates on start.
+    let postgres = combination
+        .is("database", "postgres")
+        .then(|| postgres::Server::start(free_port()));
 
     let service = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let _service = start(
@@ -153,6 +158,7 @@ fn prometheus_reads_the_everything_on_service_and_counts_its_cache_hits() {
                 format!("prometheus-test-{}", std::process::id()),
             )
             .env("RUST_LOG", "warn")
+            .envs(postgres.iter().map(|server| ("DATABASE_URL", server.url())))
             .current_dir(scratch.path()),
         "the generated service",
     );

@@ -97,3 +97,16 @@ fn cache_off_without_mentioning_redis_generates_without_redis() {
     assert!(!example.contains("CACHE_"), "{example}");
     assert!(!Combination::defaults().with("cache", false).is_on("redis"));
 }
+
+#[test]
+fn a_database_that_is_not_a_choice_is_refused_naming_the_option() {
+    // cargo-generate checks `choices` itself, before the hooks run.
+    let defines = vec!["database=mysql".to_owned()];
+    if let Err(failure) = expect_refusal(
+        "not-a-choice",
+        &defines,
+        "\"mysql\" is not a valid value for database",
+    ) {
+        panic!("{failure}");
+    }
+}

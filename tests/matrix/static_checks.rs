@@ -14,26 +14,49 @@ use regex::Regex;
 use crate::combinations::{self, Combination};
 use crate::{docker, generate, options};
 
-/// Paths that exist exactly when their option is on.
-const OWNED_PATHS: &[(&str, &[&str])] = &[
-    ("web", &["src/web", "src/items"]),
-    ("worker", &["src/worker"]),
-    ("cli", &["src/cli"]),
+/// Paths that exist exactly when every one of their conditions holds, written as
+/// `cargo-generate.toml` keys are: `x`, `!x`, `x == "value"`, `x != "value"`.
+const OWNED_PATHS: &[(&[&str], &[&str])] = &[
+    (&["web"], &["src/web", "src/items"]),
+    (&["worker"], &["src/worker"]),
+    (&["cli"], &["src/cli"]),
     (
-        "cache",
+        &["cache"],
         &["src/services/cache.rs", "crates/cache", "crates/cached"],
     ),
-    ("docker", &["Dockerfile", ".dockerignore", "compose.yaml"]),
-    ("github_actions", &[".github/workflows/ci.yml"]),
+    (
+        &["docker"],
+        &["Dockerfile", ".dockerignore", "compose.yaml"],
+    ),
+    (&["github_actions"], &[".github/workflows/ci.yml"]),
+    (
+        &[r#"database != "none""#],
+        &[
+            "migrations",
+            "src/database",
+            "src/settings/database.rs",
+            "src/metrics/database.rs",
+            "tests/api/database.rs",
+            "tests/api/test_database.rs",
+        ],
+    ),
+    (&[r#"database != "none""#, "cli"], &["src/cli/db.rs"]),
+    (&[r#"database == "postgres""#], &["tests/api/postgres.rs"]),
+    // The in-process stand-in for the example resource's store.
+    (
+        &["web", r#"database == "none""#],
+        &["src/items/in_memory.rs", "tests/api/item_memory.rs"],
+    ),
 ];
 
 /// Prefixes of the variables `.env.example` must list exactly (with `RUST_LOG`).
-const SETTINGS_PREFIXES: [&str; 4] = ["APP_", "CACHE_", "WORKER_", "LOG_"];
+const SETTINGS_PREFIXES: [&str; 5] = ["APP_", "CACHE_", "WORKER_", "LOG_", "DATABASE_"];
 
-/// Variables that belong to an option (most specific prefix first). Settings may still
-/// name them when the option is off (to warn that they do nothing); `.env.example` must
-/// not list them then.
-const OPTION_VARIABLES: [(&str, &str); 6] = [
+/// Variables that belong to an option, with the condition (as in [`OWNED_PATHS`]) under
+/// which they exist; most specific prefix first. Settings may still name them when the
+/// condition does not hold (to warn that they do nothing); `.env.example` must not list
+/// them then.
+const OPTION_VARIABLES: [(&str, &str); 7] = [
     ("CACHE_REDIS_", "redis"),
     // The L1 in front of Redis and compression in Redis.
     ("CACHE_PERSISTENT_L1_", "redis"),
@@ -41,6 +64,7 @@ const OPTION_VARIABLES: [(&str, &str); 6] = [
     ("CACHE_", "cache"),
     ("APP_", "web"),
     ("WORKER_", "worker"),
+    ("DATABASE_", r#"database != "none""#),
 ];
 
 #[test]
@@ -243,31 +267,48 @@ fn no_empty_directories(tree: &Tree) -> Vec<String> {
         .collect()
 }
 
-/// Each option's files exist when it is on and are gone when it is off, including every
-/// path of its `[conditional.'!option'] ignore` list.
+/// Each option's files exist exactly when its conditions hold, and every path of a
+/// `[conditional.'...'] ignore` list is gone while its key holds.
 fn options_own_their_files(tree: &Tree, combination: &Combination) -> Vec<String> {
     let mut problems = Vec::new();
-    for (option, paths) in OWNED_PATHS {
-        let on = combination.is_on(option);
+    for (expressions, paths) in OWNED_PATHS {
+        let conditions: Vec<options::Condition> = expressions
+            .iter()
+            .map(|e| options::checked_condition(e))
+            .collect();
+        let failing: Vec<String> = conditions
+            .iter()
+            .filter(|condition| !combination.satisfies(condition))
+            .map(|condition| condition.negated().to_string())
+            .collect();
         for path in *paths {
-            if tree.exists(path) != on {
-                problems.push(format!(
-                    "{path}: {} although {option} is {}",
-                    if on { "missing" } else { "present" },
-                    if on { "on" } else { "off" }
-                ));
+            match (tree.exists(path), failing.is_empty()) {
+                (false, true) => problems.push(format!(
+                    "{path}: missing although {}",
+                    conditions
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )),
+                (true, false) => {
+                    problems.push(format!(
+                        "{path}: present although {}",
+                        failing.join(" and ")
+                    ));
+                }
+                _ => {}
             }
         }
     }
-    for option in options::all() {
-        if combination.is_on(&option.name) {
+    for (condition, paths) in options::ignore_blocks() {
+        if !combination.satisfies(condition) {
             continue;
         }
-        for path in options::ignored_when_off(&option.name) {
-            if tree.exists(&path) {
+        for path in paths {
+            if tree.exists(path) {
                 problems.push(format!(
-                    "{path}: present although {} is off and cargo-generate.toml ignores it then",
-                    option.name
+                    "{path}: present although {condition} and cargo-generate.toml ignores it then"
                 ));
             }
         }
@@ -285,6 +326,7 @@ fn options_own_their_files(tree: &Tree, combination: &Combination) -> Vec<String
 ///   or service. Prose may still say "Redis": a redis-less cache explains that its
 ///   persistent alias is in-process, and settings warn about `CACHE_REDIS_*`.
 /// - Without the worker, no `WORKER_*` variable; without web, no actix.
+/// - Only the chosen database is named ([`no_mentions_of_other_databases`]).
 fn no_mentions_of_absent_options(tree: &Tree, combination: &Combination) -> Vec<String> {
     // The named configuration files, plus Rust files under `rust_dirs`.
     let files = |names: &[&str], rust_dirs: &[&str]| -> Vec<&(PathBuf, String)> {
@@ -341,6 +383,56 @@ fn no_mentions_of_absent_options(tree: &Tree, combination: &Combination) -> Vec<
     if !combination.is_on("web") {
         let files = files(&["Cargo.toml"], &[]);
         problems.extend(mentions(tree, files, &regex(r"actix"), "web is off"));
+    }
+    problems.extend(no_mentions_of_other_databases(tree, combination));
+    problems
+}
+
+/// The manifests name only the chosen database: no SQLite crate or URL with PostgreSQL,
+/// no PostgreSQL server or driver with SQLite, and without a database neither sqlx nor a
+/// `DATABASE_*` variable (nor sqlx in any Rust code).
+fn no_mentions_of_other_databases(tree: &Tree, combination: &Combination) -> Vec<String> {
+    /// Words the manifests must not contain while the condition holds.
+    const ABSENT_WORDS: [(&str, &str); 3] = [
+        (r#"database != "sqlite""#, r"(?i)sqlite"),
+        (r#"database != "postgres""#, r"(?i)postgres"),
+        (r#"database == "none""#, r"sqlx|DATABASE_[A-Z_]+"),
+    ];
+    const MANIFESTS: [&str; 5] = [
+        "Cargo.toml",
+        ".env.example",
+        "compose.yaml",
+        "Dockerfile",
+        ".github/workflows/ci.yml",
+    ];
+    let manifests: Vec<&(PathBuf, String)> = tree
+        .files
+        .iter()
+        .filter(|(path, _)| MANIFESTS.iter().any(|name| path == Path::new(name)))
+        .collect();
+    let mut problems = Vec::new();
+    for (expression, pattern) in ABSENT_WORDS {
+        let condition = options::checked_condition(expression);
+        if combination.satisfies(&condition) {
+            let why = condition.to_string();
+            problems.extend(mentions(tree, manifests.clone(), &regex(pattern), &why));
+        }
+    }
+    if combination.is("database", "none") {
+        let code: Vec<(PathBuf, String)> = tree
+            .files
+            .iter()
+            .filter(|(path, _)| path.extension().is_some_and(|e| e == "rs"))
+            .filter(|(path, _)| path.starts_with("src") || path.starts_with("tests"))
+            .map(|(path, text)| (path.clone(), rust_code(text)))
+            .collect();
+        let sqlx = regex(r"\bsqlx\b");
+        problems.extend(mentions(
+            tree,
+            code.iter().collect(),
+            &sqlx,
+            "database is none",
+        ));
     }
     problems
 }
@@ -586,10 +678,10 @@ fn is_crate_root(path: &Path) -> bool {
     )
 }
 
-/// `.env.example` lists exactly the `APP_*`, `CACHE_*`, `WORKER_*` and `LOG_*` variables
-/// (and `RUST_LOG`) that `src/settings*` and the cache engine's settings
-/// (`crates/cache/src/settings`) read, commented out or not, leaving out those of
-/// options that are off.
+/// `.env.example` lists exactly the `APP_*`, `CACHE_*`, `WORKER_*`, `LOG_*` and
+/// `DATABASE_*` variables (and `RUST_LOG`) that `src/settings*` and the cache engine's
+/// settings (`crates/cache/src/settings`) read, commented out or not, leaving out those
+/// of options that are off ([`OPTION_VARIABLES`]).
 fn env_example_matches_settings(tree: &Tree, combination: &Combination) -> Vec<String> {
     let Some(example) = tree.text(".env.example") else {
         return vec![".env.example: missing".to_owned()];
@@ -600,7 +692,9 @@ fn env_example_matches_settings(tree: &Tree, combination: &Combination) -> Vec<S
         OPTION_VARIABLES
             .iter()
             .find(|(prefix, _)| name.starts_with(prefix))
-            .is_none_or(|(_, option)| combination.is_on(option))
+            .is_none_or(|(_, expression)| {
+                combination.satisfies(&options::checked_condition(expression))
+            })
     };
     // Names, not the prefixes (`"APP_"`) that envy reads a concern's variables with.
     let read_pattern = regex(r#""([A-Z][A-Z0-9_]*[A-Z0-9])""#);
@@ -695,7 +789,7 @@ fn the_checks_catch_what_they_are_for() {
     };
     write(
         "Cargo.toml",
-        "[package]\nname = \"demo-nocache\"\n[dependencies]\nserde = \"1\"\nunused-crate = \"1\"\nredis = \"1\"\n",
+        "[package]\nname = \"demo-nocache\"\n[dependencies]\nserde = \"1\"\nunused-crate = \"1\"\nredis = \"1\"\nsqlx = \"0.8\"\n",
     );
     write("src/lib.rs", "pub mod settings;\nuse serde::Serialize;\n");
     write("src/main.rs", "fn main() { demo_nocache::run(); }\n");
@@ -707,6 +801,10 @@ fn the_checks_catch_what_they_are_for() {
     write("src/web/routes.rs", "// {{ project-name }}\n");
     write(".env.example", "APP_PORT=8080\n# APP_UNUSED=1\n");
     write("hooks.rhai", "");
+    write(
+        "migrations/0001_items.sql",
+        "create table items (id integer);\n",
+    );
     std::fs::create_dir_all(root.join("empty")).expect("create dir");
     let combination = Combination::defaults()
         .with("web", false)
@@ -718,6 +816,8 @@ fn the_checks_catch_what_they_are_for() {
         "src/web/routes.rs:1: Liquid left",
         "empty/: empty directory",
         "src/web: present although web is off",
+        "migrations: present although database is none",
+        "Cargo.toml:7: `sqlx` although database is none",
         "Cargo.toml:6: `redis` although redis is off",
         "src/settings.rs:1: `CACHE_TTL` although cache is off",
         "`unused-crate` is not used",
@@ -740,6 +840,18 @@ fn the_checks_catch_what_they_are_for() {
         !found.contains("src/settings.rs: no `mod"),
         "declared module flagged:\n{found}"
     );
+}
+
+#[test]
+fn every_owned_path_and_option_variable_names_a_real_option_and_value() {
+    // A misspelt option or choice here would make a check hold for no combination.
+    let expressions = OWNED_PATHS
+        .iter()
+        .flat_map(|(expressions, _)| expressions.iter())
+        .chain(OPTION_VARIABLES.iter().map(|(_, expression)| expression));
+    for expression in expressions {
+        options::checked_condition(expression);
+    }
 }
 
 #[test]

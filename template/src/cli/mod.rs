@@ -48,6 +48,11 @@ commands! {
     /// Inspect the configuration.
     #[command(subcommand)]
     pub mod config; Config(config::ConfigCommand),
+{%- if database != "none" %}
+    /// Manage the database's schema.
+    #[command(subcommand)]
+    pub mod db; Db(db::DbCommand),
+{%- endif %}
 {%- if web %}
     /// Probe the local web server: exit 0 when GET /health (or /ready) answers 200.
     pub mod healthcheck; Healthcheck(healthcheck::HealthcheckCommand),

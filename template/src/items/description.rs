@@ -1,7 +1,12 @@
-//! An item's description: free text, bounded so that the example store stays small.
+//! An item's description: free text, bounded so that every answer stays small.
 
+{% if database == "none" -%}
 /// The longest accepted description, in characters: a paragraph or two. With
 /// [`MAX_ITEMS`](super::MAX_ITEMS) items, descriptions alone stay under 80 MB.
+{% else -%}
+/// The longest accepted description, in characters: a paragraph or two, so that a
+/// page of [`MAX_PER_PAGE`](super::MAX_PER_PAGE) items stays under a megabyte.
+{% endif -%}
 pub const MAX_DESCRIPTION_CHARS: usize = 2_000;
 
 /// Why a description was refused.

@@ -2,21 +2,35 @@
 //!
 //! [`ItemName`] holds the one rule for names and [`check_description`] the one for
 //! descriptions, so the route, a job or a command that makes items all refuse the same
+{%- if database == "none" %}
 //! input. [`ItemRepository`] stands in for a database
+{%- else %}
+//! input. [`ItemRepository`] keeps them in the database
+{%- endif %}
 //! and is built once, in the start-up context. Copy this module's shape for your own
 //! entities: types that parse once, and a repository with `async` methods.
 
 mod description;
+{%- if database == "none" %}
+mod in_memory;
+{%- endif %}
 mod name;
 mod page;
+{%- if database != "none" %}
 mod repository;
+{%- endif %}
 
 pub use description::{DescriptionTooLong, MAX_DESCRIPTION_CHARS, check_description};
-pub use name::{InvalidItemName, ItemName, MAX_NAME_CHARS};
-pub use page::{DEFAULT_PER_PAGE, InvalidPage, MAX_PER_PAGE, Page};
+{%- if database == "none" %}
 {%- if cache %}
-pub use repository::CACHED_ITEMS;
+pub use in_memory::CACHED_ITEMS;
 {%- endif %}
-pub use repository::{
+pub use in_memory::{
     Item, ItemList, ItemRepository, MAX_ITEMS, MAX_STORED_BYTES, RepositoryError, Upserted,
 };
+{%- endif %}
+pub use name::{InvalidItemName, ItemName, MAX_NAME_CHARS};
+pub use page::{DEFAULT_PER_PAGE, InvalidPage, MAX_PER_PAGE, Page};
+{%- if database != "none" %}
+pub use repository::{Item, ItemList, ItemRepository, MAX_ITEM_ID, RepositoryError, Upserted};
+{%- endif %}

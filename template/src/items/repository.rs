@@ -1,46 +1,29 @@
-//! The items store: **this is where a real database goes.**
+//! The items store, in the database (`items` table, `migrations/0001_create_items.sql`).
 //!
-//! [`ItemRepository`] keeps items in process memory so the service runs with nothing
-//! else installed. Its methods are `async` and shaped like database calls on purpose:
-//! swap the map for a connection pool (sqlx, diesel-async, …) and the routes{% if cache %} and the
-//! endpoint cache in front of them{% endif %} stay as they are. Data lives as long as the process
-//! and is not shared between instances, which is fine for an example and wrong for
-//! production.
-{%- if cache %}
+//! [`ItemRepository`] is built once, in the start-up context, around the
+//! [`Database`]; every method is one bounded query through [`Database::run`], so a
+//! database that is down or slow gives the route a [`RepositoryError`] within
+//! `DATABASE_TIMEOUT_MS`. Rows are read by column name and checked with the same rules
+//! as requests ([`ItemName::parse`]), so a row written by hand that breaks them is an
+//! error, never an item the API could not have made.
 //!
-//! Because it starts empty, `web` calls [`ItemRepository::forget_cached`] at start-up:
-//! answers cached in Redis by an earlier run would otherwise serve items this store no
-//! longer has. **Remove that call when the repository is a real database**, whose data
-//! outlives the process like the cache does.
-{%- endif %}
+//! Copy this shape for your own tables: one method per query, each named after the
+//! query for the `db_query_duration_seconds` series.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, PoisonError, RwLock};
-
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+use sqlx::Row as _;
 
 use super::{ItemName, Page};
-{%- if cache %}
-use crate::services::cache::Caches;
+use crate::database::{Database, DatabaseError, Db};
 
-/// The keys under which the `items` routes cache their answers (`items:{id}`,
-/// `items:list`), as a pattern.
-pub const CACHED_ITEMS: &str = "items:*";
-{%- endif %}
-
-/// How many items the stand-in store accepts, so that a client looping over `PUT` cannot
-/// grow the process without limit. A database has its own limits; drop this with the map.
-pub const MAX_ITEMS: usize = 10_000;
-
-/// How many bytes of names and descriptions the stand-in store accepts, whatever the
-/// count: with the field limits, 10,000 items could otherwise hold 88 MB, and every
-/// `GET /items` answer is as large as the store.
-pub const MAX_STORED_BYTES: usize = 16 * 1024 * 1024;
+/// The largest id: ids are stored as `BIGINT`, which is signed.
+pub const MAX_ITEM_ID: u64 = i64::MAX as u64;
 
 /// The example resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {
-    /// The item's identifier, chosen by the client in `PUT /items/{id}`.
+    /// The item's identifier, chosen by the client in `PUT /items/{id}`, up to
+    /// [`MAX_ITEM_ID`].
     pub id: u64,
     /// A short display name, checked by [`ItemName::parse`].
     pub name: ItemName,
@@ -58,169 +41,148 @@ pub enum Upserted {
     Replaced,
 }
 
-/// Why a write was refused.
+/// Why a read or a write failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RepositoryError {
-    /// The stand-in store holds [`MAX_ITEMS`] items already.
-    #[error(
-        "the example store is full ({MAX_ITEMS} items): delete some, or replace it with a database"
-    )]
-    Full,
-    /// The write would take the store past [`MAX_STORED_BYTES`].
-    #[error(
-        "the example store is full ({MAX_STORED_BYTES} bytes of names and descriptions): delete some, or replace it with a database"
-    )]
-    FullBytes,
+    /// The id does not fit the table's `BIGINT`.
+    #[error("item ids go from 0 to {MAX_ITEM_ID}; {0} is larger")]
+    IdTooLarge(u64),
+    /// The database did not answer, or refused.
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
 }
 
-/// A listing: the items shared with the store, serialised as a JSON array.
-///
-/// Taking it holds the store's lock only to copy one pointer per item; turning it into
-/// JSON happens after the lock is released, so a large answer never blocks writers.
-#[derive(Debug, Clone, Default)]
-pub struct ItemList(Vec<Arc<Item>>);
+/// A page of items, sorted by id; serialised as a JSON array.
+pub type ItemList = Vec<Item>;
 
-impl ItemList {
-    /// The items, sorted by id.
-    pub fn iter(&self) -> impl Iterator<Item = &Item> {
-        self.0.iter().map(|item| &**item)
-    }
-
-    /// How many items there are.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl Serialize for ItemList {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.iter())
-    }
-}
-
-/// What the lock guards: the items and the bytes they hold.
-#[derive(Debug, Default)]
-struct Stored {
-    /// The items; a `BTreeMap` so listings come out sorted by id.
-    items: BTreeMap<u64, Arc<Item>>,
-    /// The bytes of every stored name and description, against [`MAX_STORED_BYTES`].
-    bytes: usize,
-}
-
-/// The bytes of `item` that count against [`MAX_STORED_BYTES`].
-fn stored_bytes(item: &Item) -> usize {
-    item.name.as_str().len() + item.description.as_ref().map_or(0, String::len)
-}
-
-/// Items by id, shared by every thread through the start-up context.
-#[derive(Debug, Default)]
+/// Items by id, in the database.
+#[derive(Debug, Clone)]
 pub struct ItemRepository {
-    /// The items and their size. The lock is never held across an `.await`, nor while
-    /// anything is serialised.
-    stored: RwLock<Stored>,
+    /// The pool every query runs on.
+    database: Database,
 }
 
 impl ItemRepository {
-    /// The item with this id, if any.
-    pub async fn get(&self, id: u64) -> Option<Item> {
-        self.read().items.get(&id).map(|item| Item::clone(item))
+    /// The repository on `database`.
+    pub fn new(database: Database) -> Self {
+        Self { database }
     }
 
-    /// Every item, sorted by id.
-    pub async fn list(&self) -> ItemList {
-        ItemList(self.read().items.values().cloned().collect())
+    /// The item with this id, if any.
+    ///
+    /// # Errors
+    /// When the database does not answer, or holds a row that breaks the item rules.
+    pub async fn get(&self, id: u64) -> Result<Option<Item>, RepositoryError> {
+        let Ok(key) = i64::try_from(id) else {
+            return Ok(None);
+        };
+        let row = self
+            .database
+            .run("items.get", |mut connection| async move {
+                sqlx::query("SELECT id, name, description FROM items WHERE id = $1")
+                    .bind(key)
+                    .fetch_optional(&mut *connection)
+                    .await?
+                    .map(|row| item_from(&row))
+                    .transpose()
+            })
+            .await?;
+        Ok(row)
     }
 
     /// The items of `page`, sorted by id (empty past the last one).
-    pub async fn list_page(&self, page: Page) -> ItemList {
-        let stored = self.read();
-        ItemList(
-            stored
-                .items
-                .values()
-                .skip(page.skip())
-                .take(page.size())
-                .cloned()
-                .collect(),
-        )
+    ///
+    /// # Errors
+    /// As [`ItemRepository::get`].
+    pub async fn list_page(&self, page: Page) -> Result<ItemList, RepositoryError> {
+        let limit = i64::try_from(page.size()).unwrap_or(i64::MAX);
+        let offset = i64::try_from(page.skip()).unwrap_or(i64::MAX);
+        let items = self
+            .database
+            .run("items.list_page", |mut connection| async move {
+                sqlx::query(
+                    "SELECT id, name, description FROM items ORDER BY id LIMIT $1 OFFSET $2",
+                )
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&mut *connection)
+                .await?
+                .iter()
+                .map(item_from)
+                .collect()
+            })
+            .await?;
+        Ok(items)
     }
 
     /// Creates the item, or replaces the one with the same id.
     ///
     /// # Errors
-    /// [`RepositoryError::Full`] when a new id would exceed [`MAX_ITEMS`], and
-    /// [`RepositoryError::FullBytes`] when the store would exceed [`MAX_STORED_BYTES`].
+    /// [`RepositoryError::IdTooLarge`] past [`MAX_ITEM_ID`]; otherwise as
+    /// [`ItemRepository::get`].
     pub async fn upsert(&self, item: Item) -> Result<Upserted, RepositoryError> {
-        let added = stored_bytes(&item);
-        let mut stored = self.write();
-        let replaced = stored.items.get(&item.id).map(|old| stored_bytes(old));
-        if replaced.is_none() && stored.items.len() >= MAX_ITEMS {
-            return Err(RepositoryError::Full);
-        }
-        let bytes = stored.bytes - replaced.unwrap_or(0) + added;
-        if bytes > MAX_STORED_BYTES {
-            return Err(RepositoryError::FullBytes);
-        }
-        stored.bytes = bytes;
-        stored.items.insert(item.id, Arc::new(item));
-        Ok(match replaced {
-            Some(_) => Upserted::Replaced,
-            None => Upserted::Created,
-        })
+        let key = i64::try_from(item.id).map_err(|_| RepositoryError::IdTooLarge(item.id))?;
+        let upserted = self
+            .database
+            .run("items.upsert", |mut connection| async move {
+                let name = item.name.as_str();
+                let description = item.description.as_deref();
+                // An update first: replacing is the common case and then one statement.
+                let updated =
+                    sqlx::query("UPDATE items SET name = $2, description = $3 WHERE id = $1")
+                        .bind(key)
+                        .bind(name)
+                        .bind(description)
+                        .execute(&mut *connection)
+                        .await?;
+                if updated.rows_affected() > 0 {
+                    return Ok(Upserted::Replaced);
+                }
+                // Another request may insert the id in between: the conflict clause makes
+                // that a replacement, still answered as created (both writes happened).
+                sqlx::query(
+                    "INSERT INTO items (id, name, description) VALUES ($1, $2, $3) \
+                     ON CONFLICT (id) DO UPDATE SET name = $2, description = $3",
+                )
+                .bind(key)
+                .bind(name)
+                .bind(description)
+                .execute(&mut *connection)
+                .await?;
+                Ok(Upserted::Created)
+            })
+            .await?;
+        Ok(upserted)
     }
 
     /// Removes the item; `false` if there was none.
-    pub async fn delete(&self, id: u64) -> bool {
-        let mut stored = self.write();
-        let Some(item) = stored.items.remove(&id) else {
-            return false;
-        };
-        stored.bytes -= stored_bytes(&item);
-        true
-    }
-
-{%- if cache %}
-
-    /// Deletes the example's cached answers ([`CACHED_ITEMS`]) from the persistent
-    /// alias, which outlives this in-process store when it is Redis. Fails open: if the
-    /// cache does not answer, start-up carries on with a warning (the entries then live
-    /// until their TTL). Returns how many keys were deleted.
     ///
-    /// **Remove this when the repository is a real database.**
-    pub async fn forget_cached(&self, caches: &Caches) -> u64 {
-        match caches.persistent().delete_matching(CACHED_ITEMS).await {
-            Ok(count) => {
-                if count > 0 {
-                    tracing::info!(
-                        count,
-                        "dropped cached items left by an earlier run: the example's repository starts empty"
-                    );
-                }
-                count
-            }
-            Err(error) => {
-                tracing::warn!(
-                    %error,
-                    "could not drop the cached items of an earlier run; they may be served until their TTL"
-                );
-                0
-            }
-        }
+    /// # Errors
+    /// As [`ItemRepository::get`].
+    pub async fn delete(&self, id: u64) -> Result<bool, RepositoryError> {
+        let Ok(key) = i64::try_from(id) else {
+            return Ok(false);
+        };
+        let deleted = self
+            .database
+            .run("items.delete", |mut connection| async move {
+                sqlx::query("DELETE FROM items WHERE id = $1")
+                    .bind(key)
+                    .execute(&mut *connection)
+                    .await
+            })
+            .await?;
+        Ok(deleted.rows_affected() > 0)
     }
-{%- endif %}
+}
 
-    // Nothing that can panic runs between a change to the map and the matching change
-    // to the byte count, so a poisoned lock is still safe to use.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Stored> {
-        self.stored.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Stored> {
-        self.stored.write().unwrap_or_else(PoisonError::into_inner)
-    }
+/// An item from a row of `items`.
+fn item_from(row: &<Db as sqlx::Database>::Row) -> Result<Item, sqlx::Error> {
+    let id: i64 = row.try_get("id")?;
+    let name: String = row.try_get("name")?;
+    Ok(Item {
+        id: u64::try_from(id).map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+        name: ItemName::parse(name).map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+        description: row.try_get("description")?,
+    })
 }

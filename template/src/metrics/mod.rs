@@ -17,23 +17,32 @@
 //! `promtool check metrics` and every Prometheus read, and lets a collector read values
 //! at scrape time. `METRICS_ENABLED=false` builds a [`Metrics`] that records and serves
 //! nothing.
+{%- if web or worker %}
+{% if database != "none" %}
+pub mod database;
+{%- endif %}
 {%- if web %}
-
 pub mod http;
 {%- endif %}
 {%- if worker %}
 pub mod jobs;
 pub mod listener;
 {%- endif %}
+{%- endif %}
 
 use std::sync::Arc;
 
 use prometheus::{Encoder, IntCounter, IntGaugeVec, Opts, Registry, TextEncoder};
-{% if cache %}
+{%- if cache %}
 use service_cache::metrics::CacheCollector;
-
-use crate::services::cache::Caches;
 {%- endif %}
+
+{% if database != "none" -%}
+use crate::database::Database;
+{% endif -%}
+{% if cache -%}
+use crate::services::cache::Caches;
+{% endif -%}
 use crate::settings::MetricsSettings;
 
 /// The `content-type` of the text format that [`Metrics::render`] writes.
@@ -66,6 +75,10 @@ struct Inner {
     /// `log_lines_dropped_total`, brought up to the log writer's own count when scraped.
     /// Two scrapes at once would both add the difference: they take turns.
     log_lines_dropped: std::sync::Mutex<IntCounter>,
+{%- if database != "none" %}
+    /// Query durations and pool waits.
+    database: database::DatabaseMetrics,
+{%- endif %}
 {%- if web %}
     /// HTTP requests by method, status and route template.
     http: http::HttpMetrics,
@@ -106,6 +119,9 @@ impl Metrics {
 {%- if web or worker %}
         let inner = Inner {
             log_lines_dropped,
+{%- if database != "none" %}
+            database: database::DatabaseMetrics::new(&registry),
+{%- endif %}
 {%- if web %}
             http: http::HttpMetrics::new(&registry),
 {%- endif %}
@@ -130,6 +146,24 @@ impl Metrics {
     pub fn watch_caches(&self, caches: &Caches) {
         if let Some(inner) = &self.inner {
             register(&inner.registry, CacheCollector::new(caches.clone()));
+        }
+    }
+{%- endif %}
+
+{%- if database != "none" %}
+
+    /// The handles [`Database`] records its queries with; `None` when disabled.
+    pub fn database(&self) -> Option<database::DatabaseMetrics> {
+        self.inner.as_ref().map(|inner| inner.database.clone())
+    }
+
+    /// Exports `database`'s pool (connections in use and idle), read when scraped.
+    pub fn watch_database(&self, database: &Database) {
+        if let Some(inner) = &self.inner {
+            register(
+                &inner.registry,
+                database::PoolCollector::new(database.clone()),
+            );
         }
     }
 {%- endif %}

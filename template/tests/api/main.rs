@@ -10,15 +10,23 @@ mod cli;
 {%- if cli and cache %}
 mod cli_cache_ops;
 {%- endif %}
+{%- if database != "none" %}
+mod database;
+{%- endif %}
 {%- if web and cache %}
 mod endpoint_cache;
 mod endpoint_freshness;
 {%- endif %}
-{%- if web %}
+{%- if web and database == "none" %}
 mod item_memory;
+{%- endif %}
+{%- if web %}
 mod items;
 mod log_stall;
 mod metrics;
+{%- endif %}
+{%- if database == "postgres" %}
+mod postgres;
 {%- endif %}
 mod process;
 {%- if web and redis %}
@@ -37,6 +45,11 @@ mod slow_clients;
 {%- endif %}
 {%- if web %}
 mod test_app;
+{%- endif %}
+{%- if database != "none" %}
+mod test_database;
+{%- endif %}
+{%- if web %}
 mod web;
 {%- endif %}
 {%- if worker %}

@@ -64,6 +64,11 @@ async fn metrics_parse_and_carry_the_build_information() {
         ("cache_stale_answers_total", "counter"),
         ("cache_refreshes_total", "counter"),
 {%- endif %}
+{%- if database != "none" %}
+        ("db_pool_connections", "gauge"),
+        ("db_pool_max_connections", "gauge"),
+        ("db_pool_acquire_waits_total", "counter"),
+{%- endif %}
     ] {
         assert_eq!(
             scrape.types.get(name).map(String::as_str),
@@ -166,6 +171,40 @@ async fn cache_hits_and_misses_move_their_counters_exactly() {
         Some(2.0),
         "the two cached answers"
     );
+}
+{%- endif %}
+{%- if database != "none" %}
+
+#[tokio::test]
+async fn every_query_is_timed_under_its_name_and_the_pool_is_shown() {
+    let app = spawn_app_with(&[("DATABASE_MAX_CONNECTIONS", "3")]).await;
+    let before = scrape_app(&app).await;
+    let response = app
+        .put_json("/items/1", &serde_json::json!({"name": "pen"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    for _ in 0..2 {
+        assert_eq!(app.get("/items/1").await.status(), StatusCode::OK);
+    }
+    assert_eq!(app.get("/items/2").await.status(), StatusCode::NOT_FOUND);
+    let after = scrape_app(&app).await;
+    // Each query's `_count` of successful runs, moved by this test.
+    let ran = |query: &str| {
+        let labels = [("query", query), ("outcome", "ok")];
+        after.count("db_query_duration_seconds_count", &labels)
+            - before.count("db_query_duration_seconds_count", &labels)
+    };
+    assert_eq!(ran("items.upsert"), 1.0);
+{%- if cache %}
+    // The second read of item 1 is a cache hit: two reads reach the database.
+    assert_eq!(ran("items.get"), 2.0);
+{%- else %}
+    assert_eq!(ran("items.get"), 3.0);
+{%- endif %}
+    assert_eq!(after.value("db_pool_max_connections", &[]), Some(3.0));
+    let open = after.count("db_pool_connections", &[("state", "idle")])
+        + after.count("db_pool_connections", &[("state", "in_use")]);
+    assert!((1.0..=3.0).contains(&open), "{open} connections open");
 }
 {%- endif %}
 

@@ -18,6 +18,10 @@ use std::process::Command;
 {%- endif %}
 
 /// The binary with `args`, only `vars` in its environment, from a neutral directory.
+{%- if database != "none" %}
+/// Without a `DATABASE_URL` in `vars`, the process gets a fresh database of its own
+/// (never removed by the call: the process may outlive it).
+{%- endif %}
 pub fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_{{project-name}}"));
     command
@@ -27,6 +31,13 @@ pub fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
 {%- if worker %}
     // Any free port for the worker's metrics listener, so workers can run side by side.
     command.env("METRICS_PORT", "0");
+{%- endif %}
+{%- if database != "none" %}
+    if !vars.iter().any(|(name, _)| *name == "DATABASE_URL") {
+        let database = crate::test_database::TestDatabase::new();
+        command.env("DATABASE_URL", database.url());
+        std::mem::forget(database);
+    }
 {%- endif %}
     command
         .envs(vars.iter().copied())
@@ -106,11 +117,13 @@ impl Process {
             seen: Vec::new(),
         }
     }
+{%- if worker or database == "none" %}
 
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+{%- endif %}
 
     /// Everything written to stderr so far.
     pub fn log(&mut self) -> String {

@@ -13,6 +13,10 @@ use tokio::task::JoinHandle;
 use {{crate_name}}::context::AppContext;
 use {{crate_name}}::settings::Settings;
 use {{crate_name}}::web::{Application, routes};
+{%- if database != "none" %}
+
+use crate::test_database::TestDatabase;
+{%- endif %}
 
 /// The key namespace every test app uses, so tests can look keys up in Redis.
 pub const PREFIX: &str = "test";
@@ -27,6 +31,10 @@ pub struct TestApp {
     /// What the server shares with every mode; its caches let a test look at or plant
     /// entries behind the server's back.
     pub context: AppContext,
+{%- endif %}
+{%- if database != "none" %}
+    /// The test's own database, unless the test gave a `DATABASE_URL`.
+    _database: Option<TestDatabase>,
 {%- endif %}
     /// Resolves the server's shutdown future; `None` once [`TestApp::stop`] ran.
     stop: Option<oneshot::Sender<()>>,
@@ -50,9 +58,26 @@ pub async fn spawn_app_with_routes<R>(vars: &[(&str, &str)], routes: R) -> TestA
 where
     R: Fn(&mut ServiceConfig) + Send + Clone + 'static,
 {
+{%- if database != "none" %}
+    // A database of the test's own, migrated, unless the test brings one.
+    let database = (!vars.iter().any(|(name, _)| *name == "DATABASE_URL")).then(TestDatabase::new);
+    let mut vars = vars.to_vec();
+    if let Some(database) = &database {
+        vars.push(("DATABASE_URL", database.url()));
+    }
+    let context = AppContext::new(test_settings(&vars))
+        .await
+        .expect("build the context");
+    context
+        .database
+        .migrate()
+        .await
+        .expect("migrate the test database");
+{%- else %}
     let context = AppContext::new(test_settings(vars))
         .await
         .expect("build the context");
+{%- endif %}
     let application = Application::build_with(&context, routes).expect("build the application");
     let address = format!("http://127.0.0.1:{}", application.port());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -69,6 +94,9 @@ where
         client,
 {%- if cache %}
         context,
+{%- endif %}
+{%- if database != "none" %}
+        _database: database,
 {%- endif %}
         stop: Some(stop),
         server: Some(server),

@@ -43,8 +43,16 @@ async fn ready_is_200_when_every_check_is_up() {
         assert_eq!(body["checks"][alias]["backend"], "memory", "{body}");
         assert!(body["checks"][alias]["stats"]["hits"].is_u64(), "{body}");
     }
+{%- endif %}
+{%- if database != "none" %}
+    let database = &body["checks"]["database"];
+    assert_eq!(database["status"], "up", "{body}");
+    assert_eq!(database["backend"], "{{database}}", "{body}");
+    assert!(database.get("stats").is_none(), "{body}");
 {%- else %}
+{%- unless cache %}
     assert_eq!(body["checks"], serde_json::json!({}));
+{%- endunless %}
 {%- endif %}
 }
 {%- if redis %}
@@ -483,6 +491,7 @@ fn a_failing_readiness_probe_is_a_warning() {
     service.signal("TERM");
     service.wait_for_exit();
 }
+{%- if database == "none" %}
 
 #[test]
 fn after_a_restart_no_item_is_served_that_the_repository_does_not_have() {
@@ -544,6 +553,7 @@ fn a_slow_clean_up_at_start_up_does_not_hold_back_serving() {
     service.signal("TERM");
     assert!(service.wait_for_exit().success(), "{}", service.log());
 }
+{%- endif %}
 {%- endif %}
 
 #[tokio::test]

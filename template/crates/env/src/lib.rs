@@ -11,7 +11,12 @@
 //!
 //! A crate of its own so that the service and the cache engine read their variables the
 //! same way, into one [`EnvReader`], and a deployment learns of every bad variable at
-//! once, the service's and the engine's together.
+//! once, the service's and the engine's together. [`Secret`] keeps passwords out of
+//! logs and `config check` for both.
+
+mod secret;
+
+pub use secret::{Secret, url_without_password};
 
 use std::collections::HashMap;
 use std::fmt;

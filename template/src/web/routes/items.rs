@@ -8,7 +8,12 @@
 //! | `DELETE /items/{id}` | 204, or 404 |
 //!
 //! The handlers only talk to the context's [`ItemRepository`](crate::items::ItemRepository)
+{%- if database == "none" %}
 //! (the stand-in for a database).
+{%- else %}
+//! (the database: a write is committed before the answer goes out, and a database that
+//! is down or slow gives `503` with `retry-after` within `DATABASE_TIMEOUT_MS`).
+{%- endif %}
 {%- if cache %}
 //! Caching is declared next to the routes with an [`EndpointCache`]: `GET` answers are
 //! read through the `persistent` alias (header `x-cache: hit` or `miss`) under
@@ -19,7 +24,11 @@
 {%- endif %}
 
 use actix_web::http::StatusCode;
+{%- if database != "none" %}
+use actix_web::http::header::{HeaderValue, LOCATION, RETRY_AFTER};
+{%- else %}
 use actix_web::http::header::LOCATION;
+{%- endif %}
 use actix_web::{HttpResponse, ResponseError, web};
 use serde::Deserialize;
 {%- if cache %}
@@ -130,6 +139,7 @@ impl ResponseError for ItemError {
             | Self::InvalidName(_)
             | Self::DescriptionTooLong(_)
             | Self::InvalidPage(_) => StatusCode::BAD_REQUEST,
+{%- if database == "none" %}
             Self::Repository(RepositoryError::Full | RepositoryError::FullBytes) => {
                 StatusCode::INSUFFICIENT_STORAGE
             }
@@ -139,6 +149,34 @@ impl ResponseError for ItemError {
     fn error_response(&self) -> HttpResponse {
         json_error(self.status_code(), &self.to_string())
     }
+{%- else %}
+            Self::Repository(RepositoryError::IdTooLarge(_)) => StatusCode::BAD_REQUEST,
+            Self::Repository(RepositoryError::Database(error)) if error.is_unavailable() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Repository(RepositoryError::Database(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let Self::Repository(RepositoryError::Database(error)) = self else {
+            return json_error(self.status_code(), &self.to_string());
+        };
+        // The cause names hosts and files: it goes to the log, not to the client.
+        tracing::error!(%error, "items: the database failed");
+        if !error.is_unavailable() {
+            return json_error(self.status_code(), "the database could not answer this request");
+        }
+        let mut response = json_error(
+            self.status_code(),
+            "the database is unavailable; try again shortly",
+        );
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        response
+    }
+{%- endif %}
 }
 
 impl ItemInput {
@@ -172,8 +210,10 @@ async fn list_items(
     context: web::Data<AppContext>,
 ) -> Result<HttpResponse, ItemError> {
     let page = Page::parse(query.page.as_deref(), query.per_page.as_deref())?;
+{%- if database == "none" %}
     // The page shares the stored items; it is serialised here, with no lock held.
-    Ok(HttpResponse::Ok().json(context.items.list_page(page).await))
+{%- endif %}
+    Ok(HttpResponse::Ok().json(context.items.list_page(page).await?))
 }
 
 async fn get_item(
@@ -181,7 +221,7 @@ async fn get_item(
     context: web::Data<AppContext>,
 ) -> Result<HttpResponse, ItemError> {
     let id = id.into_inner();
-    let item = context.items.get(id).await.ok_or(ItemError::NotFound(id))?;
+    let item = context.items.get(id).await?.ok_or(ItemError::NotFound(id))?;
     Ok(HttpResponse::Ok().json(item))
 }
 
@@ -206,7 +246,7 @@ async fn delete_item(
     context: web::Data<AppContext>,
 ) -> Result<HttpResponse, ItemError> {
     let id = id.into_inner();
-    if context.items.delete(id).await {
+    if context.items.delete(id).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ItemError::NotFound(id))

@@ -15,10 +15,9 @@ use serde::Deserialize;
 pub use service_env::{EnvReader, InvalidVar, SettingsError, VarValue};
 
 mod redis;
-mod secret;
 
 pub use redis::{NodeAddress, RedisMode, RedisSettings};
-pub use secret::Secret;
+pub use service_env::Secret;
 
 /// `CACHE_ENABLED` when unset.
 pub const DEFAULT_ENABLED: bool = true;

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::secret::{Secret, url_without_password};
 use super::{EnvReader, VarValue};
+use service_env::{Secret, url_without_password};
 
 /// `CACHE_REDIS_PORT` when unset.
 pub const DEFAULT_REDIS_PORT: u16 = 6379;

@@ -57,6 +57,10 @@ mod tests {
         let cases = [
             ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
             (
+                "postgres://app:s3cret@db:5432/app",
+                "postgres://app:[redacted]@db:5432/app",
+            ),
+            (
                 "rediss://alice:pw@h:6380/1",
                 "rediss://alice:[redacted]@h:6380/1",
             ),
