@@ -207,7 +207,10 @@ impl Database {
         // SQLite creates the file, not its folder (`sqlite:data/app.db`). A folder that
         // cannot be made shows as the file failing to open, which names it.
         let file = self.pool.connect_options().get_filename().to_owned();
-        if let Some(folder) = file.parent().filter(|folder| !folder.as_os_str().is_empty()) {
+        if let Some(folder) = file
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+        {
             let _ = std::fs::create_dir_all(folder);
         }
         let mut connection = self.connect().await?;
@@ -247,12 +250,14 @@ impl Database {
             .await?;
 {%- endif %}
         let applied: Vec<i64> = match table {
-            Some(_) => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT version FROM {} WHERE success",
-                migrations::TABLE
-            )))
-            .fetch_all(&mut connection)
-            .await?,
+            Some(_) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT version FROM {} WHERE success",
+                    migrations::TABLE
+                )))
+                .fetch_all(&mut connection)
+                .await?
+            }
             None => Vec::new(),
         };
         let _ = connection.close().await;

@@ -369,10 +369,12 @@ fn a_paused_server_costs_each_request_the_timeout_and_the_service_recovers() {
     );
     assert_eq!(put(port, "/items/1", &json!({ "name": "pen" })).status, 201);
 
-    // Paused, the server takes connections and answers nothing: each request waits for
-    // DATABASE_TIMEOUT_MS, and no longer.
+    // Paused, the server takes connections (the kernel does) and answers nothing: each
+    // request waits for DATABASE_TIMEOUT_MS, and no longer. /ready asks on a pooled
+    // connection while the pool holds one ("timeout"), else on a new one that never gets
+    // past the handshake ("unreachable"); the timed-out requests may have emptied the pool.
     server.signal_all("STOP");
-    assert_unavailable(port, 2, &["timeout"], TIMEOUT * 3 / 4..BOUND);
+    assert_unavailable(port, 2, &["timeout", "unreachable"], TIMEOUT * 3 / 4..BOUND);
     server.signal_all("CONT");
     assert_recovers(port, 1);
     stop(service);
@@ -556,6 +558,19 @@ fn without_migrations_at_start_up_an_older_schema_is_refused_at_start_up() {
     let log = stop(service);
     assert!(migration_lines(&log).is_empty(), "{log}");
 }
+{%- if database == "sqlite" %}
+
+#[test]
+fn the_sqlite_file_is_created_with_its_folder_on_the_first_start() {
+    let database = TestDatabase::new();
+    let url = database.url().replace("test.db", "data/items/app.db");
+    let (service, port) = start_web(&[], &[("DATABASE_URL", &url)]);
+    assert_eq!(put(port, "/items/1", &json!({ "name": "pen" })).status, 201);
+    stop(service);
+    let file = std::path::PathBuf::from(url.trim_start_matches("sqlite:"));
+    assert!(file.is_file(), "{} was not created", file.display());
+}
+{%- endif %}
 {%- if cli %}
 
 #[test]
@@ -588,14 +603,8 @@ fn db_migrate_names_an_unreachable_database() {
     let unreachable = format!("postgres://postgres@127.0.0.1:{port}/app");
     let causes = ["refused"];
 {%- else %}
-    // The file's directory does not exist: SQLite creates files, not directories.
-    let unreachable = format!(
-        "sqlite:{}",
-        std::env::temp_dir()
-            .join(format!("no-such-dir-{}", std::process::id()))
-            .join("app.db")
-            .display()
-    );
+    // The file's folder cannot be made: its parent is a device, not a folder.
+    let unreachable = "sqlite:/dev/null/app.db".to_owned();
     let causes = ["unable to open database file"];
 {%- endif %}
     let failed = run(&["db", "migrate"], &[("DATABASE_URL", &unreachable)]);
