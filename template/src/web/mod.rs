@@ -72,7 +72,11 @@ async fn check_schema(context: &AppContext) -> anyhow::Result<()> {
     match context.database.pending().await {
         Ok(0) => Ok(()),
         Ok(pending) => anyhow::bail!(
-            "the database lacks {pending} of this binary's migrations: {% if cli %}run `{{project-name}} db migrate`, or {% endif %}set DATABASE_MIGRATE=true to apply them at start-up"
+{%- if cli %}
+            "the database lacks {pending} of this binary's migrations: run `{{project-name}} db migrate`, or set DATABASE_MIGRATE=true to apply them at start-up"
+{%- else %}
+            "the database lacks {pending} of this binary's migrations: set DATABASE_MIGRATE=true to apply them at start-up"
+{%- endif %}
         ),
         Err(error) => {
             tracing::warn!(%error, "could not check the database's schema; serving anyway");
