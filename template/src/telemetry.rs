@@ -3,7 +3,7 @@
 //! memory instead, for tests.
 //!
 //! Lines are formatted on the thread that logs them and written to stderr by a
-//! background thread ([`tracing_appender::non_blocking`]), so a request never waits on
+//! background thread ([`tracing_appender::non_blocking()`]), so a request never waits on
 //! the terminal or the log shipper's pipe; when that pipe stalls, lines are dropped and
 //! counted ([`dropped_lines`]). [`init`] returns the guard that flushes
 //! them; a fatal error that ends the process is printed by [`report_error`], in the

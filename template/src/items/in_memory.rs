@@ -18,9 +18,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
-use super::{ItemName, Page};
+use super::{Item, Page, Upserted};
 {%- if cache %}
 use crate::services::cache::Caches;
 
@@ -37,27 +37,6 @@ pub const MAX_ITEMS: usize = 10_000;
 /// count: with the field limits, 10,000 items could otherwise hold 88 MB, and every
 /// `GET /items` answer is as large as the store.
 pub const MAX_STORED_BYTES: usize = 16 * 1024 * 1024;
-
-/// The example resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Item {
-    /// The item's identifier, chosen by the client in `PUT /items/{id}`.
-    pub id: u64,
-    /// A short display name, checked by [`ItemName::parse`].
-    pub name: ItemName,
-    /// Optional free text.
-    #[serde(default)]
-    pub description: Option<String>,
-}
-
-/// What [`ItemRepository::upsert`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upserted {
-    /// There was no item with this id.
-    Created,
-    /// An item with this id was overwritten.
-    Replaced,
-}
 
 /// Why a write was refused.
 #[derive(Debug, thiserror::Error)]

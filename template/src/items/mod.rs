@@ -14,6 +14,7 @@ mod description;
 {%- if database == "none" %}
 mod in_memory;
 {%- endif %}
+mod item;
 mod name;
 mod page;
 {%- if database != "none" %}
@@ -25,12 +26,11 @@ pub use description::{DescriptionTooLong, MAX_DESCRIPTION_CHARS, check_descripti
 {%- if cache %}
 pub use in_memory::CACHED_ITEMS;
 {%- endif %}
-pub use in_memory::{
-    Item, ItemList, ItemRepository, MAX_ITEMS, MAX_STORED_BYTES, RepositoryError, Upserted,
-};
+pub use in_memory::{ItemList, ItemRepository, MAX_ITEMS, MAX_STORED_BYTES, RepositoryError};
 {%- endif %}
+pub use item::{Item, Upserted};
 pub use name::{InvalidItemName, ItemName, MAX_NAME_CHARS};
 pub use page::{DEFAULT_PER_PAGE, InvalidPage, MAX_PER_PAGE, Page};
 {%- if database != "none" %}
-pub use repository::{Item, ItemList, ItemRepository, MAX_ITEM_ID, RepositoryError, Upserted};
+pub use repository::{ItemList, ItemRepository, MAX_ITEM_ID, RepositoryError};
 {%- endif %}

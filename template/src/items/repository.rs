@@ -10,36 +10,13 @@
 //! Copy this shape for your own tables: one method per query, each named after the
 //! query for the `db_query_duration_seconds` series.
 
-use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 
-use super::{ItemName, Page};
+use super::{Item, ItemName, Page, Upserted};
 use crate::database::{Database, DatabaseError, Db};
 
 /// The largest id: ids are stored as `BIGINT`, which is signed.
 pub const MAX_ITEM_ID: u64 = i64::MAX as u64;
-
-/// The example resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Item {
-    /// The item's identifier, chosen by the client in `PUT /items/{id}`, up to
-    /// [`MAX_ITEM_ID`].
-    pub id: u64,
-    /// A short display name, checked by [`ItemName::parse`].
-    pub name: ItemName,
-    /// Optional free text.
-    #[serde(default)]
-    pub description: Option<String>,
-}
-
-/// What [`ItemRepository::upsert`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upserted {
-    /// There was no item with this id.
-    Created,
-    /// An item with this id was overwritten.
-    Replaced,
-}
 
 /// Why a read or a write failed.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@
 //! The server is assembled from actix's parts (`actix-server` accepts, `actix-http`
 //! speaks HTTP/1) rather than with `HttpServer`, whose builder offers no way to wrap
 //! the socket: every connection is a [`TimedStream`], so slow clients are bounded on
-//! every request ([`client_timeouts`](crate::web::client_timeouts)), and at most
+//! every request ([`client_timeouts`]), and at most
 //! `APP_MAX_CONNECTIONS` are open at once. When accepting fails (out of file
 //! descriptors), actix-server stops accepting for about half a second rather than spin.
 

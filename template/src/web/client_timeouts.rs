@@ -203,7 +203,7 @@ impl Stream for BodyDeadline {
     }
 }
 
-/// Whether `error` is the one [`BodyDeadline`] ends a late body with.
+/// Whether `error` is the one the body deadline ends a late body with.
 pub fn is_body_timeout(error: &PayloadError) -> bool {
     matches!(error, PayloadError::Io(error) if error.kind() == io::ErrorKind::TimedOut)
 }
