@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use {{crate_name}}::command::Cli;
-use {{crate_name}}::settings::{EnvReader, LogFormat, SettingsError, read_dotenv};
+use {{crate_name}}::settings::{self, EnvReader, LogFormat};
 use {{crate_name}}::telemetry;
 
 fn main() -> ExitCode {
@@ -15,12 +15,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // Only the working directory's .env, never a parent's. A missing one is normal
     // (production sets real variables); a broken one stops here, naming its line.
-    match read_dotenv(Path::new(".env")) {
+    match settings::read_dotenv(Path::new(".env")) {
         Ok(dotenv) => cli.run(dotenv),
         Err(error) => {
             let format = LogFormat::requested_in(&EnvReader::from_process());
             telemetry::report_error(format, &error.to_string());
-            ExitCode::from(SettingsError::EXIT_CODE)
+            ExitCode::from(settings::SettingsError::EXIT_CODE)
         }
     }
 }

@@ -176,7 +176,7 @@ mod tests {
 {%- if database == "postgres" %}
             // `config check` redacts the password; the documented default is the URL.
             .map(|(name, value)| match name {
-                "DATABASE_URL" => (name, Some(super::database::DEFAULT_URL.to_owned())),
+                "DATABASE_URL" => (name, Some(super::database::default_url())),
                 _ => (name, value),
             })
 {%- endif %}

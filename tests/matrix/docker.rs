@@ -514,6 +514,19 @@ fn dockerfile_builder_steps_build_the_everything_on_service() {
     let name = format!("docker-{}", combination.package_name());
     let mut project = generate::generate(&name, &combination.defines())
         .unwrap_or_else(|failed| panic!("{combination}: generation failed: {failed}"));
+    // As the README asks: a first local cargo command trims the shipped lock (resolved
+    // for every option) to this project's dependencies, and that lock is committed; the
+    // image builds with --locked against it.
+    let mut trim = Command::new("cargo");
+    trim.args(["metadata", "--format-version", "1"]);
+    cargo::run_command(
+        &name,
+        "cargo metadata",
+        trim,
+        &project.path,
+        Duration::from_secs(10 * 60),
+    )
+    .unwrap_or_else(|failure| panic!("{combination}: {failure}"));
     if let Err(problem) = run_builder_stage(&project.path, &name) {
         let kept = project.keep();
         panic!("{problem}\n(project kept in {})", kept.display());

@@ -865,3 +865,37 @@ fn rust_code_keeps_code_and_blanks_prose() {
     assert!(code.contains("fn f<'a>(x: &'a str) {}"), "{code}");
     assert!(!code.contains("Redis"), "{code}");
 }
+
+/// The longest project name whose generated code `cargo fmt --check` accepts as it is:
+/// the crate's name sits in `use` lines and strings whose length follows it, which rustfmt
+/// wraps past 100 columns.
+const LONGEST_TIDY_NAME: usize = 48;
+
+#[test]
+fn a_long_project_name_generates_formatted_code() {
+    let name = "payments-and-refunds-service-for-northern-region";
+    assert_eq!(name.len(), LONGEST_TIDY_NAME);
+    let mut problems = Vec::new();
+    for database in ["sqlite", "postgres", "none"] {
+        let combination = Combination::everything_on().with("database", database);
+        let project = generate::generate(name, &combination.defines())
+            .unwrap_or_else(|failed| panic!("{name}, database={database}: {failed}"));
+        let mut command = std::process::Command::new("cargo");
+        command.args(["fmt", "--check"]);
+        let label = format!("{name}-{database}");
+        if let Err(diff) = crate::cargo::run_command(
+            &label,
+            "cargo fmt --check",
+            command,
+            &project.path,
+            std::time::Duration::from_secs(120),
+        ) {
+            problems.push(format!("database={database}: {diff}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "a {LONGEST_TIDY_NAME}-character name leaves code for rustfmt to change:\n{}",
+        problems.join("\n")
+    );
+}

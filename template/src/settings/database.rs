@@ -15,12 +15,9 @@ use service_env::Secret;
 use service_env::{Secret, url_without_password};
 {%- endif %}
 
-{%- if database == "sqlite" %}
-/// `DATABASE_URL` when unset: a file in the working directory, created on first start.
-pub const DEFAULT_URL: &str = "sqlite:{{project-name}}.db";
-{%- else %}
-/// `DATABASE_URL` when unset: the PostgreSQL that `compose.yaml` publishes on this host.
-pub const DEFAULT_URL: &str = "postgres://postgres:postgres@localhost:5432/{{crate_name}}";
+{%- if database == "postgres" %}
+/// The database `compose.yaml` creates, named after the service.
+pub const DATABASE_NAME: &str = "{{crate_name}}";
 {%- endif %}
 /// `DATABASE_MAX_CONNECTIONS` when unset.
 pub const DEFAULT_MAX_CONNECTIONS: u64 = 10;
@@ -28,6 +25,18 @@ pub const DEFAULT_MAX_CONNECTIONS: u64 = 10;
 pub const DEFAULT_TIMEOUT_MS: u64 = 2_000;
 /// `DATABASE_MIGRATE` when unset.
 pub const DEFAULT_MIGRATE: bool = true;
+
+{% if database == "sqlite" -%}
+/// `DATABASE_URL` when unset: a file in the working directory, created on first start.
+pub fn default_url() -> String {
+    "sqlite:{{project-name}}.db".to_owned()
+}
+{%- else -%}
+/// `DATABASE_URL` when unset: the PostgreSQL that `compose.yaml` publishes on this host.
+pub fn default_url() -> String {
+    format!("postgres://postgres:postgres@localhost:5432/{DATABASE_NAME}")
+}
+{%- endif %}
 
 /// Where the database is and how the service uses it.
 #[derive(Debug, Clone)]
@@ -47,7 +56,7 @@ pub struct DatabaseSettings {
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
-            url: Secret::new(DEFAULT_URL),
+            url: Secret::new(default_url()),
             max_connections: DEFAULT_MAX_CONNECTIONS as u32,
             timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
             migrate: DEFAULT_MIGRATE,
@@ -71,9 +80,9 @@ impl DatabaseSettings {
             Some(url) if !is_supported(&url) => {
                 // The value may hold a password: it is not repeated.
                 env.reject("DATABASE_URL", None, EXPECTED_URL);
-                DEFAULT_URL.to_owned()
+                default_url()
             }
-            url => url.unwrap_or_else(|| DEFAULT_URL.to_owned()),
+            url => url.unwrap_or_else(default_url),
         };
         let max_connections = env.number(
             "DATABASE_MAX_CONNECTIONS",

@@ -356,11 +356,9 @@ fn assert_recovers(port: u16, id: u64) {
 }
 {%- if database == "postgres" %}
 
-#[test]
-fn a_paused_server_costs_each_request_the_timeout_and_the_service_recovers() {
-    // A server of this test's own, to pause. Declared before the service, so that a
-    // failing test stops the service first, then the server.
-    let server = PostgresServer::start();
+/// A service on a new database of `server`, with `DATABASE_TIMEOUT_MS` at [`TIMEOUT`] and
+/// item 1 written; returns it, its port and `DATABASE_URL`.
+fn start_with_one_item(server: &PostgresServer) -> (Process, u16, String) {
     let url = server.create_database("app");
     let timeout = TIMEOUT.as_millis().to_string();
     let (service, port) = start_web(
@@ -368,6 +366,15 @@ fn a_paused_server_costs_each_request_the_timeout_and_the_service_recovers() {
         &[("DATABASE_URL", &url), ("DATABASE_TIMEOUT_MS", &timeout)],
     );
     assert_eq!(put(port, "/items/1", &json!({ "name": "pen" })).status, 201);
+    (service, port, url)
+}
+
+#[test]
+fn a_paused_server_costs_each_request_the_timeout_and_the_service_recovers() {
+    // A server of this test's own, to pause. Declared before the service, so that a
+    // failing test stops the service first, then the server.
+    let server = PostgresServer::start();
+    let (service, port, _) = start_with_one_item(&server);
 
     // Paused, the server takes connections (the kernel does) and answers nothing: each
     // request waits for DATABASE_TIMEOUT_MS, and no longer. /ready asks on a pooled
@@ -383,13 +390,7 @@ fn a_paused_server_costs_each_request_the_timeout_and_the_service_recovers() {
 #[test]
 fn a_stopped_server_gives_503_within_the_timeout_and_ready_says_refused() {
     let server = PostgresServer::start();
-    let url = server.create_database("app");
-    let timeout = TIMEOUT.as_millis().to_string();
-    let (service, port) = start_web(
-        &[],
-        &[("DATABASE_URL", &url), ("DATABASE_TIMEOUT_MS", &timeout)],
-    );
-    assert_eq!(put(port, "/items/1", &json!({ "name": "pen" })).status, 201);
+    let (service, port, url) = start_with_one_item(&server);
 
     // A fast shutdown (SIGINT), which ends the service's sessions too. (SIGTERM would wait
     // for them to end.) Then nothing listens on the port.

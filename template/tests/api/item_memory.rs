@@ -8,7 +8,8 @@ use actix_web::web::Bytes;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use {{crate_name}}::items::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
+use {{crate_name}}::items::MAX_DESCRIPTION_CHARS;
+use {{crate_name}}::items::MAX_NAME_CHARS;
 
 use crate::web::start_web;
 

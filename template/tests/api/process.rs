@@ -17,13 +17,17 @@ const PATIENCE: Duration = Duration::from_secs(20);
 use std::process::Command;
 {%- endif %}
 
+/// The service's binary, as cargo built it for these tests.
+#[rustfmt::skip] // One line whatever the length of the project's name.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_{{project-name}}");
+
 /// The binary with `args`, only `vars` in its environment, from a neutral directory.
 {%- if database != "none" %}
 /// Without a `DATABASE_URL` in `vars`, the process gets a fresh database of its own
 /// (never removed by the call: the process may outlive it).
 {%- endif %}
 pub fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_{{project-name}}"));
+    let mut command = Command::new(BINARY);
     command
         .args(args)
         .env_clear()

@@ -213,7 +213,7 @@ fn idle_connections_past_the_file_limit_cost_no_cpu_and_scrapes_resume() {
         shell
             .arg("-c")
             .arg(r#"ulimit -n 256 && exec "$0" worker"#)
-            .arg(env!("CARGO_BIN_EXE_{{project-name}}"))
+            .arg(crate::process::BINARY)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("METRICS_PORT", port.to_string())
