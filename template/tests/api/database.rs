@@ -3,8 +3,9 @@
 //! instances share, what a database that is out of reach costs a request, and who
 //! applies the migrations.
 
-use std::io::{Read, Write};
+{% if database == "postgres" -%}
 use std::net::TcpStream;
+{% endif -%}
 use std::ops::Range;
 {%- if database == "postgres" %}
 use std::process::Command;
@@ -32,7 +33,7 @@ use crate::process::{Process, assert_exit, run, stderr, stdout};
 use crate::process::Process;
 {% endif -%}
 use crate::test_database::TestDatabase;
-use crate::web::start_web;
+use crate::web::{json_field, port_of, send, spawn_web, start_web, status_of};
 
 /// The test's own connection to the database.
 {%- if database == "sqlite" %}
@@ -82,32 +83,22 @@ impl std::fmt::Display for Answer {
 /// after the answer.
 fn request(port: u16, method: &str, path: &str, body: &str) -> Answer {
     let started = Instant::now();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the service");
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
     let content_type = if body.is_empty() {
         ""
     } else {
-        "Content-Type: application/json\r\n"
+        "\r\nContent-Type: application/json"
     };
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    let answer = send(
+        port,
+        &format!("{method} {path} HTTP/1.1{content_type}"),
+        body,
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .unwrap_or_else(|error| panic!("no answer to {method} {path}: {error}"));
     let took = started.elapsed();
     let (head, body) = answer
         .split_once("\r\n\r\n")
         .unwrap_or_else(|| panic!("not an HTTP answer to {method} {path}: {answer:?}"));
-    let status = head
-        .get(9..12)
-        .and_then(|status| status.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP answer to {method} {path}: {answer:?}"));
     Answer {
-        status,
+        status: status_of(head),
         head: head.to_owned(),
         body: body.to_owned(),
         took,
@@ -474,37 +465,12 @@ fn a_database_another_process_locks_gives_503_within_the_timeout() {
 }
 {%- endif %}
 
-/// Waits for a `web` process's "listening" line and returns its port.
-fn port_of(service: &mut Process) -> u16 {
-    let line = service.wait_for_line(|line| line.contains("listening on http://"));
-    let json: Value = serde_json::from_str(&line).expect("a JSON log line");
-    let address = json
-        .get("address")
-        .or_else(|| json["fields"].get("address"))
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("no address in {line}"));
-    address
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line}"))
-}
-
 #[test]
 fn instances_starting_together_apply_each_migration_once() {
     let database = TestDatabase::new();
-    let vars = [
-        ("APP_HOST", "127.0.0.1"),
-        ("APP_PORT", "0"),
-        ("LOG_FORMAT", "json"),
-        ("RUST_LOG", "info"),
-        ("DATABASE_URL", database.url()),
-    ];
+    let vars = [("DATABASE_URL", database.url())];
     // Both started before either is waited for: they meet the empty database together.
-    let mut services = [
-        Process::start(&["web"], &vars),
-        Process::start(&["web"], &vars),
-    ];
+    let mut services = [spawn_web(&[], &vars), spawn_web(&[], &vars)];
     for service in &mut services {
         let port = port_of(service);
         let ready = get(port, "/ready");
@@ -513,13 +479,13 @@ fn instances_starting_together_apply_each_migration_once() {
     let logs: Vec<String> = services.into_iter().map(stop).collect();
     let announced: Vec<&str> = logs.iter().flat_map(|log| migration_lines(log)).collect();
     assert_eq!(announced.len(), 1, "{logs:#?}");
-    let line: Value = serde_json::from_str(announced[0]).expect("a JSON log line");
-    let count = line
-        .get("applied")
-        .or_else(|| line["fields"].get("applied"))
-        .and_then(Value::as_u64);
     let versions = migration_versions();
-    assert_eq!(count, u64::try_from(versions.len()).ok(), "{line}");
+    assert_eq!(
+        json_field(announced[0], "applied"),
+        Some(versions.len().to_string()),
+        "{}",
+        announced[0]
+    );
 
     let rows = applied_migrations(database.url());
     let applied: Vec<i64> = rows.iter().map(|(version, _)| *version).collect();

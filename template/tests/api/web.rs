@@ -233,6 +233,13 @@ async fn a_request_slower_than_the_grace_period_does_not_hold_the_stop() {
 /// Starts `<binary> web <args>` on a free port, logging JSON at info with `vars` on
 /// top, and waits for its "listening" line; returns the process and its port.
 pub fn start_web(args: &[&str], vars: &[(&str, &str)]) -> (Process, u16) {
+    let mut service = spawn_web(args, vars);
+    let port = port_of(&mut service);
+    (service, port)
+}
+
+/// Starts `<binary> web <args>` as [`start_web`] does, without waiting for it.
+pub fn spawn_web(args: &[&str], vars: &[(&str, &str)]) -> Process {
     let mut command = vec!["web"];
     command.extend_from_slice(args);
     let mut env = vec![
@@ -242,20 +249,24 @@ pub fn start_web(args: &[&str], vars: &[(&str, &str)]) -> (Process, u16) {
         ("RUST_LOG", "info"),
     ];
     env.extend_from_slice(vars);
-    let mut service = Process::start(&command, &env);
+    Process::start(&command, &env)
+}
+
+/// Waits for the "listening" line of a service started by [`spawn_web`] and returns
+/// its port.
+pub fn port_of(service: &mut Process) -> u16 {
     let listening = service.wait_for_line(|line| line.contains("listening on http://"));
     let address = json_field(&listening, "address").expect("the listening line has an address");
-    let port = address
+    address
         .rsplit(':')
         .next()
         .and_then(|port| port.parse().ok())
-        .expect("a port in the address");
-    (service, port)
+        .expect("a port in the address")
 }
 
 /// Sends `head` (the request line and headers, without the blank line) and `body` on a
 /// fresh connection closed after the answer, and returns the whole answer as text.
-fn send(port: u16, head: &str, body: &str) -> String {
+pub fn send(port: u16, head: &str, body: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the service");
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
@@ -273,7 +284,7 @@ fn send(port: u16, head: &str, body: &str) -> String {
 }
 
 /// The status code of an answer read by [`send`].
-fn status_of(answer: &str) -> u16 {
+pub fn status_of(answer: &str) -> u16 {
     answer
         .get(9..12)
         .and_then(|status| status.parse().ok())
@@ -282,7 +293,7 @@ fn status_of(answer: &str) -> u16 {
 
 /// `name` from a JSON log line, whether the formatter put fields at the top level or
 /// under `fields`.
-fn json_field(line: &str, name: &str) -> Option<String> {
+pub fn json_field(line: &str, name: &str) -> Option<String> {
     let value: Value = serde_json::from_str(line).ok()?;
     let field = value
         .get(name)
